@@ -1,0 +1,106 @@
+"""Processor sharing: exact timelines of the fair-share resource."""
+
+import pytest
+import simpy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vsim.fairshare import FairShare
+
+
+def run_jobs(jobs, capacity=1.0, job_cap=None):
+    """jobs: list of (arrival_s, work). Returns finish times in input order."""
+    env = simpy.Environment()
+    fs = FairShare(env, capacity, job_cap=job_cap)
+    finish = [None] * len(jobs)
+
+    def job(i, at, work):
+        yield env.timeout(at)
+        yield fs.use(work)
+        finish[i] = env.now
+
+    for i, (at, work) in enumerate(jobs):
+        env.process(job(i, at, work))
+    env.run()
+    return finish, fs
+
+
+@pytest.mark.parametrize("n", [1, 10, 100])
+def test_n_equal_reads_finish_at_n_times_single(n):
+    # 800 MB from an 800 MB/s disk: 1 s alone, n s with n readers at once.
+    finish, _ = run_jobs([(0.0, 1.0)] * n)
+    assert finish == pytest.approx([float(n)] * n, rel=1e-12)
+
+
+def test_staggered_timeline_exact():
+    # Job a (work 2) alone for 1 s, then shares with b (work 1): both at rate 1/2.
+    # a has 1 left at t=1, b has 1: both finish at t=3.
+    finish, _ = run_jobs([(0.0, 2.0), (1.0, 1.0)])
+    assert finish == pytest.approx([3.0, 3.0])
+
+
+def test_short_job_leaves_early():
+    # a: 3, b: 1 both at 0 -> b done at 2 (rate 1/2), a has 2 left at rate 1 -> 4.
+    finish, _ = run_jobs([(0.0, 3.0), (0.0, 1.0)])
+    assert finish == pytest.approx([4.0, 2.0])
+
+
+def test_job_cap_limits_single_thread():
+    # 4 cores, one thread: work of 2 core-seconds takes 2 s, not 0.5 s.
+    finish, _ = run_jobs([(0.0, 2.0)], capacity=4.0, job_cap=1.0)
+    assert finish == pytest.approx([2.0])
+    # 8 threads on 4 cores: each gets half a core.
+    finish, _ = run_jobs([(0.0, 2.0)] * 8, capacity=4.0, job_cap=1.0)
+    assert finish == pytest.approx([4.0] * 8)
+
+
+def test_cancel_releases_share():
+    env = simpy.Environment()
+    fs = FairShare(env, 1.0)
+    a = fs.use(2.0)
+    b = fs.use(2.0)
+    log = []
+    a.callbacks.append(lambda e: log.append(("a", env.now)))
+    b.callbacks.append(lambda e: log.append(("b", env.now)))
+
+    def killer():
+        yield env.timeout(1.0)  # each has received 0.5
+        fs.cancel(b)
+
+    env.process(killer())
+    env.run()
+    # a had 1.5 left at t=1 and now runs alone at rate 1: done at 2.5; b never fires.
+    assert log == [("a", pytest.approx(2.5))]
+    assert fs.active == 0
+
+
+def test_zero_work_completes_immediately():
+    env = simpy.Environment()
+    fs = FairShare(env, 1.0)
+    ev = fs.use(0.0)
+    assert ev.triggered
+
+
+def test_bad_arguments():
+    env = simpy.Environment()
+    with pytest.raises(ValueError, match="capacity"):
+        FairShare(env, 0.0)
+    fs = FairShare(env, 1.0)
+    with pytest.raises(ValueError, match="work"):
+        fs.use(-1.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 10), st.floats(0.01, 5)), min_size=1, max_size=30),
+       st.floats(0.5, 8), st.floats(0.1, 2))
+def test_work_conserving_and_rate_bounded(jobs, capacity, job_cap):
+    """Invariants: rate never exceeds capacity; no job finishes faster than alone;
+    total work served equals total work asked."""
+    finish, fs = run_jobs(jobs, capacity=capacity, job_cap=job_cap)
+    cap = min(job_cap, capacity)
+    for (at, work), f in zip(jobs, finish):
+        assert f >= at + work / cap - 1e-9
+    assert fs.work_done == pytest.approx(sum(w for _, w in jobs), rel=1e-9)
+    # The resource cannot have served more than capacity * busy span.
+    span = max(finish) - min(at for at, _ in jobs)
+    assert fs.work_done <= capacity * span + 1e-6

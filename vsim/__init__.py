@@ -1,0 +1,48 @@
+"""vsim: a discrete-event simulator of virtualization architectures.
+
+Physical hosts run platforms (bare-metal and hosted hypervisors, container
+engines, microVM monitors) that start guests (VMs, containers, microVMs). Boot
+phases, image pulls and clones run on each host's shared CPU, disk and network,
+so contention is simulated, not assumed. Typical use::
+
+    import vsim
+    scenario = vsim.load_scenario("scenarios/docker-vs-kvm.yaml")
+    results = vsim.simulate(scenario, seed=1)
+    results.summary_table()          # startup p50/p95 per workload
+    results.instances.head()         # one row per guest
+
+See the README for the command line (``vsim run``, ``vsim compare``, ...).
+"""
+
+from vsim.errors import ScenarioError
+from vsim.profile import Profile, builtin_profiles, load_profile, profile_names
+from vsim.results import COLUMNS, Results, load_results
+from vsim.scenario import Scenario, load_scenario, parse_scenario, scenario_schema
+from vsim.world import World, simulate
+
+__all__ = [
+    "COLUMNS",
+    "Profile",
+    "Results",
+    "Scenario",
+    "ScenarioError",
+    "World",
+    "builtin_profiles",
+    "compare",
+    "load_profile",
+    "load_results",
+    "load_scenario",
+    "parse_scenario",
+    "profile_names",
+    "scenario_schema",
+    "simulate",
+]
+
+__version__ = "0.1.0"
+
+
+def compare(*args, **kwargs):
+    """The simulated comparison table; see :func:`vsim.experiments.compare.compare`."""
+    from vsim.experiments.compare import compare as _compare
+
+    return _compare(*args, **kwargs)

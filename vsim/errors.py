@@ -1,0 +1,33 @@
+"""The one exception users see: :class:`ScenarioError`.
+
+Everything a user can get wrong (a YAML file, a ``--set`` override, an argument
+to an API function) ends in a ``ScenarioError`` whose message names the field
+and says what is expected, one line per problem. The CLI prints the message and
+exits with status 2; it never shows a traceback unless asked (``--debug``).
+"""
+
+from __future__ import annotations
+
+__all__ = ["ScenarioError"]
+
+
+class ScenarioError(ValueError):
+    """Bad input: a scenario, profile, plan or argument that cannot be used.
+
+    ``problems`` holds one line per problem, each starting with the field path
+    (``hosts[0].memory_gib: must be greater than 0``).
+    """
+
+    def __init__(self, problems: str | list[str], source: str | None = None) -> None:
+        if isinstance(problems, str):
+            problems = [problems]
+        self.problems = list(problems)
+        self.source = source
+        head = f"{source}: " if source else ""
+        if len(self.problems) == 1:
+            msg = head + self.problems[0]
+        else:
+            msg = head + f"{len(self.problems)} problems\n" + "\n".join(
+                "  " + p for p in self.problems
+            )
+        super().__init__(msg)

@@ -1,0 +1,212 @@
+"""Fair-share resources: how a host's CPU, disk and network are divided.
+
+When ten guests boot at once on one host they do not queue politely for the
+disk: the operating system gives each of them a slice, and all ten make
+progress together, each ten times slower than alone. Queueing theory calls
+this *processor sharing* (PS). vsim models every contended rate of a host
+(CPU time, disk time, network bandwidth) and every registry link as a
+:class:`FairShare` resource:
+
+* the resource has a ``capacity`` (work units per second: core-seconds per
+  second for a CPU, disk-seconds per second for a disk, MB/s for a link);
+* every active job gets an equal share of it, ``capacity / n``, but never more
+  than ``job_cap`` (one job is one thread: it cannot use two cores at once);
+* a job that needs ``work`` units finishes when it has received them.
+
+Because every active job runs at the same rate, a single number describes the
+progress of all of them: the *virtual time* ``V``, the amount of work each
+active job has received since the resource was created. A job that arrives when
+the virtual time is ``V0`` and needs ``w`` finishes when ``V`` reaches
+``V0 + w``. Jobs wait in a heap ordered by that finish mark, so an arrival or a
+departure costs O(log n) however many jobs share the resource; nothing ever
+loops over all active jobs. (This is the classic implementation of generalised
+processor sharing used by fair-queueing network schedulers.)
+
+Example: one disk of 1 disk-second per second, n guests each reading 1 s worth
+of data at time 0. Each gets 1/n of the disk, so all of them finish at n
+seconds: a boot storm of n guests takes n times as long as one boot.
+
+>>> import simpy
+>>> env = simpy.Environment()
+>>> disk = FairShare(env, capacity=1.0, name="disk")
+>>> done = [disk.use(1.0) for _ in range(4)]
+>>> env.run()
+>>> env.now
+4.0
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from itertools import count
+
+import simpy
+
+__all__ = ["FairShare"]
+
+# Relative tolerance used to decide that a job whose finish mark is within
+# rounding error of the current virtual time is done.
+_EPS = 1e-12
+
+
+class FairShare:
+    """A processor-sharing resource with a per-job rate cap.
+
+    Parameters
+    ----------
+    env:
+        The SimPy environment.
+    capacity:
+        Total service rate, in work units per second (> 0).
+    job_cap:
+        The most one job can receive per second (defaults to ``capacity``:
+        a single job may use the whole resource).
+    name:
+        Label used in records and error messages.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        capacity: float,
+        job_cap: float | None = None,
+        name: str = "resource",
+    ) -> None:
+        if not capacity > 0 or not math.isfinite(capacity):
+            raise ValueError(f"{name}: capacity must be a positive finite number, got {capacity!r}")
+        if job_cap is None:
+            job_cap = capacity
+        if not job_cap > 0:
+            raise ValueError(f"{name}: job_cap must be positive, got {job_cap!r}")
+        self.env = env
+        self.name = name
+        self.capacity = float(capacity)
+        self.job_cap = float(min(job_cap, capacity))
+        self._heap: list[tuple[float, int, simpy.Event]] = []
+        self._seq = count()
+        self._n = 0  # active jobs (the heap may also hold cancelled ones)
+        self._cancelled: set[int] = set()
+        self._vtime = 0.0  # work received by each active job so far
+        self._t_last = env.now
+        self._generation = 0  # invalidates completion timers made stale by a change
+        # Accounting, integrated at every change.
+        self._busy_integral = 0.0  # integral of (rate used / capacity) dt
+        self._work_done = 0.0
+        self.jobs_completed = 0
+        self.peak_jobs = 0
+
+    # -- state -----------------------------------------------------------------
+    @property
+    def active(self) -> int:
+        """Number of jobs currently being served."""
+        return self._n
+
+    def rate_per_job(self, n: int | None = None) -> float:
+        """The rate each of ``n`` active jobs receives (default: now)."""
+        n = self.active if n is None else n
+        if n == 0:
+            return 0.0
+        return min(self.job_cap, self.capacity / n)
+
+    def utilisation(self, until: float | None = None) -> float:
+        """Mean fraction of capacity used from creation to ``until`` (default now)."""
+        self._advance()
+        t = self.env.now if until is None else until
+        return self._busy_integral / t if t > 0 else 0.0
+
+    @property
+    def work_done(self) -> float:
+        """Total work units served so far."""
+        self._advance()
+        return self._work_done
+
+    # -- mechanics -------------------------------------------------------------
+    def _advance(self) -> None:
+        """Bring the virtual time up to ``env.now``."""
+        now = self.env.now
+        dt = now - self._t_last
+        if dt > 0:
+            n = self._n
+            if n:
+                r = self.rate_per_job(n)
+                self._vtime += dt * r
+                used = r * n
+                self._work_done += dt * used
+                self._busy_integral += dt * used / self.capacity
+            self._t_last = now
+
+    def use(self, work: float) -> simpy.Event:
+        """Start a job needing ``work`` units; return an event that fires when done.
+
+        A job of zero work completes immediately (the event is already
+        triggered). Negative or non-finite work is a programming error.
+        """
+        if not (work >= 0) or not math.isfinite(work):
+            raise ValueError(f"{self.name}: work must be a finite number >= 0, got {work!r}")
+        done = self.env.event()
+        if work == 0:
+            done.succeed(0.0)
+            return done
+        self._advance()
+        seq = next(self._seq)
+        done._vsim_job = seq  # lets cancel() find the job
+        heapq.heappush(self._heap, (self._vtime + work, seq, done))
+        self._n += 1
+        if self._n > self.peak_jobs:
+            self.peak_jobs = self._n
+        self._reschedule()
+        return done
+
+    def cancel(self, job: simpy.Event) -> None:
+        """Withdraw an unfinished job (its guest failed or was killed).
+
+        The job stops receiving service at once and its event never fires.
+        Cost O(log n) amortised: the heap entry is skipped when it surfaces.
+        """
+        seq = getattr(job, "_vsim_job", None)
+        if seq is None or job.triggered or seq in self._cancelled:
+            return
+        self._advance()
+        self._cancelled.add(seq)
+        self._n -= 1
+        self._reschedule()
+
+    def _drop_cancelled(self) -> None:
+        heap = self._heap
+        while heap and heap[0][1] in self._cancelled:
+            self._cancelled.discard(heapq.heappop(heap)[1])
+
+    def _reschedule(self) -> None:
+        self._generation += 1
+        if self._cancelled:
+            self._drop_cancelled()
+        if not self._heap:
+            return
+        finish_v = self._heap[0][0]
+        delay = max(0.0, (finish_v - self._vtime) / self.rate_per_job())
+        gen = self._generation
+        timer = self.env.timeout(delay)
+        timer.callbacks.append(lambda _ev, gen=gen: self._on_timer(gen))
+
+    def _on_timer(self, gen: int) -> None:
+        if gen != self._generation:
+            return  # superseded by a later arrival or departure
+        self._advance()
+        heap = self._heap
+        limit = self._vtime + _EPS * max(1.0, abs(self._vtime))
+        while heap and heap[0][0] <= limit:
+            _, seq, ev = heapq.heappop(heap)
+            if seq in self._cancelled:
+                self._cancelled.discard(seq)
+                continue
+            self._n -= 1
+            self.jobs_completed += 1
+            ev.succeed(self.env.now)
+        self._reschedule()
+
+    def __repr__(self) -> str:
+        return (
+            f"FairShare({self.name!r}, capacity={self.capacity:g}, job_cap={self.job_cap:g}, "
+            f"active={self.active})"
+        )

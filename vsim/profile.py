@@ -1,0 +1,299 @@
+"""Platform profiles: the calibrated numbers behind each hypervisor and engine.
+
+A *platform* is the software that runs guests on a host: a bare-metal (Type 1)
+hypervisor such as KVM, a hosted (Type 2) hypervisor such as VirtualBox, a
+container engine such as Docker, or a microVM monitor such as Firecracker.
+A *profile* is the data that describes one platform to the simulator. It is
+never code: it lives in a YAML file (the built-in ones in ``vsim/profiles/``)
+and every number in it says where it comes from, either
+
+* ``source:`` a publication, specification or raw data set, or
+* ``assumption:`` the reasoning behind a number nobody has measured.
+
+A profile holds
+
+* the **host footprint**: memory and CPU the platform takes on every host where
+  it is installed (a Type 2 hypervisor pays for a whole desktop OS here);
+* the **per-guest overhead**: memory outside the guest's own RAM (QEMU's device
+  model, a container shim), and disk written per guest;
+* **efficiencies**: the fraction of native performance a guest gets, per
+  resource class (CPU, memory bandwidth, sequential and random disk I/O, network
+  bandwidth and network round-trip latency);
+* **start and stop phases**: CPU seconds, disk MB read and written, network MB
+  and a fixed latency. With nothing else running they add up to the measured
+  startup time; on a busy host the CPU, disk and network parts are stretched by
+  contention (see :mod:`vsim.fairshare`).
+
+A scenario can use a built-in profile by name, define its own, or derive one
+(``base: kvm`` plus the fields to change).
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from vsim.errors import ScenarioError
+
+__all__ = [
+    "Quantity",
+    "Phase",
+    "Efficiency",
+    "Profile",
+    "builtin_profiles",
+    "load_profile",
+    "profile_names",
+    "derive_profile",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Quantity(_Strict):
+    """A number with its provenance: exactly one of ``source`` or ``assumption``."""
+
+    value: float | None
+    source: str | None = None
+    assumption: str | None = None
+
+    @model_validator(mode="after")
+    def _provenance(self) -> Quantity:
+        if bool(self.source) == bool(self.assumption):
+            raise ValueError("give exactly one of 'source' (where the number comes from) "
+                             "or 'assumption' (why it was chosen)")
+        return self
+
+    @property
+    def provenance(self) -> str:
+        return f"source: {self.source}" if self.source else f"assumption: {self.assumption}"
+
+
+class Phase(_Strict):
+    """One step of starting or stopping a guest.
+
+    The parts run one after another: CPU work (reference core-seconds, one
+    thread), disk reads and writes (MB), network transfer (MB), then a fixed
+    latency (s) that no contention stretches (firmware timers, waiting for
+    DHCP). ``source`` or ``assumption`` covers all numbers of the phase.
+    """
+
+    name: str = Field(min_length=1)
+    cpu_s: float = Field(default=0.0, ge=0)
+    disk_read_mb: float = Field(default=0.0, ge=0)
+    disk_write_mb: float = Field(default=0.0, ge=0)
+    net_mb: float = Field(default=0.0, ge=0)
+    latency_s: float = Field(default=0.0, ge=0)
+    description: str | None = None
+    source: str | None = None
+    assumption: str | None = None
+
+    @model_validator(mode="after")
+    def _provenance(self) -> Phase:
+        if bool(self.source) == bool(self.assumption):
+            raise ValueError("give exactly one of 'source' or 'assumption'")
+        return self
+
+
+class Efficiency(_Strict):
+    """Fraction of native performance (0 < e <= 1) per resource class.
+
+    ``network_latency`` is native round-trip time divided by the guest's, so
+    0.55 means a round trip takes 1/0.55 = 1.8 times as long as on bare metal.
+    """
+
+    cpu: Quantity
+    memory_bandwidth: Quantity
+    disk_sequential: Quantity
+    disk_random: Quantity
+    network_bandwidth: Quantity
+    network_latency: Quantity
+
+    @model_validator(mode="after")
+    def _range(self) -> Efficiency:
+        for name in type(self).model_fields:
+            v = getattr(self, name).value
+            if v is None or not (0 < v <= 1):
+                raise ValueError(f"{name}: efficiency must be in (0, 1], got {v}")
+        return self
+
+
+PlatformKind = Literal["hypervisor", "container-engine", "microvm"]
+GuestKind = Literal["vm", "container", "microvm"]
+
+
+class Profile(_Strict):
+    """Everything the simulator knows about one platform."""
+
+    name: str = Field(min_length=1)
+    title: str
+    kind: PlatformKind
+    hypervisor_type: Literal[1, 2] | None = None
+    family: str = Field(min_length=1, description="image-format / management family")
+    guest_kind: GuestKind
+    shares_host_kernel: bool
+    image_format: str = Field(description="qcow2, vmdk, vdi, vhdx, raw or oci")
+    default_clone: Literal["full", "linked", "layers"]
+    description: str = ""
+    host_memory_mib: Quantity
+    host_cpu_cores: Quantity
+    guest_memory_overhead_mib: Quantity
+    guest_disk_overhead_mb: Quantity
+    page_sharing: Quantity
+    max_guests_per_host: Quantity
+    linked_clone_overlay_mb: Quantity
+    efficiency: Efficiency
+    start_phases: tuple[Phase, ...] = Field(min_length=1)
+    stop_phases: tuple[Phase, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Profile:
+        if self.kind == "hypervisor" and self.hypervisor_type is None:
+            raise ValueError("hypervisor_type: a hypervisor profile needs 1 (bare-metal) or 2 (hosted)")
+        if self.kind != "hypervisor" and self.hypervisor_type is not None:
+            raise ValueError("hypervisor_type: only hypervisors have a type; remove it")
+        for fld in ("host_memory_mib", "host_cpu_cores", "guest_memory_overhead_mib",
+                    "guest_disk_overhead_mb", "linked_clone_overlay_mb"):
+            v = getattr(self, fld).value
+            if v is None or v < 0:
+                raise ValueError(f"{fld}: must be a number >= 0")
+        ps = self.page_sharing.value
+        if ps is None or not (0 <= ps < 1):
+            raise ValueError("page_sharing: must be a fraction in [0, 1)")
+        mg = self.max_guests_per_host.value
+        if mg is not None and mg < 1:
+            raise ValueError("max_guests_per_host: must be >= 1, or null for no limit")
+        return self
+
+    # Convenience accessors used by the model (plain floats).
+    @property
+    def idle_startup_s(self) -> float:
+        """Uncontended sum of the start phases on a reference host (1 core/s, no I/O wait)."""
+        return sum(p.cpu_s + p.latency_s for p in self.start_phases)
+
+    def sources(self) -> list[tuple[str, Any, str]]:
+        """Every number with its provenance: rows of (field, value, provenance)."""
+        rows: list[tuple[str, Any, str]] = []
+        for fld in ("host_memory_mib", "host_cpu_cores", "guest_memory_overhead_mib",
+                    "guest_disk_overhead_mb", "page_sharing", "max_guests_per_host",
+                    "linked_clone_overlay_mb"):
+            q = getattr(self, fld)
+            rows.append((fld, q.value, q.provenance))
+        for fld in Efficiency.model_fields:
+            q = getattr(self.efficiency, fld)
+            rows.append((f"efficiency.{fld}", q.value, q.provenance))
+        for group in ("start_phases", "stop_phases"):
+            for ph in getattr(self, group):
+                nums = ", ".join(
+                    f"{k}={getattr(ph, k):g}"
+                    for k in ("cpu_s", "disk_read_mb", "disk_write_mb", "net_mb", "latency_s")
+                    if getattr(ph, k)
+                ) or "nothing"
+                prov = f"source: {ph.source}" if ph.source else f"assumption: {ph.assumption}"
+                rows.append((f"{group}.{ph.name}", nums, prov))
+        return rows
+
+
+# -- the built-in library -----------------------------------------------------
+
+def _format_errors(exc: Any, prefix: str = "") -> list[str]:
+    from vsim.scenario import format_validation_error  # local: avoid cycle
+
+    return format_validation_error(exc, prefix)
+
+
+def _builtin_dir():
+    return resources.files("vsim") / "profiles"
+
+
+@lru_cache(maxsize=1)
+def _builtin_raw() -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for entry in sorted(_builtin_dir().iterdir(), key=lambda p: p.name):
+        if entry.name.endswith(".yaml"):
+            data = yaml.safe_load(entry.read_text(encoding="utf-8"))
+            out[data["name"]] = data
+    return out
+
+
+def profile_names() -> list[str]:
+    """Names of the built-in profiles, sorted."""
+    return sorted(_builtin_raw())
+
+
+@lru_cache(maxsize=None)
+def _builtin(name: str) -> Profile:
+    from pydantic import ValidationError
+
+    raw = _builtin_raw()[name]
+    try:
+        return Profile.model_validate(raw)
+    except ValidationError as exc:  # a broken built-in is a bug, but say where
+        raise ScenarioError(_format_errors(exc), source=f"built-in profile {name}") from None
+
+
+def builtin_profiles() -> dict[str, Profile]:
+    """All built-in profiles by name."""
+    return {n: _builtin(n) for n in profile_names()}
+
+
+def load_profile(name_or_path: str | Path) -> Profile:
+    """A built-in profile by name, or a profile YAML file by path."""
+    s = str(name_or_path)
+    if s in _builtin_raw():
+        return _builtin(s)
+    p = Path(s)
+    if p.suffix in (".yaml", ".yml") and p.exists():
+        from vsim.scenario import read_yaml
+
+        return derive_profile(read_yaml(p), where=str(p))
+    known = ", ".join(profile_names())
+    raise ScenarioError(f"unknown profile {s!r}; built-in profiles are: {known}")
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        # A quantity ({value: ..}) is replaced whole, so that a new number never
+        # inherits the old number's source.
+        if isinstance(v, dict) and "value" not in v and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def derive_profile(data: dict, where: str = "profile", known: dict[str, Profile] | None = None) -> Profile:
+    """Build a profile from a mapping, honouring ``base: NAME`` (a built-in or a
+    profile in ``known``) plus overriding fields. Quantities may be overridden
+    with a bare number only together with an ``assumption``/``source``:
+    ``guest_memory_overhead_mib: {value: 60, assumption: "tuned QEMU"}``.
+    """
+    from pydantic import ValidationError
+
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{where}: a profile must be a mapping of fields")
+    data = dict(data)
+    base = data.pop("base", None)
+    if base is not None:
+        known = known or {}
+        if base in known:
+            base_raw = known[base].model_dump(exclude_none=True)
+        elif base in _builtin_raw():
+            base_raw = _builtin(base).model_dump(exclude_none=True)
+        else:
+            raise ScenarioError(
+                f"{where}.base: unknown profile {base!r}; choose one of {', '.join(profile_names())}"
+            )
+        data = _deep_merge(base_raw, data)
+    try:
+        return Profile.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(_format_errors(exc, where)) from None

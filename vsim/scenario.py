@@ -1,0 +1,570 @@
+"""Scenarios: what to simulate, as validated data.
+
+A scenario file is plain YAML that says which hosts exist, which platforms
+(hypervisors, container engines) run on them, which images and registries there
+are, and which guests (VMs, containers, microVMs) arrive when. It is read with
+``yaml.safe_load`` (no Python objects can hide in it), checked field by field by
+pydantic models, and turned into an immutable :class:`Scenario`. Every problem is
+reported on its own line, starting with the path of the field::
+
+    hosts[0].memory_gib: must be greater than 0
+    workloads[1].platfrom: unknown field; did you mean 'platform'?
+
+Units are part of every field name: ``memory_gib``, ``read_mb_s``,
+``network_gbit_s``, ``duration_s``. MB are 10^6 bytes, MiB and GiB are 2^20 and
+2^30 bytes; network bandwidths are in Gbit/s, disk bandwidths in MB/s.
+
+The simulation model (:mod:`vsim.world`) never reads YAML: it only sees a
+``Scenario``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from vsim.errors import ScenarioError
+from vsim.profile import Profile, _builtin_raw, derive_profile, load_profile, profile_names
+
+__all__ = [
+    "Scenario",
+    "HostGroup",
+    "Disk",
+    "Overcommit",
+    "Registry",
+    "Image",
+    "Layer",
+    "Workload",
+    "load_scenario",
+    "parse_scenario",
+    "read_yaml",
+    "scenario_schema",
+    "apply_overrides",
+    "format_validation_error",
+]
+
+# Upper bounds that keep a typo (an extra three zeros) from hanging a laptop.
+MAX_GUESTS = 10_000_000
+MAX_HOSTS = 1_000_000
+MAX_SIZE = 1e9  # MB, GiB, MB/s ...: beyond this a number is a typo
+
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
+Positive = Annotated[float, Field(gt=0, le=MAX_SIZE, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0, le=MAX_SIZE, allow_inf_nan=False)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# -- hosts ----------------------------------------------------------------------
+
+class Disk(_Model):
+    """A host's local disk: capacity and what it can do per second."""
+
+    capacity_gib: Positive = 1000.0
+    read_mb_s: Positive = 800.0
+    write_mb_s: Positive = 750.0
+    random_read_iops: Positive = 84_000.0
+    random_write_iops: Positive = 112_000.0
+
+
+class Overcommit(_Model):
+    """How far reservations may exceed physical capacity (1.0 = not at all).
+
+    ``cpu`` counts vCPUs per physical core; ``memory`` and ``disk`` multiply
+    the capacity that reservations may take.
+    """
+
+    cpu: Annotated[float, Field(ge=1, le=1000)] = 1.0
+    memory: Annotated[float, Field(ge=1, le=100)] = 1.0
+    disk: Annotated[float, Field(ge=1, le=100)] = 1.0
+
+
+class HostGroup(_Model):
+    """``count`` identical physical hosts, named ``NAME-0``, ``NAME-1``, ..."""
+
+    name: Name = "host"
+    count: Annotated[int, Field(ge=1, le=MAX_HOSTS)] = 1
+    cores: Annotated[int, Field(ge=1, le=100_000)] = 16
+    core_speed: Annotated[float, Field(gt=0, le=100)] = 1.0
+    memory_gib: Positive = 64.0
+    disk: Disk = Disk()
+    network_gbit_s: Positive = 10.0
+    platforms: list[Name] = Field(min_length=1)
+    overcommit: Overcommit = Overcommit()
+    cached_images: list[Name] = Field(default_factory=list, description="images already on each host's disk (a warm cache)")
+    max_guests: Annotated[int, Field(ge=1, le=MAX_GUESTS)] | None = None
+
+
+# -- images -------------------------------------------------------------------
+
+class Registry(_Model):
+    """Where images come from: a link shared by every pull from it."""
+
+    name: Name
+    bandwidth_gbit_s: Positive = 1.0
+    latency_s: NonNegative = 0.0
+
+
+class Layer(_Model):
+    """One layer of a container image: compressed (pulled) and unpacked sizes."""
+
+    id: Name
+    size_mb: NonNegative
+    unpacked_mb: NonNegative | None = None
+
+    @property
+    def disk_mb(self) -> float:
+        return self.unpacked_mb if self.unpacked_mb is not None else self.size_mb
+
+
+class Image(_Model):
+    """A VM disk image (``kind: vm-disk``) or a layered container image."""
+
+    name: Name
+    kind: Literal["vm-disk", "container"]
+    format: Literal["qcow2", "vmdk", "vdi", "vhdx", "raw", "oci"] | None = None
+    size_mb: NonNegative | None = None
+    layers: list[Layer] = Field(default_factory=list)
+    registry: Name | None = None
+    os: Literal["linux", "windows"] = "linux"
+
+    @model_validator(mode="after")
+    def _shape(self) -> Image:
+        if self.kind == "vm-disk":
+            if self.size_mb is None:
+                raise ValueError("size_mb: a vm-disk image needs its size in MB")
+            if self.layers:
+                raise ValueError("layers: only container images have layers; use size_mb")
+            if self.format == "oci":
+                raise ValueError("format: 'oci' is a container format; a vm-disk is qcow2, vmdk, vdi, vhdx or raw")
+        else:
+            if not self.layers:
+                raise ValueError("layers: a container image needs at least one layer")
+            if self.size_mb is not None:
+                raise ValueError("size_mb: a container image's size is the sum of its layers; remove size_mb")
+        return self
+
+    @property
+    def transfer_mb(self) -> float:
+        return self.size_mb if self.kind == "vm-disk" else sum(lay.size_mb for lay in self.layers)
+
+    @property
+    def disk_mb(self) -> float:
+        return self.size_mb if self.kind == "vm-disk" else sum(lay.disk_mb for lay in self.layers)
+
+
+# -- workloads ----------------------------------------------------------------
+
+class BatchArrivals(_Model):
+    """``count`` guests requested together at ``at_s``."""
+
+    type: Literal["batch"]
+    count: Annotated[int, Field(ge=1, le=MAX_GUESTS)]
+    at_s: NonNegative = 0.0
+
+
+class PoissonArrivals(_Model):
+    """``count`` guests requested one by one, exponential gaps of mean 1/rate."""
+
+    type: Literal["poisson"]
+    rate_per_s: Positive
+    count: Annotated[int, Field(ge=1, le=MAX_GUESTS)]
+    start_s: NonNegative = 0.0
+
+
+class TimedArrivals(_Model):
+    """Guests requested at the listed times."""
+
+    type: Literal["times"]
+    times_s: list[NonNegative] = Field(min_length=1, max_length=MAX_GUESTS)
+
+
+Arrivals = Annotated[BatchArrivals | PoissonArrivals | TimedArrivals, Field(discriminator="type")]
+
+
+class FixedLifetime(_Model):
+    type: Literal["fixed"]
+    duration_s: NonNegative
+
+
+class ExponentialLifetime(_Model):
+    type: Literal["exponential"]
+    mean_s: Positive
+
+
+class ForeverLifetime(_Model):
+    type: Literal["forever"]
+
+
+Lifetime = Annotated[FixedLifetime | ExponentialLifetime | ForeverLifetime, Field(discriminator="type")]
+
+
+class Workload(_Model):
+    """A group of identical guests: what they are, their shape, when they come."""
+
+    name: Name
+    platform: Name
+    kind: Literal["vm", "container", "microvm"] | None = None
+    vcpus: Annotated[float, Field(gt=0, le=10_000)] = 1.0
+    memory_mib: Positive = 1024.0
+    disk_gib: NonNegative = 0.0
+    image: Name | None = None
+    clone: Literal["full", "linked", "layers"] | None = None
+    arrivals: Arrivals
+    lifetime: Lifetime = ForeverLifetime(type="forever")
+
+    @field_validator("lifetime", mode="before")
+    @classmethod
+    def _lifetime_shorthand(cls, v: Any) -> Any:
+        if v == "forever":
+            return {"type": "forever"}
+        return v
+
+    def count(self) -> int:
+        a = self.arrivals
+        return len(a.times_s) if isinstance(a, TimedArrivals) else a.count
+
+
+Placement = Literal["first-fit", "best-fit", "worst-fit", "spread"]
+
+
+class Scenario(_Model):
+    """A whole experiment: hosts, registries, images, workloads and settings."""
+
+    name: Name = "scenario"
+    description: str = ""
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
+    duration_s: Positive | None = Field(
+        default=None, description="stop the clock here; by default run until every guest has stopped"
+    )
+    placement: Placement = "first-fit"
+    hosts: list[HostGroup] = Field(min_length=1)
+    registries: list[Registry] = Field(default_factory=lambda: [Registry(name="hub")])
+    images: list[Image] = Field(default_factory=list)
+    workloads: list[Workload] = Field(default_factory=list)
+    profiles: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="custom platform profiles: full definitions, {path: FILE}, or {name: N, base: kvm, ...overrides}",
+    )
+    _resolved: dict[str, Profile] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, __context: Any) -> None:
+        self._resolved = _resolve_profiles(self)
+        _cross_check(self)
+
+    # -- convenience ---------------------------------------------------------
+    def profile(self, name: str) -> Profile:
+        """The profile of platform ``name`` (custom profiles first, then built-ins)."""
+        if name in self._resolved:
+            return self._resolved[name]
+        return load_profile(name)
+
+    @cached_property
+    def image_map(self) -> dict[str, Image]:
+        return {im.name: im for im in self.images}
+
+    def guest_count(self) -> int:
+        return sum(w.count() for w in self.workloads)
+
+    def to_dict(self) -> dict:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+def _resolve_profiles(sc: Scenario) -> dict[str, Profile]:
+    resolved: dict[str, Profile] = {}
+    for i, raw in enumerate(sc.profiles):
+        where = f"profiles[{i}]"
+        if set(raw) == {"path"}:
+            prof = load_profile(str(raw["path"]))
+        else:
+            prof = derive_profile(raw, where=where, known=resolved)
+        if prof.name in resolved:
+            raise ScenarioError(f"{where}.name: duplicate profile name {prof.name!r}")
+        resolved[prof.name] = prof
+    return resolved
+
+
+def _cross_check(sc: Scenario) -> None:
+    """Checks that span several sections (names that must refer to something)."""
+    problems: list[str] = []
+
+    def dupes(items, what):
+        seen = set()
+        for i, it in enumerate(items):
+            if it.name in seen:
+                problems.append(f"{what}[{i}].name: duplicate name {it.name!r}; names must be unique")
+            seen.add(it.name)
+
+    dupes(sc.hosts, "hosts")
+    dupes(sc.registries, "registries")
+    dupes(sc.images, "images")
+    dupes(sc.workloads, "workloads")
+
+    known_platforms = set(profile_names()) | set(sc._resolved)
+    for i, h in enumerate(sc.hosts):
+        for j, p in enumerate(h.platforms):
+            if p not in known_platforms:
+                problems.append(f"hosts[{i}].platforms[{j}]: unknown platform {p!r}{_suggest(p, known_platforms)}")
+        for j, im in enumerate(h.cached_images):
+            if im not in sc.image_map:
+                problems.append(f"hosts[{i}].cached_images[{j}]: no image named {im!r} in images")
+    regs = {r.name for r in sc.registries}
+    for i, im in enumerate(sc.images):
+        if im.registry is not None and im.registry not in regs:
+            problems.append(f"images[{i}].registry: no registry named {im.registry!r}{_suggest(im.registry, regs)}")
+    for i, w in enumerate(sc.workloads):
+        where = f"workloads[{i}]"
+        if w.platform not in known_platforms:
+            problems.append(f"{where}.platform: unknown platform {w.platform!r}{_suggest(w.platform, known_platforms)}")
+            continue
+        prof = sc.profile(w.platform)
+        if w.kind is not None and w.kind != prof.guest_kind:
+            problems.append(f"{where}.kind: platform {w.platform!r} runs {prof.guest_kind}s, not {w.kind}s")
+        if not any(w.platform in h.platforms for h in sc.hosts):
+            problems.append(f"{where}.platform: no host runs {w.platform!r}; add it to a host's platforms")
+        if w.image is not None:
+            im = sc.image_map.get(w.image)
+            if im is None:
+                problems.append(f"{where}.image: no image named {w.image!r}{_suggest(w.image, sc.image_map)}")
+            else:
+                want = "container" if prof.guest_kind == "container" else "vm-disk"
+                if im.kind != want:
+                    problems.append(f"{where}.image: {w.platform} needs a {want} image, {w.image!r} is a {im.kind} image")
+        if w.clone is not None:
+            if prof.guest_kind == "container" and w.clone != "layers":
+                problems.append(f"{where}.clone: containers use 'layers'; full and linked clones are for VM disks")
+            if prof.guest_kind != "container" and w.clone == "layers":
+                problems.append(f"{where}.clone: VM disks are cloned 'full' or 'linked'")
+    if problems:
+        raise ScenarioError(problems)
+
+
+# -- error messages ----------------------------------------------------------------
+
+def _vocabulary() -> set[str]:
+    words: set[str] = set()
+    for m in (Scenario, HostGroup, Disk, Overcommit, Registry, Image, Layer, Workload,
+              BatchArrivals, PoissonArrivals, TimedArrivals, FixedLifetime, ExponentialLifetime, Profile):
+        words.update(m.model_fields)
+    return words
+
+
+def _suggest(word: str, options) -> str:
+    close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+_TAGS = {"batch", "poisson", "times", "fixed", "exponential", "forever"}
+
+
+def _loc_to_path(loc: tuple, prefix: str = "") -> str:
+    parts: list[str] = [prefix] if prefix else []
+    prev = None
+    for el in loc:
+        if isinstance(el, int):
+            if parts:
+                parts[-1] += f"[{el}]"
+            else:
+                parts.append(f"[{el}]")
+        elif el in _TAGS and prev in ("arrivals", "lifetime"):
+            pass  # the tag of a discriminated union: not a field the user wrote
+        elif isinstance(el, str) and (el.startswith("function-") or el in ("list[...]",)):
+            pass
+        else:
+            parts.append(str(el))
+        prev = el
+    return ".".join(parts) if parts else "(top level)"
+
+
+def format_validation_error(exc: ValidationError, prefix: str = "") -> list[str]:
+    """One line per pydantic error: ``field.path: what is expected``."""
+    lines: list[str] = []
+    vocab = None
+    for err in exc.errors(include_url=False):
+        loc = tuple(err.get("loc", ()))
+        typ = err.get("type", "")
+        msg = err.get("msg", "invalid")
+        if typ == "extra_forbidden":
+            vocab = vocab or _vocabulary()
+            name = str(loc[-1]) if loc else "?"
+            msg = "unknown field" + (_suggest(name, vocab) or "; remove it or check the spelling")
+        elif typ == "missing":
+            msg = "required field is missing"
+        elif typ == "union_tag_invalid" or typ == "union_tag_not_found":
+            ctx = err.get("ctx", {})
+            msg = f"'type' must be one of {ctx.get('expected_tags', '')}"
+        else:
+            msg = msg.replace("Input should be", "must be").replace("Value error, ", "")
+            if typ in ("int_parsing", "float_parsing", "int_type", "float_type", "bool_parsing", "string_type"):
+                msg += f" (got {err.get('input')!r})"
+        lines.append(f"{_loc_to_path(loc, prefix)}: {msg}")
+    return lines
+
+
+# -- reading ------------------------------------------------------------------
+
+def read_yaml(path: str | Path) -> Any:
+    """Read a YAML file safely; every failure becomes a ``ScenarioError``."""
+    p = Path(path)
+    if not p.exists():
+        raise ScenarioError(f"{p}: no such file; check the path")
+    if p.is_dir():
+        raise ScenarioError(f"{p}: is a folder; give a scenario .yaml file")
+    try:
+        text = p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{p}: not a text file (not valid UTF-8); a scenario is a YAML text file") from None
+    except OSError as exc:
+        raise ScenarioError(f"{p}: cannot be read ({exc.strerror})") from None
+    return parse_yaml_text(text, str(p))
+
+
+def parse_yaml_text(text: str, where: str = "scenario") -> Any:
+    if "\x00" in text:
+        raise ScenarioError(f"{where}: contains NUL bytes; a scenario is a YAML text file")
+    try:
+        return yaml.safe_load(text)
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        line = f"line {mark.line + 1}: " if mark else ""
+        raise ScenarioError(
+            f"{where}: {line}YAML tag refused ({exc.problem}); scenario files hold plain data only"
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        line = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ScenarioError(f"{where}: {line}YAML syntax error: {problem}") from None
+    except RecursionError:
+        raise ScenarioError(f"{where}: nested too deeply to be a scenario") from None
+
+
+def parse_scenario(data: Any, where: str = "scenario") -> Scenario:
+    """Validate a mapping (as read from YAML) into a :class:`Scenario`."""
+    if data is None:
+        raise ScenarioError(f"{where}: the file is empty; a scenario needs at least 'hosts:'")
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            f"{where}: the top level must be a mapping (name:, hosts:, workloads:, ...), not a {type(data).__name__}"
+        )
+    bad_keys = [k for k in data if not isinstance(k, str)]
+    if bad_keys:
+        raise ScenarioError(f"{where}: field names must be text, got {bad_keys[0]!r}")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(format_validation_error(exc), source=where) from None
+    except ScenarioError as exc:
+        raise ScenarioError(exc.problems, source=where) from None
+    except RecursionError:
+        raise ScenarioError(f"{where}: nested too deeply to be a scenario") from None
+
+
+def apply_overrides(data: dict, overrides: list[str] | dict[str, Any] | None) -> dict:
+    """Apply ``dotted.path=value`` overrides (``hosts.0.memory_gib=32`` or
+    ``hosts[0].memory_gib=32``) to raw scenario data; values are YAML scalars."""
+    if not overrides:
+        return data
+    import copy
+
+    data = copy.deepcopy(data)
+    items: list[tuple[str, Any]] = []
+    if isinstance(overrides, dict):
+        items = list(overrides.items())
+    else:
+        for ov in overrides:
+            if "=" not in ov:
+                raise ScenarioError(f"--set {ov!r}: expected dotted.path=value, e.g. hosts.0.memory_gib=32")
+            key, _, raw = ov.partition("=")
+            try:
+                val = yaml.safe_load(raw) if raw.strip() else ""
+            except yaml.YAMLError:
+                val = raw
+            items.append((key.strip(), val))
+    for key, val in items:
+        set_path(data, key, val, what="--set")
+    return data
+
+
+def split_path(key: str) -> list[str | int]:
+    parts: list[str | int] = []
+    for chunk in key.replace("[", ".").replace("]", "").split("."):
+        if chunk == "":
+            continue
+        parts.append(int(chunk) if chunk.isdigit() else chunk)
+    return parts
+
+
+def set_path(data: dict, key: str, val: Any, what: str = "path") -> None:
+    """Set ``data[key] = val`` where key is a dotted path; the parent must exist."""
+    parts = split_path(key)
+    if not parts:
+        raise ScenarioError(f"{what} {key!r}: empty path")
+    node: Any = data
+    for i, part in enumerate(parts[:-1]):
+        here = ".".join(str(p) for p in parts[: i + 1])
+        if isinstance(node, list) and isinstance(part, int):
+            if part >= len(node):
+                raise ScenarioError(f"{what} {key!r}: {here} is out of range (the list has {len(node)} items)")
+            node = node[part]
+        elif isinstance(node, dict) and isinstance(part, str):
+            if part not in node or node[part] is None:
+                node[part] = {}
+            node = node[part]
+        else:
+            raise ScenarioError(f"{what} {key!r}: {here} does not exist in the scenario")
+    last = parts[-1]
+    if isinstance(node, list) and isinstance(last, int) and last < len(node):
+        node[last] = val
+    elif isinstance(node, dict) and isinstance(last, str):
+        node[last] = val
+    else:
+        raise ScenarioError(f"{what} {key!r}: cannot set {last!r} there")
+
+
+def load_scenario(path: str | Path, overrides: list[str] | dict[str, Any] | None = None) -> Scenario:
+    """Read, override and validate a scenario file.
+
+    >>> sc = load_scenario("scenarios/docker-vs-kvm.yaml")   # doctest: +SKIP
+    """
+    data = read_yaml(path)
+    if isinstance(data, dict):
+        data = apply_overrides(data, overrides)
+    return parse_scenario(data, where=str(path))
+
+
+def scenario_schema() -> dict:
+    """JSON Schema of scenario files (for editors that complete YAML)."""
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "vsim scenario"
+    return schema
+
+
+def schema_json() -> str:
+    return json.dumps(scenario_schema(), indent=2)
+
+
+def _is_finite(x: float) -> bool:
+    return math.isfinite(x)
+
+
+# Built-in profiles are part of the vocabulary used in suggestions.
+_ = _builtin_raw

@@ -1,0 +1,540 @@
+"""The world: hosts, platforms and guests as a SimPy model.
+
+This module turns a validated :class:`~vsim.scenario.Scenario` into a running
+discrete-event model.
+
+* A :class:`Host` is a physical server. Its CPU, disk and network interface are
+  :class:`~vsim.fairshare.FairShare` resources: whatever runs at the same time
+  shares them, so a boot storm really is slower than one boot. Its memory, vCPUs
+  and disk space are *reservations*: a guest takes its share when it is placed
+  and gives it back when it stops, and the total may exceed the physical amount
+  only by the scenario's overcommit ratio.
+* Every platform installed on a host (a hypervisor, a container engine) takes
+  its *host footprint* first: memory, and CPU cores it keeps busy. A hosted
+  (Type 2) hypervisor's footprint includes the general-purpose OS it runs on.
+* A :class:`Guest` (VM, container or microVM) lives through
+  ``requested -> placed (or rejected) -> provisioning -> booting -> running ->
+  stopping -> stopped``. Provisioning gets its disk: a VM's image is cloned
+  (a *full* clone copies every byte, a *linked* clone writes a small
+  copy-on-write overlay); a container pulls only the image layers the host lacks
+  from the registry, then unpacks them. Booting runs the platform's start phases
+  (CPU work, disk reads and writes, network transfer, fixed latency) on the
+  host's shared resources.
+* Placement asks every host at once (numpy arrays of free capacity), so a
+  thousand hosts cost no Python loop per guest.
+
+Everything that happens is kept on the guests and hosts as plain numbers and
+turned into tables once, at the end, by :mod:`vsim.results`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from vsim.fairshare import FairShare
+from vsim.profile import Phase, Profile
+from vsim.scenario import (
+    BatchArrivals,
+    ExponentialLifetime,
+    FixedLifetime,
+    HostGroup,
+    Image,
+    PoissonArrivals,
+    Scenario,
+    Workload,
+)
+
+__all__ = ["World", "Host", "Guest", "simulate", "EXTRACT_CPU_S_PER_MB", "GBIT_TO_MB_S"]
+
+GBIT_TO_MB_S = 125.0  # 1 Gbit/s = 125 MB/s
+MIB_PER_GIB = 1024.0
+MB_PER_MIB = 1.048576
+
+# Unpacking a compressed layer (gzip) costs CPU. assumption: single-threaded
+# gunzip runs at about 100 MB/s of output on a server core, i.e. 0.01 s/MB.
+EXTRACT_CPU_S_PER_MB = 0.01
+
+TERMINAL_STATES = ("stopped", "rejected", "failed")
+
+
+@dataclass
+class PlatformOnHost:
+    profile: Profile
+    guests: int = 0
+    limit: float = math.inf
+
+
+class Host:
+    """One physical server and what it has promised to its guests."""
+
+    def __init__(self, world: World, index: int, group: HostGroup, ordinal: int) -> None:
+        env = world.env
+        self.world = world
+        self.index = index
+        self.group = group.name
+        self.name = group.name if group.count == 1 else f"{group.name}-{ordinal}"
+        self.cores = group.cores
+        self.core_speed = group.core_speed
+        self.memory_mib = group.memory_gib * MIB_PER_GIB
+        self.disk_mb = group.disk.capacity_gib * MIB_PER_GIB * MB_PER_MIB
+        self.read_mb_s = group.disk.read_mb_s
+        self.write_mb_s = group.disk.write_mb_s
+        self.read_iops = group.disk.random_read_iops
+        self.write_iops = group.disk.random_write_iops
+        self.net_mb_s = group.network_gbit_s * GBIT_TO_MB_S
+        self.platforms = {p: PlatformOnHost(world.scenario.profile(p)) for p in group.platforms}
+        # Footprints of the installed platforms.
+        self.footprint_mib = sum(pl.profile.host_memory_mib.value for pl in self.platforms.values())
+        self.footprint_cores = sum(pl.profile.host_cpu_cores.value for pl in self.platforms.values())
+        for pl in self.platforms.values():
+            lim = pl.profile.max_guests_per_host.value
+            pl.limit = math.inf if lim is None else lim
+        cpu_capacity = max(self.cores - self.footprint_cores, 0.05 * self.cores) * self.core_speed
+        # Shared rates. CPU work is in reference core-seconds; one job is one thread.
+        self.cpu = FairShare(env, cpu_capacity, job_cap=self.core_speed, name=f"{self.name}.cpu")
+        # The disk is shared in disk-seconds: reading X MB costs X / read_mb_s of it.
+        self.disk = FairShare(env, 1.0, name=f"{self.name}.disk")
+        self.nic = FairShare(env, self.net_mb_s, name=f"{self.name}.nic")
+        # Reservations.
+        self.memory_capacity_mib = self.memory_mib * group.overcommit.memory
+        self.vcpu_capacity = self.cores * group.overcommit.cpu
+        self.disk_capacity_mb = self.disk_mb * group.overcommit.disk
+        self.max_guests = group.max_guests if group.max_guests is not None else math.inf
+        self.cache: set[str] = set()  # image names and layer ids on local disk
+        self.pulling: dict[str, simpy.Event] = {}
+        self.guests_placed = 0
+        self.guests_now = 0
+        self.peak_guests = 0
+        self.peak_memory_mib = 0.0
+        self.cache_mb = 0.0
+
+    def disk_seconds(self, read_mb: float = 0.0, write_mb: float = 0.0) -> float:
+        """Disk time needed to read and write the given amounts sequentially."""
+        return read_mb / self.read_mb_s + write_mb / self.write_mb_s
+
+    def __repr__(self) -> str:
+        return f"Host({self.name!r}, guests={self.guests_now})"
+
+
+class Guest:
+    """One VM, container or microVM and its life so far (times in seconds)."""
+
+    __slots__ = (
+        "id", "name", "workload", "profile", "kind", "platform", "host", "image", "clone",
+        "requested_s", "placed_s", "provisioned_s", "ready_s", "stop_s", "stopped_s",
+        "state", "reason", "memory_mib", "vcpus", "disk_mb", "pulled_mb", "lifetime_s",
+        "phases", "process", "job", "extra",
+    )
+
+    def __init__(self, gid: int, workload: Workload, profile: Profile, image: Image | None,
+                 requested_s: float, lifetime_s: float) -> None:
+        self.id = gid
+        self.name = f"{workload.name}-{gid}"
+        self.workload = workload
+        self.profile = profile
+        self.kind = profile.guest_kind
+        self.platform = profile.name
+        self.host: Host | None = None
+        self.image = image
+        self.clone = workload.clone or profile.default_clone
+        self.requested_s = requested_s
+        self.placed_s = math.nan
+        self.provisioned_s = math.nan
+        self.ready_s = math.nan
+        self.stop_s = math.nan
+        self.stopped_s = math.nan
+        self.state = "requested"
+        self.reason = ""
+        self.vcpus = workload.vcpus
+        sharing = profile.page_sharing.value
+        self.memory_mib = workload.memory_mib * (1.0 - sharing) + profile.guest_memory_overhead_mib.value
+        self.disk_mb = 0.0
+        self.pulled_mb = 0.0
+        self.lifetime_s = lifetime_s
+        self.phases: list[tuple[str, float, float]] = []
+        self.process: simpy.Process | None = None
+        self.job: tuple[FairShare, simpy.Event] | None = None  # shared-resource work in progress
+        self.extra: dict = {}  # per-guest data of optional mechanisms (services, cgroups, ...)
+
+    @property
+    def startup_s(self) -> float:
+        return self.ready_s - self.requested_s
+
+
+class _Placer:
+    """Free capacity of every host as numpy arrays; placement is vectorised."""
+
+    def __init__(self, hosts: list[Host], policy: str) -> None:
+        self.hosts = hosts
+        self.policy = policy
+        self.mem_free = np.array([h.memory_capacity_mib - h.footprint_mib for h in hosts], dtype=float)
+        self.vcpu_free = np.array([h.vcpu_capacity for h in hosts], dtype=float)
+        self.disk_free = np.array([h.disk_capacity_mb - h.cache_mb for h in hosts], dtype=float)
+        self.count = np.zeros(len(hosts), dtype=float)
+        self.max_guests = np.array([h.max_guests for h in hosts], dtype=float)
+        names = sorted({p for h in hosts for p in h.platforms})
+        self.platform_mask = {p: np.array([p in h.platforms for h in hosts]) for p in names}
+        self.platform_count = {p: np.zeros(len(hosts)) for p in names}
+        self.platform_limit = {
+            p: np.array([h.platforms[p].limit if p in h.platforms else 0 for h in hosts], dtype=float)
+            for p in names
+        }
+        self._rr = 0
+
+    def extra_disk_mb(self, guest: Guest) -> np.ndarray | float:
+        """Disk each host would need for the image data it lacks (cache misses)."""
+        im = guest.image
+        if im is None:
+            return 0.0
+        hosts = self.hosts
+        if im.kind == "vm-disk":
+            need = np.array([0.0 if (im.name in h.cache or im.name in h.pulling) else im.disk_mb for h in hosts])
+        else:
+            need = np.array([
+                sum(lay.disk_mb for lay in im.layers if lay.id not in h.cache and lay.id not in h.pulling)
+                for h in hosts
+            ]) if len(hosts) <= 64 else self._layer_need_many(im)
+        return need
+
+    def _layer_need_many(self, im: Image) -> np.ndarray:
+        out = np.zeros(len(self.hosts))
+        for i, h in enumerate(self.hosts):
+            c, p = h.cache, h.pulling
+            out[i] = sum(lay.disk_mb for lay in im.layers if lay.id not in c and lay.id not in p)
+        return out
+
+    def place(self, guest: Guest, own_disk_mb: float) -> tuple[int, float] | tuple[None, str]:
+        p = guest.platform
+        mask = self.platform_mask.get(p)
+        if mask is None or not mask.any():
+            return None, f"platform: no host runs {p}"
+        extra = self.extra_disk_mb(guest)
+        need_disk = own_disk_mb + extra
+        checks = [
+            ("guest limit", (self.platform_count[p] < self.platform_limit[p]) & (self.count < self.max_guests)),
+            ("memory", self.mem_free >= guest.memory_mib - 1e-9),
+            ("vcpus", self.vcpu_free >= guest.vcpus - 1e-9),
+            ("disk", self.disk_free >= need_disk - 1e-9),
+        ]
+        ok = mask.copy()
+        for _, c in checks:
+            ok &= c
+        idx = np.flatnonzero(ok)
+        if idx.size == 0:
+            return None, self._why(guest, mask, checks, need_disk)
+        if self.policy == "first-fit":
+            i = int(idx[0])
+        elif self.policy == "best-fit":
+            i = int(idx[np.argmin(self.mem_free[idx] - guest.memory_mib)])
+        elif self.policy == "worst-fit":
+            i = int(idx[np.argmax(self.mem_free[idx] - guest.memory_mib)])
+        elif self.policy == "spread":
+            i = int(idx[np.argmin(self.count[idx])])
+        else:  # pragma: no cover - validated by the scenario
+            raise ValueError(self.policy)
+        disk = float(need_disk[i]) if isinstance(need_disk, np.ndarray) else float(need_disk)
+        self.mem_free[i] -= guest.memory_mib
+        self.vcpu_free[i] -= guest.vcpus
+        self.disk_free[i] -= disk
+        self.count[i] += 1
+        self.platform_count[p][i] += 1
+        return i, disk
+
+    def release(self, i: int, guest: Guest, own_disk_mb: float) -> None:
+        self.mem_free[i] += guest.memory_mib
+        self.vcpu_free[i] += guest.vcpus
+        self.disk_free[i] += own_disk_mb
+        self.count[i] -= 1
+        self.platform_count[guest.platform][i] -= 1
+
+    def _why(self, guest: Guest, mask: np.ndarray, checks, need_disk) -> str:
+        """The reason no host could take the guest, in words."""
+        failing = [name for name, c in checks if not (mask & c).any()]
+        where = f"on any host running {guest.platform}"
+        if "guest limit" in failing:
+            lim = int(self.platform_limit[guest.platform][mask].max())
+            cap = self.max_guests[mask].max()
+            if math.isfinite(cap) and cap <= lim:
+                lim = int(cap)
+            return f"guest limit: every host running {guest.platform} already holds its maximum of {lim} guests"
+        if "memory" in failing:
+            return f"memory: needs {guest.memory_mib:.0f} MiB (overhead included), not free {where}"
+        if "vcpus" in failing:
+            return f"vcpus: needs {guest.vcpus:g} vCPUs, not free {where} (raise overcommit.cpu to allow more)"
+        if "disk" in failing:
+            return f"disk: needs more disk space than is free {where}"
+        return "no single host has room for its memory, vCPUs and disk at once"
+
+
+def _seeds(seed: int, n: int) -> list[np.random.Generator]:
+    """One generator per workload, all derived from the run's seed."""
+    return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(max(n, 1))]
+
+
+class World:
+    """A scenario made runnable: ``World(scenario, seed).run()`` returns Results."""
+
+    def __init__(self, scenario: Scenario, seed: int | None = None) -> None:
+        self.scenario = scenario
+        self.seed = scenario.seed if seed is None else int(seed)
+        self.env = simpy.Environment()
+        self.hosts: list[Host] = []
+        for group in scenario.hosts:
+            for k in range(group.count):
+                self.hosts.append(Host(self, len(self.hosts), group, k))
+        for h, group in zip(self.hosts, _expand(scenario.hosts), strict=True):
+            for im_name in group.cached_images:
+                self._add_to_cache(h, scenario.image_map[im_name])
+        self.registries = {
+            r.name: (FairShare(self.env, r.bandwidth_gbit_s * GBIT_TO_MB_S, name=f"registry.{r.name}"), r.latency_s)
+            for r in scenario.registries
+        }
+        self.default_registry = scenario.registries[0].name if scenario.registries else None
+        self.placer = _Placer(self.hosts, scenario.placement)
+        self.guests: list[Guest] = []
+        # Hooks for optional mechanisms: called with the guest when it becomes
+        # ready, and when it starts stopping or fails.
+        self.on_ready: list = []
+        self.on_stop: list = []
+        self.wall_s = 0.0
+        self.events = 0
+        self._rngs = _seeds(self.seed, len(scenario.workloads))
+        for w, rng in zip(scenario.workloads, self._rngs, strict=False):
+            self.env.process(self.arrivals(w, rng))
+
+    # -- arrivals ------------------------------------------------------------
+    def arrivals(self, w: Workload, rng: np.random.Generator):
+        """Request the workload's guests at their arrival times."""
+        a = w.arrivals
+        n = w.count()
+        if isinstance(a, BatchArrivals):
+            times = np.full(n, a.at_s)
+        elif isinstance(a, PoissonArrivals):
+            times = a.start_s + np.cumsum(rng.exponential(1.0 / a.rate_per_s, size=n))
+        else:
+            times = np.sort(np.asarray(a.times_s, dtype=float))
+        lt = w.lifetime
+        if isinstance(lt, FixedLifetime):
+            lifetimes = np.full(n, lt.duration_s)
+        elif isinstance(lt, ExponentialLifetime):
+            lifetimes = rng.exponential(lt.mean_s, size=n)
+        else:
+            lifetimes = np.full(n, math.inf)
+        profile = self.scenario.profile(w.platform)
+        image = self.scenario.image_map.get(w.image) if w.image else None
+        env = self.env
+        for t, life in zip(times.tolist(), lifetimes.tolist(), strict=True):
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            g = Guest(len(self.guests), w, profile, image, env.now, life)
+            self.guests.append(g)
+            g.process = env.process(self.lifecycle(g))
+
+    # -- a guest's life --------------------------------------------------------
+    def own_disk_mb(self, g: Guest) -> float:
+        """Disk the guest itself takes (not shared cache): clone, overlay, volume."""
+        p = g.profile
+        mb = p.guest_disk_overhead_mb.value + g.workload.disk_gib * MIB_PER_GIB * MB_PER_MIB
+        if g.image is not None and g.image.kind == "vm-disk":
+            if g.clone == "full":
+                mb += g.image.disk_mb
+            else:
+                mb += p.linked_clone_overlay_mb.value
+        return mb
+
+    def lifecycle(self, g: Guest):
+        """requested -> placed -> provisioning -> booting -> running -> stopping -> stopped.
+
+        A guest can be interrupted at any point after placement (its host fails,
+        it is killed for exceeding its memory limit): it then ends ``failed``
+        with the reason, and its reservations are returned.
+        """
+        env = self.env
+        own = self.own_disk_mb(g)
+        i, got = self.placer.place(g, own)
+        if i is None:
+            g.state = "rejected"
+            g.reason = got
+            return
+        host = self.hosts[i]
+        g.host = host
+        g.disk_mb = own
+        g.placed_s = env.now
+        host.guests_placed += 1
+        host.guests_now += 1
+        host.peak_guests = max(host.peak_guests, host.guests_now)
+        used = host.memory_capacity_mib - self.placer.mem_free[i]
+        host.peak_memory_mib = max(host.peak_memory_mib, used)
+        host.cache_mb += got - own
+        try:
+            g.state = "provisioning"
+            yield from self.provision(g, host)
+            g.provisioned_s = env.now
+            g.state = "booting"
+            for ph in g.profile.start_phases:
+                yield from self.run_phase(g, host, ph)
+            g.ready_s = env.now
+            g.state = "running"
+            for hook in self.on_ready:
+                hook(g)
+            if math.isinf(g.lifetime_s):
+                yield env.event()  # runs until the end of the simulation (or a failure)
+            yield env.timeout(g.lifetime_s)
+            g.stop_s = env.now
+            g.state = "stopping"
+            for hook in self.on_stop:
+                hook(g)
+            for ph in g.profile.stop_phases:
+                yield from self.run_phase(g, host, ph)
+            g.state = "stopped"
+        except simpy.Interrupt as intr:
+            g.state = "failed"
+            g.reason = str(intr.cause)
+            if g.job is not None:
+                g.job[0].cancel(g.job[1])
+            for hook in self.on_stop:
+                hook(g)
+        finally:
+            g.job = None
+        g.stopped_s = env.now
+        self.placer.release(i, g, own)
+        host.guests_now -= 1
+
+    def fail_guest(self, g: Guest, reason: str) -> bool:
+        """End a placed guest now, as ``failed`` with ``reason``.
+
+        Returns False if the guest is not alive (never placed, or already ended).
+        """
+        if g.process is None or not g.process.is_alive or g.host is None:
+            return False
+        g.process.interrupt(reason)
+        return True
+
+    def _wait(self, g: Guest, resource: FairShare, work: float):
+        """Run ``work`` on a shared resource on the guest's behalf."""
+        ev = resource.use(work)
+        g.job = (resource, ev)
+        yield ev
+        g.job = None
+
+    def run_phase(self, g: Guest, host: Host, ph: Phase):
+        """One start/stop phase: CPU, then disk, then network, then fixed latency."""
+        env = self.env
+        t0 = env.now
+        if ph.cpu_s:
+            yield from self._wait(g, host.cpu, ph.cpu_s)
+        if ph.disk_read_mb or ph.disk_write_mb:
+            yield from self._wait(g, host.disk, host.disk_seconds(ph.disk_read_mb, ph.disk_write_mb))
+        if ph.net_mb:
+            yield from self._wait(g, host.nic, ph.net_mb)
+        if ph.latency_s:
+            yield env.timeout(ph.latency_s)
+        g.phases.append((ph.name, t0, env.now))
+
+    def provision(self, g: Guest, host: Host):
+        """Give the guest its disk: clone a VM image, or pull and unpack layers."""
+        env = self.env
+        im = g.image
+        if im is None:
+            return
+        t0 = env.now
+        if im.kind == "vm-disk":
+            if im.name not in host.cache:
+                yield from self._fetch(host, im.name, im.transfer_mb, im.disk_mb, im.registry, g)
+                g.phases.append(("pull", t0, env.now))
+            t1 = env.now
+            if g.clone == "full":
+                yield from self._wait(g, host.disk, host.disk_seconds(read_mb=im.disk_mb, write_mb=im.disk_mb))
+                g.phases.append(("clone-full", t1, env.now))
+            else:
+                ov = g.profile.linked_clone_overlay_mb.value
+                yield from self._wait(g, host.disk, host.disk_seconds(write_mb=ov))
+                g.phases.append(("clone-linked", t1, env.now))
+        else:
+            missing = [lay for lay in im.layers if lay.id not in host.cache]
+            if missing:
+                for lay in missing:
+                    yield from self._fetch(host, lay.id, lay.size_mb, lay.disk_mb, im.registry, g, extract=True)
+                g.phases.append(("pull+extract", t0, env.now))
+
+    def _fetch(self, host: Host, key: str, transfer_mb: float, disk_mb: float,
+               registry: str | None, g: Guest, extract: bool = False):
+        """Bring an image or a layer into the host's cache, once per host.
+
+        The download runs as its own process: if the guest that started it
+        fails, the pull still completes for the others waiting on it.
+        """
+        if key in host.cache:
+            return
+        pending = host.pulling.get(key)
+        if pending is None:
+            pending = self.env.process(self._download(host, key, transfer_mb, disk_mb, registry, extract))
+            host.pulling[key] = pending
+            g.pulled_mb += transfer_mb
+        yield pending  # another guest may already be pulling it: wait for that
+
+    def _download(self, host: Host, key: str, transfer_mb: float, disk_mb: float,
+                  registry: str | None, extract: bool):
+        link, latency = self.registries[registry or self.default_registry]
+        if latency:
+            yield self.env.timeout(latency)
+        # Download and write to disk overlap (the bytes are streamed to disk).
+        yield self.env.all_of([link.use(transfer_mb), host.disk.use(host.disk_seconds(write_mb=disk_mb))])
+        if extract:
+            yield host.cpu.use(EXTRACT_CPU_S_PER_MB * disk_mb)
+        host.cache.add(key)
+        del host.pulling[key]
+
+    def _add_to_cache(self, host: Host, im: Image) -> None:
+        """Mark an image as already on the host's disk (it takes disk space)."""
+        items = [(im.name, im.disk_mb)] if im.kind == "vm-disk" else [(lay.id, lay.disk_mb) for lay in im.layers]
+        for key, mb in items:
+            if key not in host.cache:
+                host.cache.add(key)
+                host.cache_mb += mb
+
+    # -- running ------------------------------------------------------------------
+    def run(self, until: float | None = None):
+        """Run the model and return :class:`~vsim.results.Results`."""
+        from vsim.results import Results
+
+        until = self.scenario.duration_s if until is None else until
+        t0 = time.perf_counter()
+        if until is None:
+            self.env.run()
+        else:
+            self.env.run(until=until)
+        self.wall_s = time.perf_counter() - t0
+        self.events = _events_scheduled(self.env)
+        return Results.from_world(self)
+
+
+def _expand(groups: list[HostGroup]):
+    for g in groups:
+        for _ in range(g.count):
+            yield g
+
+
+def _events_scheduled(env: simpy.Environment) -> int:
+    """How many events SimPy scheduled (read from its event-id counter)."""
+    m = re.search(r"\d+", repr(getattr(env, "_eid", "")))
+    return int(m.group()) if m else 0
+
+
+def simulate(scenario: Scenario, seed: int | None = None, until: float | None = None):
+    """Run ``scenario`` once (with ``seed``, or the scenario's own) and return Results."""
+    from vsim.errors import ScenarioError
+
+    if not isinstance(scenario, Scenario):
+        raise ScenarioError(
+            f"simulate: expected a Scenario (from vsim.load_scenario), got {type(scenario).__name__}"
+        )
+    if seed is not None and (not isinstance(seed, int | np.integer) or seed < 0):
+        raise ScenarioError(f"seed: must be a whole number >= 0, got {seed!r}")
+    return World(scenario, seed).run(until=until)
