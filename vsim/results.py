@@ -108,6 +108,15 @@ class Results:
     phases: pd.DataFrame
     hosts: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
+    #: Further tables from optional mechanisms (services, migrations, energy...),
+    #: by name; each is documented in COLUMNS under the same name.
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        tables = self.__dict__.get("tables", {})
+        if name in tables:
+            return tables[name]
+        raise AttributeError(name)
 
     # -- construction ------------------------------------------------------------
     @classmethod
@@ -145,7 +154,11 @@ class Results:
             "events": world.events,
             "scenario_data": world.scenario.to_dict(),
         }
-        return cls(instances=instances, phases=phases, hosts=hosts, meta=meta)
+        tables = {
+            name: pd.DataFrame.from_records(rows, columns=list(COLUMNS[name]))
+            for name, rows in world.records.items()
+        }
+        return cls(instances=instances, phases=phases, hosts=hosts, meta=meta, tables=tables)
 
     # -- summaries -------------------------------------------------------------------
     def summary_table(self) -> pd.DataFrame:
@@ -231,6 +244,8 @@ class Results:
             self.instances.to_csv(tmp / "instances.csv", index=False)
             self.phases.to_csv(tmp / "phases.csv", index=False)
             self.hosts.to_csv(tmp / "hosts.csv", index=False)
+            for name, table in self.tables.items():
+                table.to_csv(tmp / f"{name}.csv", index=False)
             if figures and len(self.instances):
                 from vsim.plots import startup_timeline
 
@@ -276,4 +291,9 @@ def load_results(folder: str | os.PathLike) -> Results:
     meta = {k: summary.get(k) for k in ("scenario", "seed", "sim_end_s", "wall_s", "events")}
     if (d / "scenario.json").exists():
         meta["scenario_data"] = json.loads((d / "scenario.json").read_text())
-    return Results(instances=instances, phases=phases, hosts=hosts, meta=meta)
+    tables = {
+        name: pd.read_csv(d / f"{name}.csv")
+        for name in COLUMNS
+        if name not in ("instances", "phases", "hosts") and (d / f"{name}.csv").exists()
+    }
+    return Results(instances=instances, phases=phases, hosts=hosts, meta=meta, tables=tables)

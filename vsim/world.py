@@ -302,6 +302,9 @@ class World:
         # ready, and when it starts stopping or fails.
         self.on_ready: list = []
         self.on_stop: list = []
+        # Flat records of optional mechanisms: table name -> list of tuples, in
+        # the column order documented in vsim.results.COLUMNS[name].
+        self.records: dict[str, list[tuple]] = {}
         self.wall_s = 0.0
         self.events = 0
         self._rngs = _seeds(self.seed, len(scenario.workloads))
