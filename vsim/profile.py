@@ -250,8 +250,8 @@ def load_profile(name_or_path: str | Path) -> Profile:
     if s in _builtin_raw():
         return _builtin(s)
     p = Path(s)
-    if p.suffix in (".yaml", ".yml") and p.exists():
-        from vsim.scenario import read_yaml
+    if p.suffix in (".yaml", ".yml"):
+        from vsim.scenario import read_yaml  # says which file problem it is
 
         return derive_profile(read_yaml(p), where=str(p))
     known = ", ".join(profile_names())
@@ -283,11 +283,13 @@ def derive_profile(data: dict, where: str = "profile", known: dict[str, Profile]
     data = dict(data)
     base = data.pop("base", None)
     if base is not None:
+        if not isinstance(base, str):
+            raise ScenarioError(f"{where}.base: must be the name of a profile (text), got {base!r}")
         known = known or {}
         if base in known:
-            base_raw = known[base].model_dump(exclude_none=True)
+            base_raw = known[base].model_dump()
         elif base in _builtin_raw():
-            base_raw = _builtin(base).model_dump(exclude_none=True)
+            base_raw = _builtin(base).model_dump()
         else:
             raise ScenarioError(
                 f"{where}.base: unknown profile {base!r}; choose one of {', '.join(profile_names())}"

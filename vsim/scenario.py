@@ -23,6 +23,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -263,11 +264,19 @@ class Scenario(_Model):
         default_factory=list,
         description="custom platform profiles: full definitions, {path: FILE}, or {name: N, base: kvm, ...overrides}",
     )
+    sweep: dict[str, list[Any]] = Field(
+        default_factory=dict,
+        description="vsim sweep only: dotted path -> list of values; every combination is a point (the world ignores it)",
+    )
+    replications: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        default=1, description="vsim sweep only: runs per point, each with its own seed (the world ignores it)"
+    )
     _resolved: dict[str, Profile] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, __context: Any) -> None:
         self._resolved = _resolve_profiles(self)
         _cross_check(self)
+        _check_sweep(self)
 
     # -- convenience ---------------------------------------------------------
     def profile(self, name: str) -> Profile:
@@ -292,7 +301,10 @@ def _resolve_profiles(sc: Scenario) -> dict[str, Profile]:
     for i, raw in enumerate(sc.profiles):
         where = f"profiles[{i}]"
         if set(raw) == {"path"}:
-            prof = load_profile(str(raw["path"]))
+            try:
+                prof = load_profile(str(raw["path"]))
+            except ScenarioError as exc:
+                raise ScenarioError([f"{where}.path: {p}" for p in exc.problems]) from None
         else:
             prof = derive_profile(raw, where=where, known=resolved)
         if prof.name in resolved:
@@ -356,6 +368,59 @@ def _cross_check(sc: Scenario) -> None:
         raise ScenarioError(problems)
 
 
+MAX_SWEEP_POINTS = 100_000
+
+
+def _check_sweep(sc: Scenario) -> None:
+    """Every swept path must exist in the scenario, and every value must be valid there."""
+    if not sc.sweep:
+        return
+    import copy
+
+    problems: list[str] = []
+    base = sc.model_dump(mode="json", exclude={"sweep", "replications"})
+    points = 1
+    for key, values in sc.sweep.items():
+        where = f"sweep.{key}"
+        parts = split_path(key)
+        if not values:
+            problems.append(f"{where}: give at least one value (a list such as [1, 2, 4])")
+            continue
+        points *= len(values)
+        if parts and parts[0] in ("seed", "sweep", "replications"):
+            problems.append(f"{where}: cannot be swept; replications get their own seeds from 'seed'")
+            continue
+        node: Any = base
+        for part in parts:
+            if isinstance(node, dict) and isinstance(part, str) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+                node = node[part]
+            else:
+                node = _MISSING
+                break
+        if node is _MISSING or not parts:
+            problems.append(f"{where}: no such field in the scenario; check the path (e.g. hosts.0.memory_gib)")
+            continue
+        raw = sc.model_dump(mode="json", exclude_none=True, exclude={"sweep", "replications"})
+        for j, val in enumerate(values):
+            data = copy.deepcopy(raw)
+            try:
+                set_path(data, key, val, what=where)
+                Scenario.model_validate(data)
+            except ValidationError as exc:
+                problems.extend(f"{where}[{j}] = {val!r}: {p}" for p in format_validation_error(exc))
+            except ScenarioError as exc:
+                problems.extend(f"{where}[{j}] = {val!r}: {p}" for p in exc.problems)
+    if points > MAX_SWEEP_POINTS:
+        problems.append(f"sweep: {points} combinations; at most {MAX_SWEEP_POINTS} points per sweep")
+    if problems:
+        raise ScenarioError(problems)
+
+
+_MISSING = object()
+
+
 # -- error messages ----------------------------------------------------------------
 
 def _vocabulary() -> set[str]:
@@ -369,6 +434,59 @@ def _vocabulary() -> set[str]:
 def _suggest(word: str, options) -> str:
     close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models inside a type (``list[HostGroup]``, ``A | B | None``...)."""
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    out: list[type[BaseModel]] = []
+    for arg in typing.get_args(annotation):
+        out.extend(_models_in(arg))
+    return out
+
+
+def _models_at(root: type[BaseModel] | None, loc: tuple) -> list[type[BaseModel]]:
+    """The models that describe the value at ``loc`` (empty if unknown)."""
+    models = [root] if root is not None else []
+    for el in loc:
+        if isinstance(el, int) or not models:
+            continue
+        nxt: list[type[BaseModel]] = []
+        for m in models:
+            if el in m.model_fields:
+                nxt.extend(_models_in(m.model_fields[el].annotation))
+            elif "type" in m.model_fields and el in _literal_values(m.model_fields["type"].annotation):
+                nxt.append(m)  # the tag pydantic adds for a discriminated union
+        models = nxt
+    return models
+
+
+def _literal_values(annotation: Any) -> tuple:
+    import typing
+
+    return typing.get_args(annotation) if typing.get_origin(annotation) is Literal else ()
+
+
+def _unknown_field_hint(name: str, here: list[type[BaseModel]]) -> str:
+    """'did you mean' from the fields valid at that place, else where the field belongs."""
+    if not here:
+        return _suggest(name, _vocabulary()) or "; remove it or check the spelling"
+    fields = [f for m in here for f in m.model_fields]
+    starts = [f for f in fields if f.startswith(name) or name.startswith(f)]
+    if len(starts) == 1:
+        return f"; did you mean {starts[0]!r}?"
+    hint = _suggest(name, fields)
+    if hint:
+        return hint
+    for m in here:
+        for f, info in m.model_fields.items():
+            if any(name in sub.model_fields for sub in _models_in(info.annotation)):
+                return f"; it belongs inside {f!r} ({f}: {{{name}: ...}})"
+    shown = ", ".join(dict.fromkeys(fields))
+    return f"; remove it or check the spelling (fields here: {shown})"
 
 
 _TAGS = {"batch", "poisson", "times", "fixed", "exponential", "forever"}
@@ -396,24 +514,35 @@ def _loc_to_path(loc: tuple, prefix: str = "") -> str:
 def format_validation_error(exc: ValidationError, prefix: str = "") -> list[str]:
     """One line per pydantic error: ``field.path: what is expected``."""
     lines: list[str] = []
-    vocab = None
+    root = {"Scenario": Scenario, "Profile": Profile}.get(exc.title)
     for err in exc.errors(include_url=False):
         loc = tuple(err.get("loc", ()))
         typ = err.get("type", "")
         msg = err.get("msg", "invalid")
+        inner = (err.get("ctx") or {}).get("error")
+        if isinstance(inner, ScenarioError):  # raised by a cross-field check: already has paths
+            lines.extend(f"{prefix}.{p}" if prefix else p for p in inner.problems)
+            continue
         if typ == "extra_forbidden":
-            vocab = vocab or _vocabulary()
             name = str(loc[-1]) if loc else "?"
-            msg = "unknown field" + (_suggest(name, vocab) or "; remove it or check the spelling")
+            msg = "unknown field" + _unknown_field_hint(name, _models_at(root, loc[:-1]))
         elif typ == "missing":
             msg = "required field is missing"
         elif typ == "union_tag_invalid" or typ == "union_tag_not_found":
-            ctx = err.get("ctx", {})
-            msg = f"'type' must be one of {ctx.get('expected_tags', '')}"
+            tags = [t for m in _models_at(root, loc) for t in _literal_values(m.model_fields["type"].annotation)]
+            choice = ", ".join(repr(t) for t in tags) or (err.get("ctx") or {}).get("expected_tags", "")
+            got = (err.get("ctx") or {}).get("tag")
+            loc = (*loc, "type")
+            msg = (f"{got!r} is not a known type; " if got is not None else "required field is missing; ") + f"one of {choice}"
+        elif typ == "invalid_key":
+            msg = f"field names must be text, got {err.get('input')!r}"
         else:
             msg = msg.replace("Input should be", "must be").replace("Value error, ", "")
             if typ in ("int_parsing", "float_parsing", "int_type", "float_type", "bool_parsing", "string_type"):
                 msg += f" (got {err.get('input')!r})"
+            m = re.match(r"^([a-z_][a-z0-9_]*): (.+)$", msg, re.S) if typ == "value_error" else None
+            if m and any(m.group(1) in mod.model_fields for mod in _models_at(root, loc)):
+                loc, msg = (*loc, m.group(1)), m.group(2)  # a check on one field of the model
         lines.append(f"{_loc_to_path(loc, prefix)}: {msg}")
     return lines
 
@@ -423,7 +552,11 @@ def format_validation_error(exc: ValidationError, prefix: str = "") -> list[str]
 def read_yaml(path: str | Path) -> Any:
     """Read a YAML file safely; every failure becomes a ``ScenarioError``."""
     p = Path(path)
-    if not p.exists():
+    try:
+        exists = p.exists()
+    except (OSError, ValueError) as exc:  # a name too long for the file system, ...
+        raise ScenarioError(f"{p}: not a usable file name ({exc}); check the path") from None
+    if not exists:
         raise ScenarioError(f"{p}: no such file; check the path")
     if p.is_dir():
         raise ScenarioError(f"{p}: is a folder; give a scenario .yaml file")
@@ -436,16 +569,44 @@ def read_yaml(path: str | Path) -> Any:
     return parse_yaml_text(text, str(p))
 
 
+class _SafeUniqueLoader(yaml.SafeLoader):
+    """``yaml.safe_load`` that also refuses a key given twice in one mapping
+    (plain PyYAML silently keeps the last one, so half the user's input is lost)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: set = set()
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                dup = key in seen
+            except TypeError:
+                continue
+            if dup:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def parse_yaml_text(text: str, where: str = "scenario") -> Any:
+    """Parse YAML text safely (plain data only); every failure is a ``ScenarioError``."""
     if "\x00" in text:
         raise ScenarioError(f"{where}: contains NUL bytes; a scenario is a YAML text file")
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_SafeUniqueLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
         line = f"line {mark.line + 1}: " if mark else ""
+        problem = str(exc.problem)
+        if problem.startswith("duplicate key"):
+            raise ScenarioError(f"{where}: {line}{problem} in one mapping; keep only one of them") from None
+        if "constructor for the tag" not in problem:
+            raise ScenarioError(f"{where}: {line}YAML error: {problem}") from None
         raise ScenarioError(
-            f"{where}: {line}YAML tag refused ({exc.problem}); scenario files hold plain data only"
+            f"{where}: {line}YAML tag refused ({problem}); scenario files hold plain data only"
         ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

@@ -449,7 +449,7 @@ class World:
         t0 = env.now
         if im.kind == "vm-disk":
             if im.name not in host.cache:
-                yield from self._fetch(host, im.name, im.transfer_mb, im.disk_mb, im.registry, g)
+                yield from self._fetch(host, [(im.name, im.transfer_mb, im.disk_mb)], im.registry, g)
                 g.phases.append(("pull", t0, env.now))
             t1 = env.now
             if g.clone == "full":
@@ -460,39 +460,45 @@ class World:
                 yield from self._wait(g, host.disk, host.disk_seconds(write_mb=ov))
                 g.phases.append(("clone-linked", t1, env.now))
         else:
-            missing = [lay for lay in im.layers if lay.id not in host.cache]
-            if missing:
-                for lay in missing:
-                    yield from self._fetch(host, lay.id, lay.size_mb, lay.disk_mb, im.registry, g, extract=True)
+            todo = [lay for lay in im.layers if lay.id not in host.cache]
+            if todo:
+                yield from self._fetch(host, [(lay.id, lay.size_mb, lay.disk_mb) for lay in todo],
+                                       im.registry, g, extract=True)
                 g.phases.append(("pull+extract", t0, env.now))
 
-    def _fetch(self, host: Host, key: str, transfer_mb: float, disk_mb: float,
-               registry: str | None, g: Guest, extract: bool = False):
-        """Bring an image or a layer into the host's cache, once per host.
+    def _fetch(self, host: Host, items: list[tuple[str, float, float]], registry: str | None,
+               g: Guest, extract: bool = False):
+        """Bring images or layers ``(key, transfer_mb, disk_mb)`` into the host's cache.
 
-        The download runs as its own process: if the guest that started it
-        fails, the pull still completes for the others waiting on it.
+        What no other guest is already pulling is registered at once (so a
+        guest placed a moment later neither pulls it again nor reserves its
+        disk space twice) and downloaded by a process of its own, one item
+        after another; if the guest fails, the pull still completes for the
+        others waiting on it. The guest then waits for every item.
         """
-        if key in host.cache:
-            return
-        pending = host.pulling.get(key)
-        if pending is None:
-            pending = self.env.process(self._download(host, key, transfer_mb, disk_mb, registry, extract))
-            host.pulling[key] = pending
-            g.pulled_mb += transfer_mb
-        yield pending  # another guest may already be pulling it: wait for that
+        env = self.env
+        mine = [it for it in items if it[0] not in host.cache and it[0] not in host.pulling]
+        if mine:
+            for key, transfer_mb, _ in mine:
+                host.pulling[key] = env.event()
+                g.pulled_mb += transfer_mb
+            env.process(self._download(host, mine, registry, extract))
+        waits = [host.pulling[key] for key, _, _ in items if key in host.pulling]
+        if waits:
+            yield env.all_of(waits)
 
-    def _download(self, host: Host, key: str, transfer_mb: float, disk_mb: float,
-                  registry: str | None, extract: bool):
+    def _download(self, host: Host, items: list[tuple[str, float, float]], registry: str | None,
+                  extract: bool):
         link, latency = self.registries[registry or self.default_registry]
-        if latency:
-            yield self.env.timeout(latency)
-        # Download and write to disk overlap (the bytes are streamed to disk).
-        yield self.env.all_of([link.use(transfer_mb), host.disk.use(host.disk_seconds(write_mb=disk_mb))])
-        if extract:
-            yield host.cpu.use(EXTRACT_CPU_S_PER_MB * disk_mb)
-        host.cache.add(key)
-        del host.pulling[key]
+        for key, transfer_mb, disk_mb in items:
+            if latency:
+                yield self.env.timeout(latency)
+            # Download and write to disk overlap (the bytes are streamed to disk).
+            yield self.env.all_of([link.use(transfer_mb), host.disk.use(host.disk_seconds(write_mb=disk_mb))])
+            if extract:
+                yield host.cpu.use(EXTRACT_CPU_S_PER_MB * disk_mb)
+            host.cache.add(key)
+            host.pulling.pop(key).succeed()
 
     def _add_to_cache(self, host: Host, im: Image) -> None:
         """Mark an image as already on the host's disk (it takes disk space)."""
