@@ -36,6 +36,10 @@ __all__ = [
     "profile_names",
     "scenario_schema",
     "simulate",
+    "density",
+    "boot_storm",
+    "sweep",
+    "plan",
 ]
 
 __version__ = "0.1.0"
@@ -46,3 +50,32 @@ def compare(*args, **kwargs):
     from vsim.experiments.compare import compare as _compare
 
     return _compare(*args, **kwargs)
+
+
+def density(*args, **kwargs):
+    """How many guests fit on one host and what limits it; see :func:`vsim.experiments.density.density`."""
+    from vsim.experiments.density import density as _density
+
+    return _density(*args, **kwargs)
+
+
+def boot_storm(*args, **kwargs):
+    """Startup against guests started at once; see :func:`vsim.experiments.bootstorm.boot_storm`."""
+    from vsim.experiments.bootstorm import boot_storm as _boot_storm
+
+    return _boot_storm(*args, **kwargs)
+
+
+def sweep(*args, **kwargs):
+    """Every point of a scenario's ``sweep:`` with replications, as one long table;
+    see :func:`vsim.experiments.sweep.sweep` (and ``summarize`` for means and CIs)."""
+    from vsim.experiments.sweep import sweep as _sweep
+
+    return _sweep(*args, **kwargs)
+
+
+def plan(*args, **kwargs):
+    """Minimum hosts per architecture for a demand (simulated); see :func:`vsim.experiments.plan.plan`."""
+    from vsim.experiments.plan import plan as _plan
+
+    return _plan(*args, **kwargs)

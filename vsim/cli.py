@@ -58,6 +58,22 @@ def _fmt_table(df, floatfmt: str = "{:.3g}") -> str:
 
 # -- commands --------------------------------------------------------------------
 
+def _profiled(fn, *a, top: int = 25, **kw):
+    """Call ``fn`` under cProfile; print its ``top`` functions by cumulative time to stderr."""
+    import cProfile
+    import io
+    import pstats
+
+    prof = cProfile.Profile()
+    try:
+        return prof.runcall(fn, *a, **kw)
+    finally:
+        buf = io.StringIO()
+        pstats.Stats(prof, stream=buf).strip_dirs().sort_stats("cumulative").print_stats(top)
+        print(f"vsim --profile: top {top} functions by cumulative time (cProfile slows the run about 2x)\n"
+              + buf.getvalue(), file=sys.stderr)
+
+
 def cmd_run(args) -> int:
     from vsim.scenario import load_scenario
     from vsim.world import simulate
@@ -65,12 +81,18 @@ def cmd_run(args) -> int:
     sc = load_scenario(args.scenario, overrides=args.set)
     if args.out and Path(args.out).exists() and not args.force:
         raise ScenarioError(f"--out {args.out}: already exists; choose a new folder or pass --force to replace it")
-    res = simulate(sc, seed=args.seed)
+    res = _profiled(simulate, sc, seed=args.seed) if getattr(args, "profile", False) else simulate(sc, seed=args.seed)
     s = res.summary
     print(f"scenario {s['scenario']!r}  seed {s['seed']}  simulated {s['sim_end_s']:.3f} s  "
           f"({s['events']} events in {s['wall_s']:.2f} s wall)")
     print()
     print(_fmt_table(res.summary_table()))
+    if "requests" in res.tables and len(res.requests):
+        from vsim.services import service_summary
+
+        print()
+        print("services (latency in s):")
+        print(_fmt_table(service_summary(res.requests)))
     print()
     print("final states: " + ", ".join(f"{k} {v}" for k, v in s["states"].items()))
     hosts = res.hosts
@@ -80,10 +102,35 @@ def cmd_run(args) -> int:
         print("rejected:")
         for reason, n in s["rejections"].items():
             print(f"  {n} x {reason}")
+    _print_operations(res)
     if args.out:
         dest = res.save(args.out, force=args.force)
         print(f"\nwrote {dest}/ (summary.json, instances.csv, phases.csv, hosts.csv, startup-timeline.png)")
     return 0
+
+
+def _print_operations(res) -> None:
+    """Migrations, failures and energy of a run (vsim.migration, vsim.faults, vsim.energy)."""
+    t = res.tables
+    m = t.get("migrations")
+    if m is not None and len(m):
+        print("\nmigrations:")
+        cols = ["name", "cause", "mode", "source", "target", "rounds", "total_s", "downtime_s", "mb_moved",
+                "conversion_s", "data_lost_mb", "outcome"]
+        print(_fmt_table(m[cols]))
+    r = t.get("recoveries")
+    if r is not None and len(r):
+        f = t["failures"]
+        print(f"\nhost failures: {len(f)}; guests failed: {len(r)}; " + ", ".join(
+            f"{k} {v}" for k, v in r["outcome"].value_counts().sort_index().items()))
+        ok = r.loc[r["outcome"] == "restarted", "recover_s"]
+        if len(ok):
+            print(f"time to recover: mean {ok.mean():.1f} s, max {ok.max():.1f} s; "
+                  f"running time lost {r['run_lost_s'].sum():.0f} s; data lost {r['data_lost_mb'].sum():.1f} MB")
+    e = t.get("energy")
+    if e is not None and len(e):
+        print(f"\nenergy: {e['energy_kwh'].sum():.3f} kWh over {len(e)} host(s) "
+              f"(mean {e['mean_power_w'].sum():.0f} W; {int(e['power_ons'].sum())} power-ons)")
 
 
 def cmd_validate(args) -> int:
@@ -92,6 +139,13 @@ def cmd_validate(args) -> int:
     bad = 0
     for f in args.scenarios:
         try:
+            if _is_plan_file(f):  # a capacity plan (vsim plan) is validated as one
+                from vsim.experiments.plan import load_plan
+
+                pl = load_plan(f)
+                print(f"{f}: ok (a plan: {len(pl.architectures)} architecture(s), "
+                      f"{len(pl.host_types)} host type(s))")
+                continue
             sc = load_scenario(f)
         except ScenarioError as exc:
             print(str(exc), file=sys.stderr)
@@ -128,8 +182,90 @@ def cmd_profiles(args) -> int:
     if args.name:
         print(profile_detail(args.name))
     else:
-        print(_fmt_table(profile_table()))
+        print(_fmt_table(profile_table(), floatfmt="{:.4g}"))
     return 0
+
+
+def cmd_sweep(args) -> int:
+    from vsim.experiments.sweep import summarize, sweep
+
+    table = sweep(args.scenario, replications=args.replications, jobs=args.jobs, executor=args.executor,
+                  out=args.out, resume=args.resume, force=args.force, progress=None)
+    summ = summarize(table)
+    params = table.attrs.get("params", [])
+    print(f"{table['point'].nunique()} point(s) x {table['replication'].nunique()} replication(s) = "
+          f"{len(table)} run(s); mean and 95% confidence interval per point:")
+    print()
+    rows = []
+    for pid, grp in summ.groupby("point", sort=True):
+        rec = {"point": pid, **{k: grp[k].iloc[0] for k in params}}
+        for m in ("blocking", "startup_p95_s", "peak_guests_per_host"):
+            r = grp[grp["metric"] == m]
+            if len(r):
+                r = r.iloc[0]
+                half = (r["ci95_high"] - r["ci95_low"]) / 2
+                rec[m] = f"{r['mean']:.3g}" + ("" if half != half else f" ± {half:.2g}")
+        rec["errors"] = int(grp["errors"].iloc[0])
+        rows.append(rec)
+    import pandas as pd
+
+    print(_fmt_table(pd.DataFrame(rows)) if rows else "(no metrics: every run failed)")
+    bad = table[table["error"] != ""]
+    if len(bad):
+        print(f"\n{len(bad)} run(s) failed; first: point {bad['point'].iloc[0]}: {bad['error'].iloc[0]}")
+    if args.out:
+        print(f"\nwrote {args.out}/ (runs.jsonl as runs finished, sweep.csv: every run, summary.csv: mean and CI)")
+    return 0
+
+
+def cmd_plan(args) -> int:
+    from vsim.experiments.plan import load_plan, plan, plan_table
+
+    spec = load_plan(args.plan)
+    if args.out and Path(args.out).exists() and not args.force:
+        raise ScenarioError(f"--out {args.out}: already exists; choose a new folder or pass --force to replace it")
+    df = plan(spec, jobs=args.jobs)
+    if args.format == "csv":
+        print(df.to_csv(index=False), end="")
+    elif args.format == "json":
+        print(df.to_json(orient="records", indent=2))
+    else:
+        tab = plan_table(df)
+        print(f"plan {spec.name!r}: fewest hosts meeting every target "
+              f"(demand scale {tab.attrs.get('scale', 1)}, {spec.policy.tolerate_host_failures} spare host(s) "
+              "for failures included); every figure simulated")
+        print()
+        print(_fmt_table(tab))
+    if args.out:
+        import matplotlib.pyplot as plt
+
+        from vsim.plots import plan_hosts
+
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        tmp = out / ".plan.csv.tmp"
+        df.to_csv(tmp, index=False)
+        os.replace(tmp, out / "plan.csv")
+        ax = plan_hosts(df)
+        ax.figure.savefig(out / "plan-hosts.png", dpi=110, bbox_inches="tight")
+        plt.close(ax.figure)
+        print(f"\nwrote {out}/ (plan.csv, plan-hosts.png)")
+    return 0
+
+
+def _is_plan_file(path: str) -> bool:
+    """A plan has ``demand:`` and ``architectures:`` where a scenario has ``hosts:``."""
+    from vsim.scenario import read_yaml
+
+    data = read_yaml(path)
+    return isinstance(data, dict) and "demand" in data and "architectures" in data and "hosts" not in data
+
+
+def _pos_int(text: str) -> int:
+    v = _nonneg_int(text)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return v
 
 
 # -- parser ---------------------------------------------------------------------------
@@ -147,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=_nonneg_int, help="override the scenario's seed")
     r.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                    help="override a field, e.g. --set hosts.0.memory_gib=32 (repeatable)")
+    r.add_argument("--profile", action="store_true",
+                   help="run under cProfile and print where the time goes (top functions) to stderr")
     r.set_defaults(func=cmd_run)
 
     v = sub.add_parser("validate", help="check scenario files; exit 2 naming every bad field")
@@ -167,6 +305,25 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("profiles", help="list platform profiles, or show one with its sources")
     pr.add_argument("name", nargs="?", help="profile name")
     pr.set_defaults(func=cmd_profiles)
+
+    sw = sub.add_parser("sweep", help="run every combination of a scenario's sweep: values, with replications")
+    sw.add_argument("scenario", help="scenario YAML file with sweep: (and replications:)")
+    sw.add_argument("--replications", type=_pos_int, help="runs per point (default: the scenario's replications)")
+    sw.add_argument("--jobs", type=_pos_int, help="worker processes (default: every core; 1 = in this process)")
+    sw.add_argument("--executor", default="local",
+                    help="local (processes here), dask (a Dask LocalCluster here) or dask://HOST:PORT")
+    sw.add_argument("--out", help="folder: runs.jsonl (as runs finish), sweep.csv, summary.csv")
+    sw.add_argument("--resume", action="store_true", help="continue the sweep in --out, skipping finished runs")
+    sw.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    sw.set_defaults(func=cmd_sweep)
+
+    pl = sub.add_parser("plan", help="capacity planning: fewest hosts per architecture meeting the targets")
+    pl.add_argument("plan", help="plan YAML file")
+    pl.add_argument("--jobs", type=_pos_int, default=1, help="search cases in this many local processes")
+    pl.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    pl.add_argument("--out", help="write plan.csv and plan-hosts.png here")
+    pl.add_argument("--force", action="store_true", help="write into an existing --out folder")
+    pl.set_defaults(func=cmd_plan)
     return p
 
 

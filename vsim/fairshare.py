@@ -22,6 +22,17 @@ departure costs O(log n) however many jobs share the resource; nothing ever
 loops over all active jobs. (This is the classic implementation of generalised
 processor sharing used by fair-queueing network schedulers.)
 
+One timer, armed lazily. Every arrival or departure moves the moment the
+next job finishes, so a naive model schedules a new SimPy timer at each change
+and ignores the stale ones when they fire: 100,000 jobs arriving together
+leave 100,000 dead timers in SimPy's event queue. Here a change only notes the
+new finish moment; the one live timer, if it would fire too early, re-arms
+itself for that moment when it goes off. The re-armed timer takes the place
+(time, priority and event id) that the naive model's timer would have had, so
+simultaneous events are still processed in exactly the same order, and a run
+gives bit-for-bit the same results either way, only faster. (This reaches into
+SimPy 4's event queue, ``env._queue`` and ``env._eid``, the one place vsim does.)
+
 Example: one disk of 1 disk-second per second, n guests each reading 1 s worth
 of data at time 0. Each gets 1/n of the disk, so all of them finish at n
 seconds: a boot storm of n guests takes n times as long as one boot.
@@ -42,6 +53,7 @@ import math
 from itertools import count
 
 import simpy
+from simpy.events import NORMAL, Event
 
 __all__ = ["FairShare"]
 
@@ -89,7 +101,16 @@ class FairShare:
         self._cancelled: set[int] = set()
         self._vtime = 0.0  # work received by each active job so far
         self._t_last = env.now
-        self._generation = 0  # invalidates completion timers made stale by a change
+        # The next completion: its time, the event id reserved for its timer, and
+        # that timer once it is in SimPy's queue (see the module docstring).
+        self._due: float | None = None
+        self._due_eid = 0
+        self._due_timer: Event | None = None
+        self._timer: Event | None = None  # the one live timer, due at _timer_at
+        self._timer_at = math.inf
+        self._queue = env._queue  # SimPy's event heap: (time, priority, event id, event)
+        self._eids = env._eid
+        self._fire = self._on_timer
         # Accounting, integrated at every change.
         self._busy_integral = 0.0  # integral of (rate used / capacity) dt
         self._work_done = 0.0
@@ -124,12 +145,14 @@ class FairShare:
     # -- mechanics -------------------------------------------------------------
     def _advance(self) -> None:
         """Bring the virtual time up to ``env.now``."""
-        now = self.env.now
+        now = self.env._now
         dt = now - self._t_last
         if dt > 0:
             n = self._n
             if n:
-                r = self.rate_per_job(n)
+                r = self.capacity / n
+                if not r < self.job_cap:
+                    r = self.job_cap
                 self._vtime += dt * r
                 used = r * n
                 self._work_done += dt * used
@@ -142,19 +165,20 @@ class FairShare:
         A job of zero work completes immediately (the event is already
         triggered). Negative or non-finite work is a programming error.
         """
-        if not (work >= 0) or not math.isfinite(work):
+        if not 0.0 <= work < math.inf:
             raise ValueError(f"{self.name}: work must be a finite number >= 0, got {work!r}")
-        done = self.env.event()
+        done = Event(self.env)
         if work == 0:
             done.succeed(0.0)
             return done
-        self._advance()
+        if self.env._now != self._t_last:
+            self._advance()
         seq = next(self._seq)
         done._vsim_job = seq  # lets cancel() find the job
         heapq.heappush(self._heap, (self._vtime + work, seq, done))
-        self._n += 1
-        if self._n > self.peak_jobs:
-            self.peak_jobs = self._n
+        n = self._n = self._n + 1
+        if n > self.peak_jobs:
+            self.peak_jobs = n
         self._reschedule()
         return done
 
@@ -177,21 +201,64 @@ class FairShare:
         while heap and heap[0][1] in self._cancelled:
             self._cancelled.discard(heapq.heappop(heap)[1])
 
+    def _push(self, at: float, eid: int, live: bool) -> Event:
+        """Put a timer into SimPy's queue at ``(at, NORMAL, eid)``."""
+        t = Event(self.env)
+        t._ok = True
+        t._value = None
+        if live:
+            t.callbacks = [self._fire]
+        heapq.heappush(self._queue, (at, NORMAL, eid, t))
+        return t
+
     def _reschedule(self) -> None:
-        self._generation += 1
+        """After a change: note when the head job now finishes, arm a timer if needed.
+
+        A timer that would fire at or before that moment is kept (it re-arms
+        itself when it fires). A moment that was noted but never got a timer
+        and is now superseded by an earlier one gets an inert timer, so that the
+        clock still reaches it, as it would with one timer per change.
+        """
         if self._cancelled:
             self._drop_cancelled()
+        old_due = self._due
+        timer = self._timer
         if not self._heap:
+            if old_due is not None:
+                if self._due_timer is None:
+                    self._push(old_due, self._due_eid, live=False)
+                self._due = self._due_timer = None
+            if timer is not None:
+                timer.callbacks.clear()  # nothing left to finish: it becomes inert
+                self._timer = None
             return
-        finish_v = self._heap[0][0]
-        delay = max(0.0, (finish_v - self._vtime) / self.rate_per_job())
-        gen = self._generation
-        timer = self.env.timeout(delay)
-        timer.callbacks.append(lambda _ev, gen=gen: self._on_timer(gen))
+        rate = self.capacity / self._n
+        if not rate < self.job_cap:
+            rate = self.job_cap
+        delay = (self._heap[0][0] - self._vtime) / rate
+        if not delay > 0.0:
+            delay = 0.0
+        due = self.env._now + delay
+        eid = next(self._eids)
+        if old_due is not None and old_due > due and self._due_timer is None:
+            self._push(old_due, self._due_eid, live=False)
+        self._due = due
+        self._due_eid = eid
+        if timer is not None:
+            if self._timer_at <= due:
+                self._due_timer = None  # the live timer fires first and re-arms
+                return
+            timer.callbacks.clear()  # too late now: inert
+        self._timer = self._due_timer = self._push(due, eid, live=True)
+        self._timer_at = due
 
-    def _on_timer(self, gen: int) -> None:
-        if gen != self._generation:
-            return  # superseded by a later arrival or departure
+    def _on_timer(self, ev: Event) -> None:
+        self._timer = None
+        if ev is not self._due_timer:  # fired early: re-arm for the completion
+            self._timer = self._due_timer = self._push(self._due, self._due_eid, live=True)
+            self._timer_at = self._due
+            return
+        self._due = self._due_timer = None
         self._advance()
         heap = self._heap
         limit = self._vtime + _EPS * max(1.0, abs(self._vtime))

@@ -10,7 +10,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-__all__ = ["startup_timeline", "startup_cdf", "phase_gantt"]
+__all__ = ["startup_timeline", "startup_cdf", "phase_gantt", "latency_vs_load", "utilisation_over_time",
+           "startup_vs_concurrency", "density_bars", "boot_gantt",
+           "plan_hosts", "sweep_metric", "stack_diagram"]
 
 
 def _axes(ax=None, figsize=(8, 4.5)):
@@ -51,7 +53,8 @@ def phase_gantt(phases: pd.DataFrame, ax=None, label: str = "platform"):
     ax = _axes(ax)
     ids = list(dict.fromkeys(phases["id"]))
     names = list(dict.fromkeys(phases["phase"]))
-    colours = {n: f"C{i % 10}" for i, n in enumerate(names)}
+    cmap = plt.get_cmap("tab20")
+    colours = {n: cmap(i % 20) for i, n in enumerate(names)}
     seen = set()
     for row, gid in enumerate(ids):
         grp = phases[phases["id"] == gid]
@@ -64,4 +67,201 @@ def phase_gantt(phases: pd.DataFrame, ax=None, label: str = "platform"):
     ax.set_xlabel("time since request (s)")
     ax.set_title("Start phases")
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small")
+    return ax
+
+
+def startup_vs_concurrency(storm: pd.DataFrame, ax=None):
+    """Startup against the number of guests started at once, one line per platform.
+
+    ``storm`` is the table of :func:`vsim.experiments.bootstorm.boot_storm`:
+    solid lines are the median (p50), dashed lines the 95th percentile. Both axes
+    are logarithmic: a line of slope 1 means startup grows in proportion to n.
+    """
+    ax = _axes(ax)
+    for k, (platform, grp) in enumerate(storm.groupby("platform", sort=False)):
+        grp = grp.sort_values("n")
+        ax.plot(grp["n"], grp["startup_p50_s"], "o-", color=f"C{k}", label=f"{platform} p50")
+        ax.plot(grp["n"], grp["startup_p95_s"], "--", color=f"C{k}", alpha=0.7, label=f"{platform} p95")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("guests started at once (n)")
+    ax.set_ylabel("startup time (s)")
+    ax.set_title("Boot storm: startup against concurrency")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="best", fontsize="small", ncol=2)
+    return ax
+
+
+#: One colour per binding resource, the same in every density chart.
+BINDING_COLOURS = {"memory": "C0", "vcpus": "C1", "disk": "C2", "guest limit": "C3", "none": "C7", "other": "C4"}
+
+
+def density_bars(dens: pd.DataFrame, ax=None, log: bool = True):
+    """Guests per host, one bar per platform, coloured by what limits it.
+
+    ``dens`` is the table of :func:`vsim.experiments.density.density`. The count
+    is written on each bar; the y axis is logarithmic by default because
+    container and VM counts differ by orders of magnitude.
+    """
+    ax = _axes(ax)
+    x = range(len(dens))
+    colours = [BINDING_COLOURS.get(b, "C4") for b in dens["binding"]]
+    ax.bar(x, dens["guests"], color=colours)
+    for i, n in zip(x, dens["guests"], strict=True):
+        ax.annotate(f"{int(n)}", (i, n), ha="center", va="bottom", fontsize="small")
+    ax.set_xticks(list(x))
+    ax.set_xticklabels(dens["platform"], rotation=30, ha="right")
+    if log:
+        ax.set_yscale("log")
+        ax.set_ylim(bottom=0.8, top=max(float(dens["guests"].max()), 1.0) * 2)
+    ax.set_xlabel("platform")
+    ax.set_ylabel("guests per host (count)")
+    ax.set_title("Density: guests that fit on one host")
+    from matplotlib.patches import Patch
+
+    seen = list(dict.fromkeys(dens["binding"]))
+    ax.legend(handles=[Patch(color=BINDING_COLOURS.get(b, "C4"), label=f"limited by {b}") for b in seen],
+              loc="best", fontsize="small")
+    return ax
+
+
+def boot_gantt(phases: pd.DataFrame, ax=None):
+    """One guest's provisioning and boot phases per platform, as a Gantt chart.
+
+    ``phases`` is the table of :func:`vsim.experiments.bootstorm.boot_phases`
+    (one guest per platform, times since its request). The total startup is
+    written at the end of each row, so that a 0.2 s container start stays
+    readable next to a VM's seconds.
+    """
+    ax = phase_gantt(phases, ax=ax, label="platform")
+    for row, (_, grp) in enumerate(phases.groupby("id", sort=False)):
+        end = float(grp["end_s"].max())
+        ax.annotate(f" {end:.2f} s", (end, row), va="center", fontsize="small")
+    if len(phases):
+        ax.set_xlim(0, float(phases["end_s"].max()) * 1.15)
+    ax.set_xlabel("time since request (s)")
+    ax.set_ylabel("platform (one guest each)")
+    ax.set_title("Startup phases of one guest, idle host")
+    return ax
+
+
+def plan_hosts(plan: pd.DataFrame, ax=None, cheapest_only: bool = True):
+    """Hosts needed against demand, one line per architecture (a vsim.plan table).
+
+    With ``cheapest_only`` each architecture uses its cheapest host type at
+    each demand level; otherwise every (architecture, host type) gets a line.
+    """
+    ax = _axes(ax)
+    df = plan[plan["feasible"]]
+    if cheapest_only and "cheapest" in df:
+        df = df[df["cheapest"]]
+        keys = ["architecture"]
+    else:
+        keys = ["architecture", "host_type"]
+    x = df["guests_requested"] if "guests_requested" in df else df["demand_scale"]
+    for k, (name, grp) in enumerate(df.assign(_x=x).groupby(keys, sort=False)):
+        grp = grp.sort_values("_x")
+        label = name if isinstance(name, str) else " on ".join(str(n) for n in name)
+        ax.plot(grp["_x"], grp["hosts"], marker="o", color=f"C{k}", label=str(label))
+    ax.set_xlabel("demand (guests requested)")
+    ax.set_ylabel("hosts needed (spares included)")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title("Hosts needed against demand")
+    if len(df):
+        ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def sweep_metric(summary: pd.DataFrame, metric: str, x: str, by: str | None = None, ax=None,
+                 unit: str = ""):
+    """A metric's mean and 95% confidence interval against a swept parameter
+    (a ``vsim.experiments.sweep.summarize`` table); one line per value of ``by``."""
+    ax = _axes(ax)
+    df = summary[summary["metric"] == metric]
+    groups = df.groupby(by, sort=True) if by else [(None, df)]
+    for k, (val, grp) in enumerate(groups):
+        grp = grp.sort_values(x)
+        err = [grp["mean"] - grp["ci95_low"], grp["ci95_high"] - grp["mean"]]
+        ax.errorbar(grp[x], grp["mean"], yerr=err, marker="o", capsize=3, color=f"C{k}",
+                    label=None if by is None else f"{by} = {val}")
+    ax.set_xlabel(x)
+    ax.set_ylabel(f"{metric} ({unit})" if unit else metric)
+    ax.set_title(f"{metric}: mean and 95% confidence interval")
+    if by:
+        ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def latency_vs_load(table: pd.DataFrame, ax=None, percentile: str = "latency_p95_s", by: str = "platform"):
+    """Latency against offered load, one line per platform (from experiments.load)."""
+    ax = _axes(ax)
+    for name, grp in table.groupby(by, sort=False):
+        g = grp.sort_values("rate_per_s")
+        ax.plot(g["rate_per_s"], g[percentile] * 1000.0, marker="o", label=str(name))
+    ax.set_xlabel("offered load (requests/s per instance)")
+    ax.set_ylabel(f"{percentile.replace('_s', '')} latency (ms)")
+    ax.set_yscale("log")
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def utilisation_over_time(utilisation: pd.DataFrame, ax=None, resource: str = "cpu_util"):
+    """A host resource's utilisation per sampling interval, one line per host."""
+    ax = _axes(ax)
+    for host, grp in utilisation.groupby("host", sort=False):
+        ax.plot(grp["time_s"], grp[resource] * 100.0, label=str(host))
+    ax.set_xlabel("simulated time (s)")
+    ax.set_ylabel(f"{resource.replace('_util', '')} utilisation (%)")
+    ax.set_ylim(0, 105)
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+#: Colours of the stack diagram, by scope (who pays for the layer).
+SCOPE_COLOURS = {"hardware": "#9e9e9e", "per host": "#4c72b0", "per guest": "#dd8452"}
+
+
+def stack_diagram(stack: pd.DataFrame, ax=None):
+    """The layers of one or more platforms, hardware at the bottom, side by side.
+
+    ``stack`` is the table of :func:`vsim.experiments.stack.platform_stack` (or
+    several concatenated). One column of boxes per platform; a box's colour says
+    who pays for the layer (the hardware, once per host, or once per guest), and
+    the memory the profile charges for it is written inside. The vertical axis
+    counts layers, so a hosted (Type 2) hypervisor's extra layer shows as a
+    taller column.
+    """
+    from matplotlib.patches import Patch, Rectangle
+
+    platforms = list(dict.fromkeys(stack["platform"]))
+    ax = _axes(ax, figsize=(3.2 * max(1, len(platforms)) + 1, 5))
+    width = 0.9
+    for i, name in enumerate(platforms):
+        grp = stack[stack["platform"] == name].sort_values("level")
+        for r in grp.itertuples(index=False):
+            colour = SCOPE_COLOURS.get(r.scope, "C7")
+            ax.add_patch(Rectangle((i - width / 2, r.level), width, 0.92, facecolor=colour,
+                                   edgecolor="black", alpha=0.85))
+            import textwrap
+
+            text = textwrap.fill(r.layer, 26)
+            if pd.notna(r.memory_mib):
+                text += f"\n{r.memory_mib:g} MiB" + (" per guest" if r.scope == "per guest" else "")
+            if pd.notna(r.cpu_cores) and r.cpu_cores:
+                text += f", {r.cpu_cores:g} cores"
+            ax.text(i, r.level + 0.46, text, ha="center", va="center", fontsize="small", wrap=True)
+    top = int(stack["level"].max()) + 1 if len(stack) else 1
+    ax.set_xlim(-0.6, len(platforms) - 0.4)
+    ax.set_ylim(0, top + 0.1)
+    ax.set_xticks(range(len(platforms)))
+    ax.set_xticklabels(platforms)
+    ax.set_yticks([k + 0.46 for k in range(top)])
+    ax.set_yticklabels([str(k) for k in range(top)])
+    ax.set_xlabel("platform")
+    ax.set_ylabel("layer (count, 0 = hardware)")
+    ax.set_title("Where the layers sit")
+    ax.legend(handles=[Patch(color=c, label=s) for s, c in SCOPE_COLOURS.items()],
+              loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small", title="paid")
     return ax

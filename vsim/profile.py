@@ -64,6 +64,17 @@ class Quantity(_Strict):
     source: str | None = None
     assumption: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _not_bare(cls, data: Any) -> Any:
+        if data is None or isinstance(data, bool | int | float | str):
+            raise ValueError(
+                f"a bare value ({data!r}) has no provenance; write it as "
+                f"{{value: {data!r}, source: \"where it was measured\"}} or "
+                f"{{value: {data!r}, assumption: \"why this number\"}}"
+            )
+        return data
+
     @model_validator(mode="after")
     def _provenance(self) -> Quantity:
         if bool(self.source) == bool(self.assumption):
@@ -125,8 +136,10 @@ class Efficiency(_Strict):
         return self
 
 
-PlatformKind = Literal["hypervisor", "container-engine", "microvm"]
-GuestKind = Literal["vm", "container", "microvm"]
+# "native" is no platform at all: the application runs as a plain process of
+# the host OS (the bare-metal baseline every efficiency is measured against).
+PlatformKind = Literal["hypervisor", "container-engine", "microvm", "native"]
+GuestKind = Literal["vm", "container", "microvm", "process"]
 
 
 class Profile(_Strict):

@@ -40,7 +40,26 @@ from pydantic import (
 )
 
 from vsim.errors import ScenarioError
+from vsim.operations_spec import (
+    Consolidation,
+    HAPolicy,
+    Migration,
+    MigrationLimits,
+    Power,
+    ScheduledFailure,
+)
 from vsim.profile import Profile, _builtin_raw, derive_profile, load_profile, profile_names
+from vsim.service_spec import (
+    DiskIO,
+    Limits,
+    MemoryUse,
+    RatePoint,
+    Service,
+    ServicePoisson,
+    ServiceTrace,
+    Stress,
+    Writes,
+)
 
 __all__ = [
     "Scenario",
@@ -71,6 +90,33 @@ NonNegative = Annotated[float, Field(ge=0, le=MAX_SIZE, allow_inf_nan=False)]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_yes_no_numbers(cls, data: Any) -> Any:
+        """Refuse true/false for a number: YAML reads yes, no, on and off as
+        booleans, and pydantic would quietly turn them into 1 and 0."""
+        if isinstance(data, dict):
+            for key, val in data.items():
+                info = cls.model_fields.get(key) if isinstance(key, str) else None
+                vals = val if isinstance(val, list) else [val]
+                if info is None or not any(isinstance(v, bool) for v in vals):
+                    continue
+                if {int, float} & set(_flat_types(info.annotation)) and bool not in _flat_types(info.annotation):
+                    raise ValueError(f"{key}: got {val!r}, a yes/no value; write a number "
+                                     "(YAML reads yes, no, on, off, true and false as booleans)")
+        return data
+
+
+def _flat_types(annotation: Any) -> list:
+    import typing
+
+    args = typing.get_args(annotation)
+    if not args:
+        return [annotation]
+    if typing.get_origin(annotation) is Annotated:
+        return _flat_types(args[0])
+    return [t for a in args for t in _flat_types(a)]
 
 
 # -- hosts ----------------------------------------------------------------------
@@ -111,6 +157,14 @@ class HostGroup(_Model):
     overcommit: Overcommit = Overcommit()
     cached_images: list[Name] = Field(default_factory=list, description="images already on each host's disk (a warm cache)")
     max_guests: Annotated[int, Field(ge=1, le=MAX_GUESTS)] | None = None
+    os: Literal["linux", "windows"] = Field(default="linux", description="the host kernel; containers must match it")
+    network_rtt_us: Positive = Field(
+        default=37.6, description="native network round trip (source: Felter et al. 2014, netperf TCP_RR 37.6 us)"
+    )
+    # Operating the fleet (vsim.energy, vsim.faults; fields in vsim.operations_spec).
+    power: Power = Power()
+    mtbf_s: Positive | None = Field(default=None, description="mean time between failures of each host (exponential); none by default")
+    repair_s: NonNegative = Field(default=3600.0, description="mean repair time after a random failure (exponential)")
 
 
 # -- images -------------------------------------------------------------------
@@ -222,7 +276,7 @@ class Workload(_Model):
 
     name: Name
     platform: Name
-    kind: Literal["vm", "container", "microvm"] | None = None
+    kind: Literal["vm", "container", "microvm", "process"] | None = None
     vcpus: Annotated[float, Field(gt=0, le=10_000)] = 1.0
     memory_mib: Positive = 1024.0
     disk_gib: NonNegative = 0.0
@@ -230,6 +284,16 @@ class Workload(_Model):
     clone: Literal["full", "linked", "layers"] | None = None
     arrivals: Arrivals
     lifetime: Lifetime = ForeverLifetime(type="forever")
+    # What a running guest does (vsim.services, vsim.cgroups; fields in vsim.service_spec).
+    service: Service | None = None
+    stress: Stress | None = None
+    limits: Limits | None = None
+    memory_use: MemoryUse | None = None
+    writes: Writes | None = None
+    inside: Name | None = Field(default=None, description="VM platform the containers run inside (nesting)")
+    dirty_mb_s: NonNegative = Field(
+        default=0.0, description="memory a running guest dirties per second (MB/s); sets live-migration rounds (vsim.migration)"
+    )
 
     @field_validator("lifetime", mode="before")
     @classmethod
@@ -271,6 +335,11 @@ class Scenario(_Model):
     replications: Annotated[int, Field(ge=1, le=10_000)] = Field(
         default=1, description="vsim sweep only: runs per point, each with its own seed (the world ignores it)"
     )
+    # Operating the fleet (vsim.migration, vsim.faults, vsim.energy; fields in vsim.operations_spec).
+    migrations: list[Migration] = Field(default_factory=list, description="guests to move, when and where")
+    failures: list[ScheduledFailure] = Field(default_factory=list, description="host failures at given times")
+    ha: HAPolicy | None = Field(default=None, description="restart guests of failed hosts elsewhere")
+    consolidation: Consolidation | None = Field(default=None, description="pack guests and power idle hosts off")
     _resolved: dict[str, Profile] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, __context: Any) -> None:
@@ -351,7 +420,10 @@ def _cross_check(sc: Scenario) -> None:
             problems.append(f"{where}.kind: platform {w.platform!r} runs {prof.guest_kind}s, not {w.kind}s")
         if not any(w.platform in h.platforms for h in sc.hosts):
             problems.append(f"{where}.platform: no host runs {w.platform!r}; add it to a host's platforms")
-        if w.image is not None:
+        problems.extend(_check_running(sc, w, prof, where, known_platforms))
+        if w.image is not None and prof.guest_kind == "process":
+            problems.append(f"{where}.image: a native process runs from the host's own file system; remove image")
+        elif w.image is not None:
             im = sc.image_map.get(w.image)
             if im is None:
                 problems.append(f"{where}.image: no image named {w.image!r}{_suggest(w.image, sc.image_map)}")
@@ -364,8 +436,62 @@ def _cross_check(sc: Scenario) -> None:
                 problems.append(f"{where}.clone: containers use 'layers'; full and linked clones are for VM disks")
             if prof.guest_kind != "container" and w.clone == "layers":
                 problems.append(f"{where}.clone: VM disks are cloned 'full' or 'linked'")
+    _check_operations(sc, problems)
     if problems:
         raise ScenarioError(problems)
+
+
+def _host_names(sc: Scenario) -> tuple[set[str], set[str]]:
+    """Group names, and host names of groups small enough to list (``NAME-k``)."""
+    groups = {h.name for h in sc.hosts}
+    hosts = set()
+    for h in sc.hosts:
+        if h.count == 1:
+            hosts.add(h.name)
+        elif h.count <= 10_000:
+            hosts.update(f"{h.name}-{k}" for k in range(h.count))
+    return groups, hosts
+
+
+def _check_operations(sc: Scenario, problems: list[str]) -> None:
+    """Migrations, failures and consolidation must name things that exist."""
+    if not (sc.migrations or sc.failures or sc.consolidation or any(h.mtbf_s for h in sc.hosts)):
+        return
+    groups, hosts = _host_names(sc)
+    wl = {w.name: w for w in sc.workloads}
+    for i, m in enumerate(sc.migrations):
+        where = f"migrations[{i}]"
+        w = wl.get(m.workload)
+        if w is None:
+            problems.append(f"{where}.workload: no workload named {m.workload!r}{_suggest(m.workload, wl)}")
+            continue
+        if m.guest >= w.count():
+            problems.append(f"{where}.guest: workload {w.name!r} has {w.count()} guests (0..{w.count() - 1}), not {m.guest}")
+        if m.to not in groups and m.to not in hosts:
+            problems.append(f"{where}.to: no host or host group named {m.to!r}{_suggest(m.to, groups | hosts)}")
+        if w.platform not in set(profile_names()) | set(sc._resolved):
+            continue
+        prof = sc.profile(w.platform)
+        if m.mode == "live" and prof.guest_kind != "vm":
+            problems.append(f"{where}.mode: live migration moves a running VM's memory; a {prof.guest_kind} "
+                            f"({w.platform}) can only move cold (mode: cold)")
+        if m.platform is not None:
+            if m.mode == "live" and m.platform != w.platform:
+                problems.append(f"{where}.platform: a live migration keeps the platform ({w.platform}); "
+                                f"changing to {m.platform!r} needs mode: cold")
+            elif m.platform not in set(profile_names()) | set(sc._resolved):
+                problems.append(f"{where}.platform: unknown platform {m.platform!r}")
+            elif sc.profile(m.platform).guest_kind != prof.guest_kind:
+                problems.append(f"{where}.platform: {m.platform} runs {sc.profile(m.platform).guest_kind}s, "
+                                f"the guest is a {prof.guest_kind}")
+    for i, f in enumerate(sc.failures):
+        if f.host not in hosts:
+            problems.append(f"failures[{i}].host: no host named {f.host!r}{_suggest(f.host, hosts)}")
+    endless = [f"hosts[{i}].mtbf_s" for i, h in enumerate(sc.hosts) if h.mtbf_s] + (
+        ["consolidation"] if sc.consolidation else [])
+    if endless and sc.duration_s is None:
+        problems.append(f"duration_s: required with {endless[0]} (failures and consolidation go on for ever); "
+                        "set how long to simulate, e.g. duration_s: 86400")
 
 
 MAX_SWEEP_POINTS = 100_000
@@ -421,12 +547,35 @@ def _check_sweep(sc: Scenario) -> None:
 _MISSING = object()
 
 
+def _check_running(sc: Scenario, w: Workload, prof: Profile, where: str, known: set[str]) -> list[str]:
+    """Checks of what a running guest does (services, limits, nesting)."""
+    out: list[str] = []
+    busy = w.service is not None or (w.stress is not None and any(w.stress.model_dump().values()))
+    if busy and sc.duration_s is None and not isinstance(w.lifetime, FixedLifetime | ExponentialLifetime):
+        out.append(f"{where}.lifetime: a service or stress runs until its guest stops; "
+                   "give the guests a lifetime or the scenario a duration_s")
+    if w.limits is not None and prof.guest_kind not in ("container", "process"):
+        out.append(f"{where}.limits: cgroup limits are for containers and native processes; "
+                   f"a {prof.guest_kind}'s limits are its vcpus and memory_mib")
+    if w.inside is not None:
+        if w.inside not in known:
+            out.append(f"{where}.inside: unknown platform {w.inside!r}{_suggest(w.inside, known)}")
+        elif sc.profile(w.inside).guest_kind not in ("vm", "microvm"):
+            out.append(f"{where}.inside: {w.inside!r} runs {sc.profile(w.inside).guest_kind}s; "
+                       "containers can be nested inside a vm or microvm platform")
+        if prof.guest_kind != "container":
+            out.append(f"{where}.inside: only containers run inside VMs here; {w.platform!r} runs {prof.guest_kind}s")
+    return out
+
+
 # -- error messages ----------------------------------------------------------------
 
 def _vocabulary() -> set[str]:
     words: set[str] = set()
     for m in (Scenario, HostGroup, Disk, Overcommit, Registry, Image, Layer, Workload,
-              BatchArrivals, PoissonArrivals, TimedArrivals, FixedLifetime, ExponentialLifetime, Profile):
+              BatchArrivals, PoissonArrivals, TimedArrivals, FixedLifetime, ExponentialLifetime, Profile,
+              Service, ServicePoisson, ServiceTrace, RatePoint, DiskIO, Stress, Limits, MemoryUse, Writes,
+              Power, MigrationLimits, Migration, ScheduledFailure, HAPolicy, Consolidation):
         words.update(m.model_fields)
     return words
 
@@ -489,7 +638,7 @@ def _unknown_field_hint(name: str, here: list[type[BaseModel]]) -> str:
     return f"; remove it or check the spelling (fields here: {shown})"
 
 
-_TAGS = {"batch", "poisson", "times", "fixed", "exponential", "forever"}
+_TAGS = {"batch", "poisson", "times", "fixed", "exponential", "forever", "trace"}
 
 
 def _loc_to_path(loc: tuple, prefix: str = "") -> str:
@@ -532,12 +681,18 @@ def format_validation_error(exc: ValidationError, prefix: str = "") -> list[str]
             tags = [t for m in _models_at(root, loc) for t in _literal_values(m.model_fields["type"].annotation)]
             choice = ", ".join(repr(t) for t in tags) or (err.get("ctx") or {}).get("expected_tags", "")
             got = (err.get("ctx") or {}).get("tag")
-            loc = (*loc, "type")
-            msg = (f"{got!r} is not a known type; " if got is not None else "required field is missing; ") + f"one of {choice}"
+            msg = f"'type' must be one of {choice}" + (f" (got {got!r})" if got is not None else " (it is missing)")
         elif typ == "invalid_key":
             msg = f"field names must be text, got {err.get('input')!r}"
         else:
             msg = msg.replace("Input should be", "must be").replace("Value error, ", "")
+            if "validation error for" in msg:  # a nested pydantic error: keep its words, one line
+                msg = re.sub(r"\s*For further information visit [^\s)]+", "", msg)
+                msg = re.sub(r"\s*\[type=[^\]]*\]", "", msg)
+                msg = re.sub(r"\d+ validation errors? for \w+\s*", "", msg).replace("Input should be", "must be")
+                msg = " ".join(msg.split())
+            msg = re.sub(r"must be a valid dictionary( or (instance of \w+|object to extract fields from))?",
+                         "must be a mapping of fields (key: value)", msg)
             if typ in ("int_parsing", "float_parsing", "int_type", "float_type", "bool_parsing", "string_type"):
                 msg += f" (got {err.get('input')!r})"
             m = re.match(r"^([a-z_][a-z0-9_]*): (.+)$", msg, re.S) if typ == "value_error" else None
@@ -551,6 +706,8 @@ def format_validation_error(exc: ValidationError, prefix: str = "") -> list[str]
 
 def read_yaml(path: str | Path) -> Any:
     """Read a YAML file safely; every failure becomes a ``ScenarioError``."""
+    if not (isinstance(path, str) or hasattr(path, "__fspath__")):
+        raise ScenarioError(f"path: expected a file name (str or pathlib.Path), got {type(path).__name__}")
     p = Path(path)
     try:
         exists = p.exists()
@@ -623,7 +780,9 @@ def parse_scenario(data: Any, where: str = "scenario") -> Scenario:
         raise ScenarioError(f"{where}: the file is empty; a scenario needs at least 'hosts:'")
     if not isinstance(data, dict):
         raise ScenarioError(
-            f"{where}: the top level must be a mapping (name:, hosts:, workloads:, ...), not a {type(data).__name__}"
+            f"{where}: the top level must be a mapping (name:, hosts:, workloads:, ...), not "
+            + {"str": "text", "int": "a number", "float": "a number", "bool": "a yes/no value"}.get(
+                type(data).__name__, f"a {type(data).__name__}")
         )
     bad_keys = [k for k in data if not isinstance(k, str)]
     if bad_keys:
@@ -649,14 +808,20 @@ def apply_overrides(data: dict, overrides: list[str] | dict[str, Any] | None) ->
     items: list[tuple[str, Any]] = []
     if isinstance(overrides, dict):
         items = list(overrides.items())
+        bad = [k for k, _ in items if not isinstance(k, str)]
+        if bad:
+            raise ScenarioError(f"overrides: keys must be dotted paths (text), got {bad[0]!r}")
+    elif not isinstance(overrides, list | tuple):
+        raise ScenarioError("overrides: expected a list of 'path=value' texts or a dict {path: value}, "
+                            f"got {type(overrides).__name__}")
     else:
         for ov in overrides:
-            if "=" not in ov:
+            if not isinstance(ov, str) or "=" not in ov:
                 raise ScenarioError(f"--set {ov!r}: expected dotted.path=value, e.g. hosts.0.memory_gib=32")
             key, _, raw = ov.partition("=")
             try:
                 val = yaml.safe_load(raw) if raw.strip() else ""
-            except yaml.YAMLError:
+            except (yaml.YAMLError, RecursionError):
                 val = raw
             items.append((key.strip(), val))
     for key, val in items:

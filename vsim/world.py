@@ -113,6 +113,9 @@ class Host:
         self.peak_guests = 0
         self.peak_memory_mib = 0.0
         self.cache_mb = 0.0
+        # on | booting (powering on) | draining | off | failed; only an "on" host
+        # takes new guests (see World.set_host_state, vsim.energy, vsim.faults).
+        self.state = "on"
 
     def disk_seconds(self, read_mb: float = 0.0, write_mb: float = 0.0) -> float:
         """Disk time needed to read and write the given amounts sequentially."""
@@ -186,48 +189,73 @@ class _Placer:
             for p in names
         }
         self._rr = 0
+        self._image_items: dict[str, tuple] = {}
 
-    def extra_disk_mb(self, guest: Guest) -> np.ndarray | float:
-        """Disk each host would need for the image data it lacks (cache misses)."""
+    def extra_disk_mb(self, guest: Guest, i: int) -> float:
+        """Disk host ``i`` would need for the image data it lacks (cache misses).
+
+        An image or layer already cached, or being pulled by another guest,
+        costs nothing more. O(layers): asked only of the hosts that matter.
+        """
         im = guest.image
         if im is None:
             return 0.0
-        hosts = self.hosts
-        if im.kind == "vm-disk":
-            need = np.array([0.0 if (im.name in h.cache or im.name in h.pulling) else im.disk_mb for h in hosts])
-        else:
-            need = np.array([
-                sum(lay.disk_mb for lay in im.layers if lay.id not in h.cache and lay.id not in h.pulling)
-                for h in hosts
-            ]) if len(hosts) <= 64 else self._layer_need_many(im)
-        return need
+        h = self.hosts[i]
+        c, p = h.cache, h.pulling
+        items = self._items(im)[1]
+        if items is None:
+            return 0.0 if (im.name in c or im.name in p) else im.disk_mb
+        return sum(mb for key, mb in items if key not in c and key not in p)
 
-    def _layer_need_many(self, im: Image) -> np.ndarray:
-        out = np.zeros(len(self.hosts))
-        for i, h in enumerate(self.hosts):
-            c, p = h.cache, h.pulling
-            out[i] = sum(lay.disk_mb for lay in im.layers if lay.id not in c and lay.id not in p)
-        return out
+    def _items(self, im: Image) -> tuple[float, tuple[tuple[str, float], ...] | None]:
+        """An image's whole size on disk and its layers ``(id, disk_mb)``, worked out once."""
+        got = self._image_items.get(im.name)
+        if got is None or got[0] is not im:
+            layers = None if im.kind == "vm-disk" else tuple((lay.id, lay.disk_mb) for lay in im.layers)
+            got = self._image_items[im.name] = (im, im.disk_mb, layers)
+        return got[1], got[2]
+
+    def _disk_fits(self, guest: Guest, own_disk_mb: float, among: np.ndarray) -> np.ndarray:
+        """Which hosts have the disk space the guest needs (exact), over all hosts.
+
+        The image's cache misses cost between 0 and its whole size, so a host
+        with room for ``own + whole image`` surely fits and one without room for
+        ``own`` surely does not: both are decided in one vectorised comparison.
+        Only hosts in between (and in ``among``) are asked about their cache,
+        one by one; on a datacenter with room to spare there are none.
+        """
+        free = self.disk_free
+        im = guest.image
+        if im is None:
+            return free >= own_disk_mb - 1e-9
+        fits = free >= (own_disk_mb + self._items(im)[0]) - 1e-9
+        unsure = np.greater(among, fits)  # a candidate that may or may not fit
+        if np.count_nonzero(unsure):
+            unsure &= free >= own_disk_mb - 1e-9
+            for i in np.flatnonzero(unsure).tolist():
+                fits[i] = free[i] >= (own_disk_mb + self.extra_disk_mb(guest, i)) - 1e-9
+        return fits
 
     def place(self, guest: Guest, own_disk_mb: float) -> tuple[int, float] | tuple[None, str]:
         p = guest.platform
         mask = self.platform_mask.get(p)
-        if mask is None or not mask.any():
+        if mask is None or not np.count_nonzero(mask):
+            if mask is not None:  # installed, but every such host is unavailable (set_available)
+                return None, f"hosts: every host running {p} is down, off or draining"
             return None, f"platform: no host runs {p}"
-        extra = self.extra_disk_mb(guest)
-        need_disk = own_disk_mb + extra
-        checks = [
-            ("guest limit", (self.platform_count[p] < self.platform_limit[p]) & (self.count < self.max_guests)),
-            ("memory", self.mem_free >= guest.memory_mib - 1e-9),
-            ("vcpus", self.vcpu_free >= guest.vcpus - 1e-9),
-            ("disk", self.disk_free >= need_disk - 1e-9),
-        ]
-        ok = mask.copy()
-        for _, c in checks:
-            ok &= c
-        idx = np.flatnonzero(ok)
+        ok = mask & (self.platform_count[p] < self.platform_limit[p]) & (self.count < self.max_guests)
+        ok &= self.mem_free >= guest.memory_mib - 1e-9
+        ok &= self.vcpu_free >= guest.vcpus - 1e-9
+        ok &= self._disk_fits(guest, own_disk_mb, ok)
+        idx = ok.nonzero()[0]
         if idx.size == 0:
-            return None, self._why(guest, mask, checks, need_disk)
+            checks = [
+                ("guest limit", (self.platform_count[p] < self.platform_limit[p]) & (self.count < self.max_guests)),
+                ("memory", self.mem_free >= guest.memory_mib - 1e-9),
+                ("vcpus", self.vcpu_free >= guest.vcpus - 1e-9),
+                ("disk", self._disk_fits(guest, own_disk_mb, mask)),
+            ]
+            return None, self._why(guest, mask, checks, None)
         if self.policy == "first-fit":
             i = int(idx[0])
         elif self.policy == "best-fit":
@@ -238,7 +266,7 @@ class _Placer:
             i = int(idx[np.argmin(self.count[idx])])
         else:  # pragma: no cover - validated by the scenario
             raise ValueError(self.policy)
-        disk = float(need_disk[i]) if isinstance(need_disk, np.ndarray) else float(need_disk)
+        disk = own_disk_mb + self.extra_disk_mb(guest, i)
         self.mem_free[i] -= guest.memory_mib
         self.vcpu_free[i] -= guest.vcpus
         self.disk_free[i] -= disk
@@ -253,16 +281,41 @@ class _Placer:
         self.count[i] -= 1
         self.platform_count[guest.platform][i] -= 1
 
+    def set_available(self, i: int, available: bool) -> None:
+        """Let host ``i`` take new guests or not (it is down, off or draining)."""
+        for p, mask in self.platform_mask.items():
+            mask[i] = available and p in self.hosts[i].platforms
+
+    def reserve_on(self, i: int, guest, disk_mb: float) -> str:
+        """Reserve ``guest``'s memory, vCPUs and ``disk_mb`` on host ``i`` (a
+        migration target). ``guest`` needs ``memory_mib``, ``vcpus`` and
+        ``platform`` (the target's shape). Returns "" if done, else why not.
+        """
+        p = guest.platform
+        mask = self.platform_mask.get(p)
+        if mask is None or not mask[i]:
+            return f"{self.hosts[i].name} does not take {p} guests now (not installed, or the host is not on)"
+        if not (self.platform_count[p][i] < self.platform_limit[p][i] and self.count[i] < self.max_guests[i]):
+            return f"guest limit: {self.hosts[i].name} is full"
+        for what, free, need in (("memory", self.mem_free, guest.memory_mib), ("vcpus", self.vcpu_free, guest.vcpus),
+                                 ("disk", self.disk_free, disk_mb)):
+            if free[i] < need - 1e-9:
+                return f"{what}: {self.hosts[i].name} has {free[i]:.0f} free, needs {need:.0f}"
+        self.mem_free[i] -= guest.memory_mib
+        self.vcpu_free[i] -= guest.vcpus
+        self.disk_free[i] -= disk_mb
+        self.count[i] += 1
+        self.platform_count[p][i] += 1
+        return ""
+
     def _why(self, guest: Guest, mask: np.ndarray, checks, need_disk) -> str:
         """The reason no host could take the guest, in words."""
         failing = [name for name, c in checks if not (mask & c).any()]
         where = f"on any host running {guest.platform}"
         if "guest limit" in failing:
-            lim = int(self.platform_limit[guest.platform][mask].max())
-            cap = self.max_guests[mask].max()
-            if math.isfinite(cap) and cap <= lim:
-                lim = int(cap)
-            return f"guest limit: every host running {guest.platform} already holds its maximum of {lim} guests"
+            # The binding limit of each host: its platform's or its own max_guests (either may be inf).
+            lim = np.minimum(self.platform_limit[guest.platform][mask], self.max_guests[mask]).max()
+            return f"guest limit: every host running {guest.platform} already holds its maximum of {lim:.0f} guests"
         if "memory" in failing:
             return f"memory: needs {guest.memory_mib:.0f} MiB (overhead included), not free {where}"
         if "vcpus" in failing:
@@ -270,6 +323,16 @@ class _Placer:
         if "disk" in failing:
             return f"disk: needs more disk space than is free {where}"
         return "no single host has room for its memory, vCPUs and disk at once"
+
+
+class Relocation:
+    """Interrupt cause: a running guest should run ``steps(g)`` and carry on."""
+
+    def __init__(self, steps) -> None:
+        self.steps = steps
+
+    def __str__(self) -> str:
+        return "relocation"
 
 
 def _seeds(seed: int, n: int) -> list[np.random.Generator]:
@@ -310,6 +373,25 @@ class World:
         self._rngs = _seeds(self.seed, len(scenario.workloads))
         for w, rng in zip(scenario.workloads, self._rngs, strict=False):
             self.env.process(self.arrivals(w, rng))
+        # Called with each guest before placement; a non-empty string rejects it
+        # with that reason (e.g. a Windows container on a Linux kernel).
+        self.on_request: list = []
+        from vsim.services import install as _install_services
+
+        _install_services(self)  # services, stress, cgroups, writes (no-op if unused)
+        # Called as hook(g, old_host, new_host) when a running guest moves (migration).
+        self.on_move: list = []
+        # Called as hook(g) when a guest finds no room; may return an event to
+        # wait for (a host powering on) before placement is tried again.
+        self.on_no_room: list = []
+        # Called as hook(host, old_state, new_state) when a host's state changes.
+        self.on_host_state: list = []
+        # Called with no argument when the run ends, before the tables are built.
+        self.on_end: list = []
+        from vsim import energy, faults, migration
+
+        for mechanism in (migration, faults, energy):
+            mechanism.install(self)  # no-op unless the scenario uses it (energy: always)
 
     # -- arrivals ------------------------------------------------------------
     def arrivals(self, w: Workload, rng: np.random.Generator):
@@ -360,11 +442,21 @@ class World:
         """
         env = self.env
         own = self.own_disk_mb(g)
+        for check in self.on_request:
+            why = check(g)
+            if why:
+                g.state = "rejected"
+                g.reason = why
+                return
         i, got = self.placer.place(g, own)
-        if i is None:
-            g.state = "rejected"
-            g.reason = got
-            return
+        while i is None:
+            wait = next((ev for ev in (hook(g) for hook in self.on_no_room) if ev is not None), None)
+            if wait is None:
+                g.state = "rejected"
+                g.reason = got
+                return
+            yield wait  # e.g. a host powering on; then try again
+            i, got = self.placer.place(g, own)
         host = self.hosts[i]
         g.host = host
         g.disk_mb = own
@@ -386,9 +478,8 @@ class World:
             g.state = "running"
             for hook in self.on_ready:
                 hook(g)
-            if math.isinf(g.lifetime_s):
-                yield env.event()  # runs until the end of the simulation (or a failure)
-            yield env.timeout(g.lifetime_s)
+            yield from self._run_for(g)
+            host = g.host  # a migration may have moved it
             g.stop_s = env.now
             g.state = "stopping"
             for hook in self.on_stop:
@@ -406,8 +497,83 @@ class World:
         finally:
             g.job = None
         g.stopped_s = env.now
-        self.placer.release(i, g, own)
+        host = g.host
+        self.placer.release(host.index, g, g.disk_mb)
         host.guests_now -= 1
+
+    def _run_for(self, g: Guest):
+        """Run for the guest's lifetime (for ever if infinite).
+
+        An interrupt whose cause is a :class:`Relocation` (a cold migration)
+        runs the relocation's steps inside the guest's own life and then goes on
+        running; time spent away does not count against the lifetime. Any other
+        interrupt (a failure) ends the guest.
+        """
+        env = self.env
+        end = env.now + g.lifetime_s
+        while True:
+            try:
+                yield env.event() if math.isinf(end) else env.timeout(end - env.now)
+                return
+            except simpy.Interrupt as intr:
+                if not isinstance(intr.cause, Relocation):
+                    raise
+                t0 = env.now
+                yield from intr.cause.steps(g)
+                end += env.now - t0
+
+    # -- operations on running guests (vsim.migration, vsim.faults, vsim.energy) --
+    def spawn_guest(self, w: Workload, lifetime_s: float) -> Guest:
+        """Request one more guest of workload ``w`` now (an HA restart)."""
+        profile = self.scenario.profile(w.platform)
+        image = self.scenario.image_map.get(w.image) if w.image else None
+        g = Guest(len(self.guests), w, profile, image, self.env.now, lifetime_s)
+        self.guests.append(g)
+        g.process = self.env.process(self.lifecycle(g))
+        return g
+
+    def relocate(self, g: Guest, steps) -> bool:
+        """Ask a running guest's lifecycle to run ``steps(g)`` (a generator: stop,
+        copy, boot elsewhere) and then carry on. False if it is not running."""
+        if g.state != "running" or g.process is None or not g.process.is_alive:
+            return False
+        g.process.interrupt(Relocation(steps))
+        return True
+
+    def move_guest(self, g: Guest, target: Host, profile: Profile | None = None) -> None:
+        """Switch guest ``g`` to ``target`` (optionally under another platform).
+
+        Its reservation on ``target`` must already be taken with
+        ``placer.reserve_on`` (in the target's shape); the one on its current
+        host is given back here. Calls the ``on_move`` hooks.
+        """
+        src = g.host
+        self.placer.release(src.index, g, g.disk_mb)
+        src.guests_now -= 1
+        if profile is not None and profile.name != g.platform:
+            sharing = profile.page_sharing.value
+            g.profile = profile
+            g.platform = profile.name
+            g.memory_mib = g.workload.memory_mib * (1.0 - sharing) + profile.guest_memory_overhead_mib.value
+        g.host = target
+        target.guests_placed += 1
+        target.guests_now += 1
+        target.peak_guests = max(target.peak_guests, target.guests_now)
+        used = target.memory_capacity_mib - self.placer.mem_free[target.index]
+        target.peak_memory_mib = max(target.peak_memory_mib, used)
+        g.extra.setdefault("moves", []).append((self.env.now, src.index, target.index))
+        for hook in self.on_move:
+            hook(g, src, target)
+
+    def set_host_state(self, host: Host, state: str) -> None:
+        """Change a host's state; only an ``on`` host takes new guests."""
+        old = host.state
+        if old == state:
+            return
+        host.state = state
+        self.placer.set_available(host.index, state == "on")
+        for hook in self.on_host_state:
+            hook(host, old, state)
 
     def fail_guest(self, g: Guest, reason: str) -> bool:
         """End a placed guest now, as ``failed`` with ``reason``.
@@ -521,6 +687,8 @@ class World:
             self.env.run(until=until)
         self.wall_s = time.perf_counter() - t0
         self.events = _events_scheduled(self.env)
+        for hook in self.on_end:
+            hook()
         return Results.from_world(self)
 
 
@@ -544,6 +712,10 @@ def simulate(scenario: Scenario, seed: int | None = None, until: float | None = 
         raise ScenarioError(
             f"simulate: expected a Scenario (from vsim.load_scenario), got {type(scenario).__name__}"
         )
-    if seed is not None and (not isinstance(seed, int | np.integer) or seed < 0):
-        raise ScenarioError(f"seed: must be a whole number >= 0, got {seed!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)
+                             or not 0 <= seed <= 2**63 - 1):
+        raise ScenarioError(f"seed: must be a whole number from 0 to 2**63 - 1, got {seed!r}")
+    if until is not None and (isinstance(until, bool) or not isinstance(until, int | float | np.number)
+                              or not (math.isfinite(until) and until > 0)):
+        raise ScenarioError(f"until: must be a time in seconds > 0 (or None to run to the end), got {until!r}")
     return World(scenario, seed).run(until=until)

@@ -1,30 +1,417 @@
-"""The comparison table (placeholder until the calibrated comparison lands).
+"""The comparison table: startup, disk, performance and density, simulated.
 
-Runs ``scenarios/docker-vs-kvm.yaml`` and reports startup per platform.
+The course compares Docker containers with KVM virtual machines in four lines
+(启动 秒级 / 分钟级, 硬盘使用 MB / GB, 性能 接近原生 / 弱于, 系统支持量 上千个 /
+几十个). :func:`compare` builds that table for any set of platforms on any
+host, and *every cell is the output of a simulation run at call time*:
+
+========================  ==========================================================
+row                       how it is obtained
+========================  ==========================================================
+startup, idle host        one guest started alone: image clone or unpack, then the
+                          platform's boot phases (:func:`~vsim.experiments.bootstorm.boot_storm`, n=1)
+startup, N at once        N guests started together, sharing CPU, disk and network
+                          (boot storm, n = :data:`STORM_N`); p50 and p95
+disk per instance         disk the guest itself takes on the host: a full clone,
+                          a linked-clone overlay, or a container's writable layer
+image on the host         image data in the host's cache, shared by all guests
+performance vs native     Linpack-, STREAM-, fio- and netperf-like jobs run in the
+                          model in a guest and on the bare host
+                          (:mod:`vsim.experiments.microbench`): native time / guest time
+density per host          guests placed until the host refuses one, and the
+                          resource that refused (:func:`~vsim.experiments.density.density`)
+========================  ==========================================================
+
+Nothing in the table is typed in: change a number in a profile (or pass a
+derived profile) and the table changes. The guest shapes, images and default
+host are in :mod:`vsim.experiments.testbed`, each with its reasoning. Values
+that rest on an *assumption* rather than a measurement are marked ``*``, and a
+Type 2 (hosted) hypervisor in the table gets a note on what is assumed.
+
+``compare()`` returns the readable table (strings with units);
+``compare(raw=True)`` returns the numbers behind it, one row per key
+(:data:`RAW_KEYS`, units in the names). :func:`render` prints either as a plain
+table, Markdown, CSV or JSON.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
+import math
+import unicodedata
+from typing import Any
 
 import pandas as pd
 
-from vsim.scenario import load_scenario
-from vsim.world import simulate
+from vsim.errors import ScenarioError
+from vsim.experiments.bootstorm import boot_storm
+from vsim.experiments.density import density
+from vsim.experiments.microbench import BENCHMARKS, native_times, run_benchmarks
+from vsim.experiments.testbed import (
+    SHAPES,
+    describe_host,
+    image_for,
+    resolve_host,
+    resolve_platforms,
+    shape_for,
+)
 
-_DEFAULT = Path(__file__).resolve().parents[2] / "scenarios" / "docker-vs-kvm.yaml"
+__all__ = ["compare", "render", "DEFAULT_PLATFORMS", "STORM_N", "RAW_KEYS", "FORMATS"]
+
+#: The course's pair (Docker, KVM), a microVM and a Type 2 hypervisor.
+DEFAULT_PLATFORMS = ("docker", "kvm", "firecracker", "virtualbox")
+#: Guests started at once in the boot-storm row.
+STORM_N = 50
+FORMATS = ("table", "markdown", "csv", "json")
+
+#: The numbers behind the table (``compare(raw=True)``): key -> meaning.
+RAW_KEYS: dict[str, str] = {
+    "kind": "platform kind: container engine, Type 1 / Type 2 hypervisor, microVM",
+    "vcpus": "vCPUs reserved by one guest",
+    "memory_mib": "guest memory asked for, MiB (before overhead and page sharing)",
+    "clone": "how the guest gets its disk: full, linked or layers",
+    "startup_idle_s": "startup of one guest on an idle host, s (request to ready)",
+    "provision_idle_s": "of which image clone / unpack, s",
+    "boot_idle_s": "of which boot phases, s",
+    "startup_storm_p50_s": "median startup when STORM_N guests start at once, s",
+    "startup_storm_p95_s": "95th percentile of the same, s",
+    "storm_started": "guests of the storm that fitted on the host and started",
+    "disk_per_instance_mb": "disk the guest itself takes, MB (clone, overlay or writable layer)",
+    "image_on_host_mb": "image data cached on the host and shared by its guests, MB",
+    "perf_cpu": "CPU benchmark, fraction of native speed",
+    "perf_memory_bandwidth": "memory-bandwidth benchmark, fraction of native",
+    "perf_disk_random": "random 4 KB disk reads, fraction of native IOPS",
+    "perf_network_latency": "request/response round trips, native time / guest time",
+    "density_guests": "guests of the shape that fit on one host",
+    "density_binding": "what stopped the next one: memory, vcpus, disk, guest limit (or none)",
+    "density_reason": "the placer's rejection message",
+}
+
+_LABELS = {
+    "en": {
+        "kind": "type",
+        "shape": "guest shape",
+        "startup_idle": "startup, idle host",
+        "startup_storm": "startup, {n} at once (p50 / p95)",
+        "disk": "disk per instance",
+        "image": "image on the host (shared)",
+        "perf_cpu": "performance vs native: CPU",
+        "perf_memory_bandwidth": "performance vs native: memory bandwidth",
+        "perf_disk_random": "performance vs native: random disk I/O",
+        "perf_network_latency": "performance vs native: network latency",
+        "density": "density per host (limited by)",
+        "criterion": "criterion",
+    },
+    "zh": {
+        "kind": "类型",
+        "shape": "实例规格",
+        "startup_idle": "启动时间（空闲主机）",
+        "startup_storm": "启动时间（{n}个同时启动，p50 / p95）",
+        "disk": "硬盘使用（每个实例）",
+        "image": "镜像（主机上共享）",
+        "perf_cpu": "性能（相对原生）：CPU",
+        "perf_memory_bandwidth": "性能（相对原生）：内存带宽",
+        "perf_disk_random": "性能（相对原生）：随机磁盘I/O",
+        "perf_network_latency": "性能（相对原生）：网络延迟",
+        "density": "系统支持量（每台主机，瓶颈）",
+        "criterion": "特性",
+    },
+}
+
+_WORDS = {
+    "en": {
+        "container-engine": "container engine", "microvm": "microVM", "native": "native process",
+        "type1": "Type 1 hypervisor (bare-metal)", "type2": "Type 2 hypervisor (hosted)",
+        "full": "full clone", "linked": "linked clone", "layers": "writable layer",
+        "memory": "memory", "vcpus": "vCPUs", "disk": "disk", "guest limit": "per-host guest limit",
+        "none": "none up to the search limit", "other": "other",
+        "boot": "boot", "fit": "only {k} fit", "none_fit": "does not fit on this host",
+    },
+    "zh": {
+        "container-engine": "容器引擎", "microvm": "微虚拟机", "native": "原生进程",
+        "type1": "裸机虚拟化（Type 1）", "type2": "宿主型虚拟化（Type 2）",
+        "full": "完整克隆", "linked": "链接克隆", "layers": "可写层",
+        "memory": "内存", "vcpus": "虚拟CPU", "disk": "硬盘", "guest limit": "每主机实例上限",
+        "none": "搜索上限内无瓶颈", "other": "其他",
+        "boot": "启动", "fit": "仅容纳{k}个", "none_fit": "主机放不下",
+    },
+}
 
 
-def compare(platforms=None, host=None, lang="en", seed=0) -> pd.DataFrame:
-    res = simulate(load_scenario(_DEFAULT), seed=seed)
-    return res.summary_table()
+# -- measuring -----------------------------------------------------------------------
+
+def _kind_word(profile) -> str:
+    if profile.kind == "hypervisor":
+        return "type1" if profile.hypervisor_type == 1 else "type2"
+    return profile.kind
+
+
+def _measure(profiles, host: dict, seed: int) -> dict[str, dict[str, Any]]:
+    """Run every experiment; return raw values by platform, then key."""
+    storm = boot_storm(profiles, counts=[1, STORM_N], host=host, seed=seed)
+    dens = density(profiles, host=host, seed=seed)
+    native = native_times(host)
+    out: dict[str, dict[str, Any]] = {}
+    for prof in profiles:
+        one = storm[(storm["platform"] == prof.name) & (storm["n"] == 1)].iloc[0]
+        many = storm[(storm["platform"] == prof.name) & (storm["n"] == STORM_N)].iloc[0]
+        d = dens[dens["platform"] == prof.name].iloc[0]
+        perf = run_benchmarks(prof, host, seed=seed, native=native)
+        out[prof.name] = {
+            "kind": _kind_word(prof),
+            "vcpus": float(d["vcpus"]),
+            "memory_mib": float(d["memory_mib"]),
+            "clone": d["clone"],
+            "startup_idle_s": float(one["startup_p50_s"]),
+            "provision_idle_s": float(one["provision_mean_s"]),
+            "boot_idle_s": float(one["boot_mean_s"]),
+            "startup_storm_p50_s": float(many["startup_p50_s"]),
+            "startup_storm_p95_s": float(many["startup_p95_s"]),
+            "storm_started": int(many["started"]),
+            "disk_per_instance_mb": float(d["disk_per_guest_mb"]),
+            "image_on_host_mb": float(d["image_cache_mb"]),
+            **{f"perf_{k}": float(v) for k, v in perf.items()},
+            "density_guests": int(d["guests"]),
+            "density_binding": d["binding"],
+            "density_reason": d["reason"],
+        }
+    return out
+
+
+# -- formatting ------------------------------------------------------------------------
+
+def _dur(s: float) -> str:
+    if s is None or (isinstance(s, float) and math.isnan(s)):
+        return "-"
+    if s < 1:
+        return f"{s:.2f} s"
+    if s < 120:
+        return f"{s:.1f} s"
+    return f"{s / 60:.1f} min"
+
+
+def _size(mb: float) -> str:
+    if math.isnan(mb):
+        return "-"
+    if mb >= 1000:
+        return f"{mb / 1000:.3g} GB"
+    return f"{mb:.3g} MB"
+
+
+def _is_assumed(profile, field: str) -> bool:
+    return getattr(profile.efficiency, field).source is None
+
+
+def _cells(prof, v: dict, lang: str) -> dict[str, str]:
+    w = _WORDS[lang]
+    vc = f"{v['vcpus']:g} vCPU" + ("s" if v["vcpus"] > 1 and lang == "en" else "")
+    c: dict[str, str] = {"kind": w[v["kind"]], "shape": f"{vc}, {v['memory_mib']:g} MiB"}
+    idle = _dur(v["startup_idle_s"])
+    if v["provision_idle_s"] > 0.005 and not math.isnan(v["startup_idle_s"]):
+        idle += f" ({w.get(v['clone'], v['clone'])} {_dur(v['provision_idle_s'])} + {w['boot']} {_dur(v['boot_idle_s'])})"
+    c["startup_idle"] = idle
+    storm = f"{_dur(v['startup_storm_p50_s'])} / {_dur(v['startup_storm_p95_s'])}"
+    if v["storm_started"] == 0:
+        storm = w["none_fit"]
+    elif v["storm_started"] < STORM_N:
+        storm += " (" + w["fit"].format(k=v["storm_started"]) + ")"
+    c["startup_storm"] = storm
+    c["disk"] = f"{_size(v['disk_per_instance_mb'])} ({w.get(v['clone'], v['clone'])})"
+    c["image"] = _size(v["image_on_host_mb"])
+    for key, (field, _) in BENCHMARKS.items():
+        x = v[f"perf_{key}"]
+        mark = "*" if _is_assumed(prof, field) else ""
+        c[f"perf_{key}"] = "-" if math.isnan(x) else f"{100 * x:.1f}%{mark}"
+    c["density"] = f"{v['density_guests']} ({w.get(v['density_binding'], v['density_binding'])})"
+    return c
+
+
+def _notes(profiles, host: dict, default_host: bool, lang: str) -> list[str]:
+    zh = lang == "zh"
+    notes = []
+    hd = describe_host(host)
+    if zh:
+        notes.append(f"主机：{hd}" + ("（默认主机，仿 Felter et al. 2014 的测试服务器）" if default_host else "")
+                     + "。每个平台单独运行在同样的主机上，镜像已在主机缓存中。")
+    else:
+        notes.append(f"Host: {hd}" + (" (the default host, like Felter et al. 2014's test server)" if default_host else "")
+                     + ". Each platform runs alone on its own copy of the host; the image is already cached there.")
+    kinds = list(dict.fromkeys(p.guest_kind for p in profiles))
+    parts = []
+    for k in kinds:
+        prof = next(p for p in profiles if p.guest_kind == k)
+        sh = shape_for(prof)
+        im = image_for(prof)
+        what = f"{k}: {sh['vcpus']:g} vCPU, {sh['memory_mib']:g} MiB"
+        if im is not None:
+            what += f", image {im['name']} {_size(im.get('size_mb') or sum(x.get('unpacked_mb', x['size_mb']) for x in im.get('layers', [])))}"
+        why = SHAPES.get(k, SHAPES["container"])["why"]
+        parts.append(f"{what} ({why})")
+    notes.append(("实例规格：" if zh else "Guest shapes: ") + "; ".join(parts) + ".")
+    if zh:
+        notes.append(f"启动时间 = 从请求到就绪：复制或解包镜像，再执行平台的启动阶段；'{STORM_N}个同时启动' "
+                     "在同一主机上共享 CPU、硬盘和网络（公平分享）。")
+        notes.append("性能 = 原生时间 / 实例内时间：在模型中运行类似 Linpack、STREAM、fio、netperf 的任务"
+                     "（vsim.experiments.microbench）。")
+    else:
+        notes.append(f"Startup = request to ready: copy or unpack the image, then the platform's boot phases; "
+                     f"'{STORM_N} at once' share the host's CPU, disk and network fairly.")
+        notes.append("Performance = native time / guest time of Linpack-, STREAM-, fio- and netperf-like jobs "
+                     "run in the model (vsim.experiments.microbench).")
+    assumed = []
+    for p in profiles:
+        fields = [f for _, (f, _) in BENCHMARKS.items() if _is_assumed(p, f)]
+        if fields:
+            assumed.append(f"{p.name}: {', '.join(fields)}")
+    if assumed:
+        head = "* 基于假设而非测量的效率值（vsim profiles NAME 列出每个来源）：" if zh else \
+            "* from an efficiency that is an assumption, not a measurement (`vsim profiles NAME` shows every source): "
+        notes.append(head + "; ".join(assumed) + ".")
+    for p in profiles:
+        if p.kind == "hypervisor" and p.hypervisor_type == 2:
+            n_ass = sum(_is_assumed(p, field) for field, _ in BENCHMARKS.values())
+            n_ph = sum(ph.source is None for ph in p.start_phases)
+            if zh:
+                notes.append(
+                    f"{p.name} 是宿主型（Type 2）虚拟化：主机还运行一个通用操作系统（{p.host_memory_mib.value:g} MiB、"
+                    f"{p.host_cpu_cores.value:g} 个核，计入系统支持量和 CPU 性能）。假设：{len(BENCHMARKS)} 个性能效率中 "
+                    f"{n_ass} 个、{len(p.start_phases)} 个启动阶段中 {n_ph} 个为假设值（未找到公开测量）。")
+            else:
+                notes.append(
+                    f"{p.name} is a Type 2 (hosted) hypervisor: the host also runs a general-purpose OS "
+                    f"({p.host_memory_mib.value:g} MiB and {p.host_cpu_cores.value:g} cores, counted in density and CPU). "
+                    f"Assumptions: {n_ass} of its {len(BENCHMARKS)} efficiencies shown and {n_ph} of its "
+                    f"{len(p.start_phases)} boot phases are assumed, not measured (no published figures were found).")
+    return notes
+
+
+def compare(platforms=None, host=None, lang: str = "en", seed: int = 0, raw: bool = False) -> pd.DataFrame:
+    """The comparison table, simulated now.
+
+    Parameters
+    ----------
+    platforms:
+        Profile names (``["docker", "kvm"]``), Profiles, or profile mappings
+        (``{"name": "kvm-ksm", "base": "kvm", "page_sharing": {...}}``); by default
+        :data:`DEFAULT_PLATFORMS`.
+    host:
+        ``None`` for the default host, a scenario file (its first host group is
+        used), a HostGroup or a mapping of host fields.
+    lang:
+        ``"en"`` or ``"zh"`` (the course's Chinese row labels).
+    seed:
+        Seed of every run (the experiments are deterministic unless a profile
+        or host adds randomness).
+    raw:
+        Return the numbers behind the table instead (index :data:`RAW_KEYS`).
+
+    Returns a DataFrame with one row per criterion and one column per platform.
+    ``df.attrs["notes"]`` holds the notes printed under the table (host, guest
+    shapes, assumptions); ``df.attrs["raw"]`` the raw values as a dict.
+    """
+    if lang not in _LABELS:
+        raise ScenarioError(f"lang: must be 'en' or 'zh', got {lang!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ScenarioError(f"seed: must be a whole number >= 0, got {seed!r}")
+    profiles = resolve_platforms(list(DEFAULT_PLATFORMS) if platforms is None else platforms)
+    h = resolve_host(host)
+    values = _measure(profiles, h, seed)
+    if raw:
+        df = pd.DataFrame({name: [v[k] for k in RAW_KEYS] for name, v in values.items()},
+                          index=pd.Index(list(RAW_KEYS), name="key"))
+        df.attrs["host"] = describe_host(h)
+        return df
+    labels = _LABELS[lang]
+    rows = ["kind", "shape", "startup_idle", "startup_storm", "disk", "image",
+            *(f"perf_{k}" for k in BENCHMARKS), "density"]
+    cells = {p.name: _cells(p, values[p.name], lang) for p in profiles}
+    index = [labels[r].format(n=STORM_N) for r in rows]
+    df = pd.DataFrame({name: [c[r] for r in rows] for name, c in cells.items()},
+                      index=pd.Index(index, name=labels["criterion"]))
+    df.attrs["notes"] = _notes(profiles, h, host is None, lang)
+    df.attrs["host"] = describe_host(h)
+    df.attrs["raw"] = {name: dict(v) for name, v in values.items()}
+    return df
+
+
+# -- rendering ---------------------------------------------------------------------
+
+def _width(s: str) -> int:
+    """Columns a string takes in a terminal (CJK characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in s)
+
+
+def _pad(s: str, w: int) -> str:
+    return s + " " * (w - _width(s))
+
+
+def _grid(df: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    head = [str(df.index.name or "")] + [str(c) for c in df.columns]
+    body = [[str(i)] + [_str(x) for x in row] for i, row in zip(df.index, df.itertuples(index=False), strict=True)]
+    return head, body
+
+
+def _str(x: Any) -> str:
+    if isinstance(x, float):
+        return "-" if math.isnan(x) else f"{x:.6g}"
+    return str(x)
 
 
 def render(df: pd.DataFrame, fmt: str = "table") -> str:
+    """The table as text: ``table`` (aligned), ``markdown``, ``csv`` or ``json``.
+
+    Table and Markdown add the notes from ``df.attrs["notes"]`` underneath;
+    JSON holds them under ``"notes"``; CSV is the bare table.
+    """
+    if fmt not in FORMATS:
+        raise ScenarioError(f"format: must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    notes = list(df.attrs.get("notes", []))
     if fmt == "csv":
-        return df.to_csv(index=False)
+        return df.to_csv().rstrip("\n")
     if fmt == "json":
-        return df.to_json(orient="records", indent=2)
+        head, body = _grid(df)
+        doc = {
+            "host": df.attrs.get("host"),
+            "table": [dict(zip(head, r, strict=True)) for r in body],
+            "notes": notes,
+        }
+        if "raw" in df.attrs:
+            doc["values"] = {p: {k: _clean(v) for k, v in vals.items()} for p, vals in df.attrs["raw"].items()}
+        return json.dumps(doc, indent=2, ensure_ascii=False, default=_json_default)
+    head, body = _grid(df)
     if fmt == "markdown":
-        return df.to_markdown(index=False) if hasattr(df, "to_markdown") else df.to_string(index=False)
-    return df.to_string(index=False)
+        esc = [[c.replace("|", "\\|").replace("*", "\\*") for c in r] for r in [head, *body]]
+        lines = ["| " + " | ".join(esc[0]) + " |", "|" + "|".join("---" for _ in head) + "|"]
+        lines += ["| " + " | ".join(r) + " |" for r in esc[1:]]
+        if notes:
+            lines.append("")
+            lines += ["- " + n.replace("*", "\\*") for n in notes]
+        return "\n".join(lines)
+    widths = [max(_width(r[i]) for r in [head, *body]) for i in range(len(head))]
+    lines = ["  ".join(_pad(c, w) for c, w in zip(head, widths, strict=True)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(_pad(c, w) for c, w in zip(r, widths, strict=True)).rstrip() for r in body]
+    if notes:
+        import textwrap
+
+        lines.append("")
+        for n in notes:
+            lines += textwrap.wrap(n, width=100, subsequent_indent="  ") or [""]
+    return "\n".join(lines)
+
+
+def _clean(v: Any) -> Any:
+    """JSON has no NaN: missing numbers become null."""
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return v
+
+
+def _json_default(o: Any) -> Any:
+    import numpy as np
+
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return None if math.isnan(o) else float(o)
+    raise TypeError(type(o).__name__)

@@ -1,0 +1,54 @@
+"""datacenter-day: 1,000 hosts and 100,000 guest lifecycles in one simulated day.
+
+VMs (full and linked clones), microVMs and containers arrive as Poisson
+streams, are placed best-fit across the hosts, clone or pull their images, boot
+through their phases on each host's shared CPU, disk and network, live, stop,
+and leave one row each in the result tables. The plain-SimPy baseline with the
+same events runs in the same invocation, and the table shows vsim's wall time
+as a multiple of it (target: within 2x, peak RSS <= 1 GB).
+
+    python benchmarks/bench_datacenter_day.py [--guests 100000] [--hosts 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import _common
+
+
+def datacenter(guests: int = 100_000, hosts: int = 1_000, seed: int = 1) -> dict:
+    """Build, run and tabulate the datacenter day; return counts for the table."""
+    from vsim.world import World
+
+    sc = _common.datacenter_day(guests=guests, hosts=hosts, seed=seed)
+    world = World(sc)
+    res = world.run()
+    states = res.instances["state"].value_counts().to_dict()
+    return {
+        "lifecycles": len(res.instances), "events": res.meta["events"], "sim_wall_s": world.wall_s,
+        "sim_end_s": res.meta["sim_end_s"], "states": {str(k): int(v) for k, v in states.items()},
+        "startup_p50_s": float(res.instances["startup_s"].median()),
+    }
+
+
+def cases(guests: int = 100_000, hosts: int = 1_000) -> list[dict]:
+    base = _common.run_case("bench_baseline", "baseline", f"baseline {guests:,}",
+                            builder="datacenter_day", guests=guests, hosts=hosts)
+    row = _common.run_case("bench_datacenter_day", "datacenter", f"datacenter-day {guests:,}",
+                           guests=guests, hosts=hosts)
+    return [base, _common.with_ratio(row, base)]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--guests", type=int, default=100_000)
+    ap.add_argument("--hosts", type=int, default=1_000)
+    args = ap.parse_args()
+    rows = cases(args.guests, args.hosts)
+    print(_common.format_table(rows))
+    print(f"final states: {rows[1]['states']}; simulated {rows[1]['sim_end_s']:,.0f} s")
+
+
+if __name__ == "__main__":
+    main()

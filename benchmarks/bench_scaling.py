@@ -1,0 +1,46 @@
+"""scaling: the datacenter day at 10,000, 100,000 and 1,000,000 lifecycles.
+
+The arrival rate and the 1,000 hosts stay the same, so a bigger count simply
+simulates more days at the same load per host: a simulator whose cost per
+lifecycle does not grow with the run's length scales linearly. Target: the
+1,000,000 run within 12 times the 100,000 run, peak RSS <= 4 GB. Each size
+runs next to its plain-SimPy baseline.
+
+    python benchmarks/bench_scaling.py [--skip-1m]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import _common
+
+
+def cases(sizes=(10_000, 100_000, 1_000_000)) -> list[dict]:
+    rows = []
+    for n in sizes:
+        base = _common.run_case("bench_baseline", "baseline", f"baseline {n:,}", builder="datacenter_day", guests=n)
+        row = _common.run_case("bench_datacenter_day", "datacenter", f"scaling {n:,}", guests=n)
+        rows += [base, _common.with_ratio(row, base)]
+    return rows
+
+
+def growth(rows: list[dict]) -> list[str]:
+    runs = [r for r in rows if r["case"].startswith("scaling")]
+    return [f"{b['case']} / {a['case']}: {b['wall_s'] / a['wall_s']:.1f}x the wall time for "
+            f"{b['lifecycles'] / a['lifecycles']:.0f}x the lifecycles" for a, b in zip(runs, runs[1:])]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--skip-1m", action="store_true", help="leave out the 1,000,000 run (several minutes)")
+    args = ap.parse_args()
+    sizes = (10_000, 100_000) if args.skip_1m else (10_000, 100_000, 1_000_000)
+    rows = cases(sizes)
+    print(_common.format_table(rows))
+    for line in growth(rows):
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

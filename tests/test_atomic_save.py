@@ -1,0 +1,113 @@
+"""Nothing lost, nothing half-written: outputs are saved atomically.
+
+``Results.save`` writes every file into a hidden temporary folder next to the
+destination and renames it into place at the end, so a failure (a full disk, a
+crash in a plot, Ctrl-C) leaves either the complete old folder or nothing, and
+no temporary debris. An existing folder is only replaced with ``force``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import vsim
+from vsim.cli import main
+
+SC = {
+    "name": "tiny",
+    "hosts": [{"name": "h", "cores": 4, "memory_gib": 8, "platforms": ["docker"]}],
+    "workloads": [{"name": "c", "platform": "docker", "memory_mib": 128,
+                   "arrivals": {"type": "batch", "count": 3}, "lifetime": {"type": "fixed", "duration_s": 1}}],
+}
+
+
+@pytest.fixture(scope="module")
+def results():
+    return vsim.simulate(vsim.parse_scenario(SC), seed=1)
+
+
+@pytest.fixture
+def scenario_file(tmp_path):
+    import yaml
+
+    p = tmp_path / "tiny.yaml"
+    p.write_text(yaml.safe_dump(SC))
+    return p
+
+
+def test_save_writes_complete_folder_and_no_debris(results, tmp_path):
+    dest = results.save(tmp_path / "run", figures=False)
+    assert {"summary.json", "instances.csv", "hosts.csv", "phases.csv", "scenario.json"} <= {
+        p.name for p in dest.iterdir()}
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_existing_folder_is_refused_without_force(results, tmp_path):
+    dest = tmp_path / "run"
+    dest.mkdir()
+    (dest / "keep.txt").write_text("mine")
+    with pytest.raises(vsim.ScenarioError, match="already exists.*--force"):
+        results.save(dest)
+    assert [p.name for p in dest.iterdir()] == ["keep.txt"]
+    results.save(dest, force=True, figures=False)
+    assert not (dest / "keep.txt").exists() and (dest / "instances.csv").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+@pytest.mark.parametrize("exc", [OSError(28, "No space left on device"), KeyboardInterrupt()])
+def test_failure_while_saving_leaves_nothing(results, tmp_path, monkeypatch, exc):
+    import pandas as pd
+
+    calls = []
+
+    def failing_to_csv(self, *a, **k):
+        calls.append(1)
+        if len(calls) == 2:  # the first table is written, the second fails
+            raise exc
+        return original(self, *a, **k)
+
+    original = pd.DataFrame.to_csv
+    monkeypatch.setattr(pd.DataFrame, "to_csv", failing_to_csv)
+    with pytest.raises(type(exc)):
+        results.save(tmp_path / "run")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failure_while_replacing_keeps_the_old_folder(results, tmp_path, monkeypatch):
+    dest = tmp_path / "run"
+    results.save(dest, figures=False)
+    before = {p.name: p.read_bytes() for p in dest.iterdir()}
+
+    def broken_plot(*a, **k):
+        raise RuntimeError("plot failed")
+
+    monkeypatch.setattr("vsim.plots.startup_timeline", broken_plot)
+    with pytest.raises(RuntimeError):
+        results.save(dest, force=True, figures=True)
+    assert {p.name: p.read_bytes() for p in dest.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_out_parent_is_a_file(results, tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(vsim.ScenarioError, match="cannot create a folder there"):
+        results.save(tmp_path / "file" / "run")
+
+
+def test_cli_refuses_existing_out_without_force(scenario_file, tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    assert main(["run", str(scenario_file), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "already exists" in err and "--force" in err and "Traceback" not in err
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert main(["run", str(scenario_file), "--out", str(out), "--force"]) == 0
+    assert (out / "instances.csv").exists() and not (out / "keep.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "tiny.yaml"]
+
+
+def test_cli_out_under_a_file_exits_2(scenario_file, tmp_path, capsys):
+    assert main(["run", str(scenario_file), "--out", str(scenario_file / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot create a folder there" in err and "Traceback" not in err

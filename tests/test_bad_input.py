@@ -1,0 +1,287 @@
+"""Bad input never crashes vsim: one clear message naming the field, exit 2.
+
+The corpus in ``tests/bad_scenarios/`` holds broken scenario files, one mistake
+each. A file says what its message must contain in ``# expect: ...`` lines at
+the top (several lines: all must appear); files that cannot hold a comment
+(empty, binary) have their expectations in ``SIDECAR`` below. Every file is fed
+to the API (``vsim.load_scenario`` must raise ``ScenarioError`` and nothing
+else) and to the CLI (``vsim validate`` and ``vsim run --out`` exit 2, the
+message is on stderr, there is no traceback and no output folder).
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import vsim
+from vsim.cli import main
+
+BAD = Path(__file__).parent / "bad_scenarios"
+FILES = sorted(p.name for p in BAD.glob("*.yaml"))
+
+SIDECAR = {
+    "empty.yaml": ["the file is empty"],
+    "binary-garbage.yaml": ["binary-garbage.yaml", "not valid UTF-8"],
+    "binary-png.yaml": ["binary-png.yaml", "not valid UTF-8"],
+    "binary-nul-bytes.yaml": ["binary-nul-bytes.yaml", "NUL bytes"],
+}
+
+# Kinds of bad input the issue asks for, by file-name prefix, and how many of each at least.
+KINDS = {
+    "syntax-": 5, "type-": 5, "size-": 5, "unknown-key-": 4, "profile-": 3, "unsafe-": 2,
+    "huge-": 3, "empty": 1, "comments-only": 1, "binary-": 2, "toplevel-": 2, "dup-": 3,
+    "ref-": 2, "missing-": 2, "choice-": 1, "sweep-": 1, "trace-": 2,
+}
+
+
+def expectations(name: str) -> list[str]:
+    if name in SIDECAR:
+        return SIDECAR[name]
+    head = (BAD / name).read_bytes().decode("utf-8", errors="replace").splitlines()
+    return [ln.split("# expect:", 1)[1].strip() for ln in head if ln.startswith("# expect:")]
+
+
+def assert_clean(message: str, name: str) -> None:
+    for fragment in expectations(name):
+        assert fragment in message, f"{name}: {fragment!r} not in {message!r}"
+    for junk in ("Traceback", "errors.pydantic.dev", "validation error for", "[type="):
+        assert junk not in message, f"{name}: {junk!r} leaked into {message!r}"
+
+
+@pytest.fixture
+def in_corpus(monkeypatch):
+    """Relative paths in the corpus (profile files, trace CSVs) resolve from its folder."""
+    monkeypatch.chdir(BAD)
+
+
+def test_corpus_is_big_and_covers_every_kind():
+    assert len(FILES) >= 40
+    for prefix, least in KINDS.items():
+        n = sum(f.startswith(prefix) for f in FILES)
+        assert n >= least, f"only {n} corpus files start with {prefix!r}"
+    unclassified = [f for f in FILES if not any(f.startswith(p) for p in KINDS)]
+    assert unclassified == []
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_every_file_states_what_its_message_must_say(name):
+    assert expectations(name), f"{name}: add '# expect: FIELD' lines (or a SIDECAR entry)"
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_api_raises_scenario_error_naming_the_field(name, in_corpus):
+    with pytest.raises(vsim.ScenarioError) as info:  # any other exception fails the test
+        vsim.load_scenario(name)
+    err = info.value
+    assert_clean(str(err), name)
+    assert err.problems and all("\n" not in p for p in err.problems), "one line per problem"
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_cli_validate_exits_2_with_message_on_stderr(name, in_corpus, capsys):
+    assert main(["validate", name]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert_clean(err, name)
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_cli_run_exits_2_and_writes_nothing(name, in_corpus, capsys, tmp_path):
+    out_dir = tmp_path / "out"
+    assert main(["run", name, "--out", str(out_dir)]) == 2
+    out, err = capsys.readouterr()
+    assert_clean(err, name)
+    assert "Traceback" not in out
+    assert list(tmp_path.iterdir()) == [], "no output folder and no temporary debris"
+
+
+VSIM = shutil.which("vsim")
+
+
+@pytest.mark.skipif(VSIM is None, reason="the vsim console script is not installed (pip install -e .)")
+def test_installed_console_script(tmp_path):
+    """Two runs of the real ``vsim`` program (each start costs seconds, so only two)."""
+    for name, cmd in (("binary-garbage.yaml", "validate"), ("unknown-key-platfrom.yaml", "run")):
+        argv = [VSIM, cmd, str(BAD / name)] + (["--out", str(tmp_path / "o")] if cmd == "run" else [])
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        assert proc.returncode == 2
+        assert_clean(proc.stderr, name)
+        assert "Traceback" not in proc.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(VSIM is None, reason="the vsim console script is not installed (pip install -e .)")
+def test_unsafe_tag_is_never_executed(tmp_path):
+    """The corpus file asks YAML to run ``touch vsim-pwned``; safe loading must refuse."""
+    name = "unsafe-os-system.yaml"
+    text = (BAD / name).read_text().replace("echo pwned > /tmp/vsim-pwned", "touch vsim-pwned")
+    (tmp_path / "scenario.yaml").write_text(text)
+    proc = subprocess.run([VSIM, "validate", "scenario.yaml"], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "YAML tag refused" in proc.stderr
+    assert not (tmp_path / "vsim-pwned").exists()
+
+
+# -- a guest larger than every host: valid, rejected at run time with a reason ---------
+
+RUNTIME = BAD / "runtime" / "guest-larger-than-every-host.yaml"
+
+
+def test_guest_larger_than_every_host_is_rejected_with_reason_not_dropped():
+    sc = vsim.load_scenario(RUNTIME)  # validation accepts it: asking for too much is allowed
+    res = vsim.simulate(sc)
+    inst = res.instances
+    assert len(inst) == sc.guest_count() == 3
+    assert (inst["state"] == "rejected").all()
+    assert inst["reason"].str.startswith("memory: needs").all()
+    assert inst["host"].eq("").all() and inst["placed_s"].isna().all()
+
+
+def test_cli_reports_runtime_rejections(capsys, tmp_path):
+    assert main(["run", str(RUNTIME), "--out", str(tmp_path / "o")]) == 0
+    out, _ = capsys.readouterr()
+    assert "rejected:" in out and "3 x memory: needs" in out
+    saved = vsim.load_results(tmp_path / "o")
+    assert (saved.instances["state"] == "rejected").sum() == 3
+
+
+# -- bad command-line flags ----------------------------------------------------------
+
+GOOD = Path(__file__).resolve().parents[1] / "scenarios" / "docker-vs-kvm.yaml"
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["run", str(GOOD), "--set", "hosts.9.memory_gib=1"], "out of range"),
+    (["run", str(GOOD), "--set", "nonsense"], "expected dotted.path=value"),
+    (["run", str(GOOD), "--set", "hosts.0.memory_gib=-1"], "hosts[0].memory_gib: must be greater than 0"),
+    (["run", str(GOOD), "--set", "hosts.0.memroy_gib=1"], "did you mean 'memory_gib'"),
+    (["run", str(GOOD), "--set", "hosts.0.cores=yes"], "yes/no value"),
+    (["run", str(GOOD), "--set", "name.x=1"], "--set 'name.x': cannot set 'x' there"),
+    (["run", str(GOOD), "--set", "seed.x.y=1"], "--set 'seed.x.y': seed.x does not exist"),
+    (["run", "no/such/file.yaml"], "no such file"),
+    (["run", str(BAD)], "is a folder"),
+    (["validate", str(GOOD), str(BAD / "size-memory-zero.yaml")], "hosts[0].memory_gib"),
+])
+def test_bad_flags_and_paths_exit_2(argv, fragment, capsys):
+    assert main(argv) == 2
+    _, err = capsys.readouterr()
+    assert fragment in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv", [["run", str(GOOD), "--seed", "-1"], ["run", str(GOOD), "--seed", "x"],
+                                  ["frobnicate"], ["run"], ["run", str(GOOD), "--bogus"]])
+def test_argparse_errors_exit_2_without_traceback(argv, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    _, err = capsys.readouterr()
+    assert "vsim: error:" in err and "Traceback" not in err
+
+
+# -- --debug and VSIM_DEBUG show the traceback -----------------------------------------
+
+def test_debug_flag_shows_traceback(capsys):
+    bad = str(BAD / "size-memory-zero.yaml")
+    assert main(["validate", bad]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+    assert main(["--debug", "run", bad]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "ScenarioError" in err
+    assert "hosts[0].memory_gib: must be greater than 0" in err
+
+
+def test_vsim_debug_environment_variable(capsys, monkeypatch):
+    monkeypatch.setenv("VSIM_DEBUG", "1")
+    assert main(["run", str(BAD / "size-memory-zero.yaml")]) == 2
+    assert "Traceback (most recent call last)" in capsys.readouterr().err
+
+
+def test_internal_error_is_exit_1_and_traceback_only_with_debug(capsys, monkeypatch):
+    def boom(*a, **k):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr("vsim.world.simulate", boom)
+    assert main(["run", str(GOOD)]) == 1
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: simulated bug" in err and "--debug" in err
+    assert "Traceback" not in err
+    assert main(["--debug", "run", str(GOOD)]) == 1
+    assert "Traceback (most recent call last)" in capsys.readouterr().err
+
+
+# -- API arguments ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def small():
+    return vsim.parse_scenario({
+        "hosts": [{"name": "h", "platforms": ["docker"]}],
+        "workloads": [{"name": "c", "platform": "docker", "arrivals": {"type": "batch", "count": 1}}],
+    })
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    ({"seed": -1}, "seed: must be a whole number"),
+    ({"seed": 1.5}, "seed: must be a whole number"),
+    ({"seed": "7"}, "seed: must be a whole number"),
+    ({"seed": True}, "seed: must be a whole number"),
+    ({"seed": 2**64}, "seed: must be a whole number"),
+    ({"until": -1}, "until: must be a time"),
+    ({"until": 0}, "until: must be a time"),
+    ({"until": math.nan}, "until: must be a time"),
+    ({"until": math.inf}, "until: must be a time"),
+    ({"until": "10"}, "until: must be a time"),
+])
+def test_simulate_checks_its_arguments(small, kwargs, fragment):
+    with pytest.raises(vsim.ScenarioError, match=fragment.replace("(", r"\(")):
+        vsim.simulate(small, **kwargs)
+
+
+@pytest.mark.parametrize("thing", ["scenarios/docker-vs-kvm.yaml", {"hosts": []}, None, 42])
+def test_simulate_wants_a_scenario(thing):
+    with pytest.raises(vsim.ScenarioError, match="expected a Scenario"):
+        vsim.simulate(thing)
+
+
+@pytest.mark.parametrize("call, fragment", [
+    (lambda: vsim.load_scenario(42), "expected a file name"),
+    (lambda: vsim.load_scenario(None), "expected a file name"),
+    (lambda: vsim.load_scenario("x" * 5000 + ".yaml"), "not a usable file name"),
+    (lambda: vsim.load_scenario(GOOD, overrides=5), "overrides: expected"),
+    (lambda: vsim.load_scenario(GOOD, overrides=[5]), "expected dotted.path=value"),
+    (lambda: vsim.load_scenario(GOOD, overrides={1: 2}), "keys must be dotted paths"),
+    (lambda: vsim.load_scenario(GOOD, overrides={"hosts.0.cores": "many"}), "hosts[0].cores"),
+    (lambda: vsim.parse_scenario([1, 2]), "top level must be a mapping"),
+    (lambda: vsim.parse_scenario({"hosts": [{"platforms": ["kvm"]}], 3: 4}), "field names must be text"),
+    (lambda: vsim.load_profile("no-such-platform"), "unknown profile"),
+    (lambda: vsim.load_profile("missing.yaml"), "no such file"),
+])
+def test_api_functions_raise_scenario_error(call, fragment):
+    with pytest.raises(vsim.ScenarioError) as info:
+        call()
+    assert fragment in str(info.value)
+
+
+def test_nothing_but_scenario_error_from_the_loader_on_weird_paths(tmp_path):
+    (tmp_path / "dir.yaml").mkdir()
+    (tmp_path / "latin1.yaml").write_bytes("name: caf\xe9\n".encode("latin-1"))
+    for p in ("dir.yaml", "latin1.yaml"):
+        with pytest.raises(vsim.ScenarioError):
+            vsim.load_scenario(tmp_path / p)
+
+
+def test_unreadable_file(tmp_path, monkeypatch):
+    p = tmp_path / "secret.yaml"
+    p.write_text("hosts: []\n")
+
+    def denied(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.raises(vsim.ScenarioError, match="cannot be read"):
+        vsim.load_scenario(p)

@@ -1,0 +1,209 @@
+"""The fast hot path changes speed, not results.
+
+* The fair-share resource arms one timer lazily instead of one per change; a
+  naive reference (one SimPy timer per arrival, departure or cancellation,
+  stale ones ignored) must give bit-for-bit the same finish times, the same
+  final clock and the same count of SimPy event ids, for any job stream.
+* Placement decides disk room without asking every host about its image cache;
+  every decision must equal the plain rule applied to every host in turn.
+* ``vsim run --profile`` prints where the time went.
+
+No timings here: speed is measured in benchmarks/.
+"""
+
+import heapq
+import math
+import re
+from itertools import count
+
+import numpy as np
+import simpy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import SCENARIOS
+from helpers import host, scenario, workload
+from vsim.cli import main
+from vsim.fairshare import FairShare
+from vsim.world import World
+
+
+class NaiveFairShare:
+    """Processor sharing with one timer per change (the textbook way)."""
+
+    def __init__(self, env, capacity, job_cap=None):
+        self.env, self.capacity = env, float(capacity)
+        self.job_cap = float(min(job_cap or capacity, capacity))
+        self.heap, self.seq, self.n, self.cancelled = [], count(), 0, set()
+        self.v, self.t, self.gen = 0.0, env.now, 0
+
+    def _rate(self):
+        return min(self.job_cap, self.capacity / self.n) if self.n else 0.0
+
+    def _advance(self):
+        dt = self.env.now - self.t
+        if dt > 0:
+            if self.n:
+                self.v += dt * self._rate()
+            self.t = self.env.now
+
+    def use(self, work):
+        done = self.env.event()
+        self._advance()
+        seq = next(self.seq)
+        done.job = seq
+        heapq.heappush(self.heap, (self.v + work, seq, done))
+        self.n += 1
+        self._reschedule()
+        return done
+
+    def cancel(self, job):
+        if job.triggered or job.job in self.cancelled:
+            return
+        self._advance()
+        self.cancelled.add(job.job)
+        self.n -= 1
+        self._reschedule()
+
+    def _reschedule(self):
+        self.gen += 1
+        while self.heap and self.heap[0][1] in self.cancelled:
+            self.cancelled.discard(heapq.heappop(self.heap)[1])
+        if not self.heap:
+            return
+        delay = max(0.0, (self.heap[0][0] - self.v) / self._rate())
+        gen = self.gen
+        self.env.timeout(delay).callbacks.append(lambda _e: self._fire(gen))
+
+    def _fire(self, gen):
+        if gen != self.gen:
+            return
+        self._advance()
+        limit = self.v + 1e-12 * max(1.0, abs(self.v))
+        while self.heap and self.heap[0][0] <= limit:
+            _, seq, ev = heapq.heappop(self.heap)
+            if seq in self.cancelled:
+                self.cancelled.discard(seq)
+                continue
+            self.n -= 1
+            ev.succeed(self.env.now)
+        self._reschedule()
+
+
+def _replay(cls, jobs, capacity, job_cap):
+    """jobs: (arrival_s, work, cancel_after_s or None). Returns what a user can see."""
+    env = simpy.Environment()
+    res = cls(env, capacity, job_cap)
+    log = []
+
+    def job(i, at, work, cancel_after):
+        yield env.timeout(at)
+        ev = res.use(work)
+        if cancel_after is None:
+            yield ev
+            log.append((i, "done", env.now))
+        else:
+            got = yield ev | env.timeout(cancel_after)
+            if ev in got:
+                log.append((i, "done", env.now))
+            else:
+                res.cancel(ev)
+                log.append((i, "cancelled", env.now))
+
+    for i, (at, work, cancel_after) in enumerate(jobs):
+        env.process(job(i, at, work, cancel_after))
+    env.run()
+    eids = int(re.search(r"\d+", repr(env._eid)).group())
+    return log, env.now, eids
+
+
+times = st.sampled_from([0.0, 0.5, 1.0, 2.0]) | st.floats(0, 10, allow_nan=False)
+works = st.sampled_from([0.25, 1.0, 3.0]) | st.floats(0.001, 10, allow_nan=False)
+jobs_st = st.lists(st.tuples(times, works, st.none() | st.floats(0.01, 5)), min_size=1, max_size=40)
+
+
+@settings(max_examples=150, deadline=None)
+@given(jobs=jobs_st, capacity=st.sampled_from([1.0, 4.0, 2.5]), job_cap=st.sampled_from([None, 1.0]))
+def test_lazy_timer_is_bit_for_bit_the_naive_model(jobs, capacity, job_cap):
+    assert _replay(FairShare, jobs, capacity, job_cap) == _replay(NaiveFairShare, jobs, capacity, job_cap)
+
+
+def test_many_simultaneous_arrivals_do_not_leave_a_timer_each():
+    env = simpy.Environment()
+    fs = FairShare(env, 1.0)
+    done = [fs.use(1.0 + k / 1000) for k in range(1000)]
+    assert len(env._queue) == 1  # the naive model would hold 1,000 timers here
+    env.run()
+    assert all(ev.processed for ev in done)
+    assert math.isclose(env.now, sum(1.0 + k / 1000 for k in range(1000)), rel_tol=1e-12)
+
+
+def _plain_rule(placer, guest, own):
+    """Placement as the definition says, host by host (no shortcuts)."""
+    best = None
+    im = guest.image
+    for i, h in enumerate(placer.hosts):
+        p = guest.platform
+        if p not in placer.platform_mask or not placer.platform_mask[p][i]:
+            continue
+        if not (placer.platform_count[p][i] < placer.platform_limit[p][i] and placer.count[i] < placer.max_guests[i]):
+            continue
+        if placer.mem_free[i] < guest.memory_mib - 1e-9 or placer.vcpu_free[i] < guest.vcpus - 1e-9:
+            continue
+        have = h.cache | set(h.pulling)
+        if im is None:
+            extra = 0.0
+        elif im.kind == "vm-disk":
+            extra = 0.0 if im.name in have else im.disk_mb
+        else:
+            extra = sum(lay.disk_mb for lay in im.layers if lay.id not in have)
+        if placer.disk_free[i] < own + extra - 1e-9:
+            continue
+        key = {"first-fit": 0, "best-fit": placer.mem_free[i], "worst-fit": -placer.mem_free[i],
+               "spread": placer.count[i]}[placer.policy]
+        if best is None or key < best[0]:
+            best = (key, i, own + extra)
+    return (None, None) if best is None else best[1:]
+
+
+def test_placement_equals_the_host_by_host_rule():
+    rng = np.random.default_rng(7)
+    images = [
+        {"name": "vm", "kind": "vm-disk", "size_mb": 2000},
+        {"name": "a", "kind": "container", "layers": [{"id": "base", "size_mb": 30, "unpacked_mb": 900},
+                                                      {"id": "x", "size_mb": 50, "unpacked_mb": 700}]},
+        {"name": "b", "kind": "container", "layers": [{"id": "base", "size_mb": 30, "unpacked_mb": 900},
+                                                      {"id": "y", "size_mb": 20, "unpacked_mb": 1500}]},
+    ]
+    checked = 0
+    states = set()
+    for policy in ("first-fit", "best-fit", "worst-fit", "spread"):
+        wls = [workload(name=f"w{k}", platform=plat, image=im, count=int(rng.integers(20, 60)),
+                        at_s=float(rng.integers(0, 20)), memory_mib=512, vcpus=0.5,
+                        lifetime={"type": "fixed", "duration_s": float(rng.integers(5, 40))})
+               for k, (plat, im) in enumerate([("kvm", "vm"), ("docker", "a"), ("docker", "b"), ("docker", "a")])]
+        # Small disks, so that many hosts sit between "surely fits" and "surely not".
+        sc = scenario(wls, hosts=[host(count=8, disk={"capacity_gib": 5})], images=images, placement=policy,
+                      seed=int(rng.integers(0, 1000)))
+        world = World(sc)
+        fast = world.placer.place
+
+        def checking(guest, own, fast=fast, placer=world.placer):
+            nonlocal checked
+            want = _plain_rule(placer, guest, own)
+            i, got = fast(guest, own)
+            assert (i, got if i is not None else None) == want
+            checked += 1
+            return i, got
+
+        world.placer.place = checking
+        res = world.run()
+        states |= set(res.instances["state"])
+    assert {"rejected", "stopped"} <= states
+    assert checked > 100
+
+
+def test_run_profile_prints_where_time_goes(capsys):
+    assert main(["run", str(SCENARIOS / "docker-vs-kvm.yaml"), "--profile"]) == 0
+    err = capsys.readouterr().err
+    assert "cumulative" in err and "world.py" in err

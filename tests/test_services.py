@@ -1,0 +1,177 @@
+"""Services against queueing theory, and the overhead scenario against Felter et al.
+
+Theory checks: Poisson arrivals, exponential CPU demand of mean 1/mu, ten seeds.
+The mean response time averaged over the seeds must be within 5% of theory.
+Run lengths were chosen from the variance of the estimator (per-seed relative
+standard deviation ~ 4% at rho 0.8 with ~24,000 requests), so that 5% is more
+than three standard errors of the ten-seed mean.
+"""
+
+import heapq
+import math
+
+import numpy as np
+import pytest
+
+import vsim
+from tests.conftest import SCENARIOS
+from vsim.services import _SEED_KEY, service_summary
+
+SEEDS = range(10)
+TOL = 0.05
+WARMUP_S = 100.0
+
+
+def scenario(rate, workers=1, cores=4, duration_s=10_000.0, platform="native", profiles=(), mu=1.0):
+    return vsim.parse_scenario({
+        "name": "queue",
+        "duration_s": duration_s,
+        "hosts": [{"name": "h", "cores": cores, "platforms": [platform]}],
+        "profiles": list(profiles),
+        "workloads": [{
+            "name": "svc", "platform": platform, "vcpus": workers or 1,
+            "arrivals": {"type": "batch", "count": 1},
+            "service": {"arrivals": {"type": "poisson", "rate_per_s": rate}, "workers": workers,
+                        "cpu_s": 1.0 / mu, "warmup_s": WARMUP_S},
+        }],
+    })
+
+
+def mean_response(sc):
+    means = []
+    for seed in SEEDS:
+        q = vsim.simulate(sc, seed=seed).requests
+        q = q[q["arrival_s"] < sc.duration_s - WARMUP_S]  # every one of these has finished
+        means.append(q["response_s"].mean())
+    return float(np.mean(means))
+
+
+def erlang_c_response(c, lam, mu):
+    a = lam / mu
+    head = sum(a**k / math.factorial(k) for k in range(c))
+    tail = a**c / math.factorial(c) * c / (c - a)
+    return 1.0 / mu + tail / (head + tail) / (c * mu - lam)
+
+
+# Durations: rho 0.5 needs ~8,000 requests per seed, rho 0.8 ~24,000.
+DUR = {0.5: 16_000.0, 0.8: 30_000.0}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rho", [0.5, 0.8])
+def test_one_worker_is_mm1(rho):
+    got = mean_response(scenario(rate=rho, workers=1, duration_s=DUR[rho]))
+    assert got == pytest.approx(1.0 / (1.0 - rho), rel=TOL)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rho", [0.5])
+def test_thread_per_request_on_one_core_is_mm1_ps(rho):
+    # workers: null -> every request is a thread on a 1-core processor-shared CPU.
+    got = mean_response(scenario(rate=rho, workers=None, cores=1, duration_s=DUR[rho]))
+    assert got == pytest.approx(1.0 / (1.0 - rho), rel=TOL)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rho", [0.5, 0.8])
+def test_c_workers_is_erlang_c(rho):
+    c = 3
+    dur = {0.5: 4_000.0, 0.8: 12_000.0}[rho]
+    got = mean_response(scenario(rate=rho * c, workers=c, cores=c + 1, duration_s=dur))
+    assert got == pytest.approx(erlang_c_response(c, rho * c, 1.0), rel=TOL)
+
+
+@pytest.mark.slow
+def test_efficiency_turns_mu_into_e_mu():
+    # A KVM-derived platform with CPU efficiency 0.5: mu = 1 becomes 0.5; lambda
+    # 0.25 is utilisation 0.5 of the slower server, and M/M/1 holds for e*mu.
+    slow = {"name": "half-cpu-vm", "base": "kvm",
+            "efficiency": {"cpu": {"value": 0.5, "assumption": "test: half-speed CPU"}}}
+    sc = scenario(rate=0.25, workers=1, duration_s=32_000.0, platform="half-cpu-vm", profiles=[slow])
+    got = mean_response(sc)
+    e_mu = 0.5
+    assert got == pytest.approx(1.0 / (e_mu - 0.25), rel=TOL)
+    assert got > 1.5 / (1.0 - 0.25)  # clearly slower than native at the same load (1.33 s)
+
+
+def test_fcfs_pool_matches_the_exact_recursion():
+    # The simulated thread pool is exactly FCFS with c servers: each request's
+    # response equals the Kiefer-Wolfowitz recursion fed with the same draws.
+    c, rate, dur = 2, 1.2, 2_000.0
+    sc = scenario(rate=rate, workers=c, cores=4, duration_s=dur)
+    sc = vsim.parse_scenario({**sc.to_dict(), "workloads": [
+        {**sc.workloads[0].model_dump(mode="json", exclude_none=True),
+         "service": {**sc.workloads[0].service.model_dump(mode="json", exclude_none=True), "warmup_s": 0.0}}]})
+    res = vsim.simulate(sc, seed=7)
+    q = res.requests.sort_values("arrival_s")
+    t0 = float(res.instances["ready_s"].iloc[0])
+    rng = np.random.default_rng(np.random.SeedSequence(7, spawn_key=(_SEED_KEY, 0)))
+    free, t, ref = [t0] * c, t0, []
+    while True:
+        t += rng.exponential(1.0 / rate)
+        d = rng.exponential(1.0)
+        if t > dur:
+            break
+        start = max(t, heapq.heappop(free))
+        heapq.heappush(free, start + d)
+        if start + d <= dur:
+            ref.append(start + d - t)
+    assert len(q) == len(ref)
+    assert q["response_s"].to_numpy() == pytest.approx(np.array(ref), abs=1e-9)
+
+
+def test_same_seed_same_requests():
+    sc = scenario(rate=0.7, duration_s=500.0)
+    a = vsim.simulate(sc, seed=3).requests
+    b = vsim.simulate(sc, seed=3).requests
+    assert a.equals(b)
+    assert not a.equals(vsim.simulate(sc, seed=4).requests)
+
+
+def test_trace_arrivals_follow_the_rate():
+    # 0 req/s for 100 s, then 5 req/s for 100 s, then 1 req/s.
+    sc = vsim.parse_scenario({
+        "duration_s": 400, "hosts": [{"cores": 4, "platforms": ["native"]}],
+        "workloads": [{"name": "svc", "platform": "native", "arrivals": {"type": "batch", "count": 1},
+                       "service": {"arrivals": {"type": "trace", "rates": [
+                           {"at_s": 100, "rate_per_s": 5}, {"at_s": 200, "rate_per_s": 1}]},
+                           "workers": None, "cpu_s": 0.001}}]})
+    q = vsim.simulate(sc, seed=1).requests
+    t0 = float(vsim.simulate(sc, seed=1).instances["ready_s"].iloc[0])
+    rel = q["arrival_s"] - t0
+    assert (rel >= 100).all()
+    n1 = int(((rel >= 100) & (rel < 200)).sum())
+    n2 = int((rel >= 200).sum())
+    # Poisson counts: 500 +- 3 sd (67) and ~200 (after 200 s, until 400 - t0).
+    assert abs(n1 - 500) < 3 * math.sqrt(500)
+    expect2 = 400 - t0 - 200
+    assert abs(n2 - expect2) < 3 * math.sqrt(expect2) + 1
+
+
+# -- the overhead scenario -------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def overhead():
+    res = vsim.simulate(vsim.load_scenario(SCENARIOS / "overhead.yaml"))
+    s = service_summary(res.requests).set_index("platform")
+    native = s.loc["native"]
+    return {p: {"cpu": native["cpu_mean_s"] / s.loc[p, "cpu_mean_s"],
+                "iops": native["disk_mean_s"] / s.loc[p, "disk_mean_s"],
+                "rtt": s.loc[p, "net_mean_s"] / native["net_mean_s"]} for p in s.index}
+
+
+def test_kvm_overhead_matches_felter(overhead):
+    kvm = overhead["kvm"]
+    assert 0.50 <= kvm["iops"] <= 0.60      # Felter et al.: 46,173 / 84,044 = 0.55
+    assert 1.7 <= kvm["rtt"] <= 1.9         # 67.9 / 37.6 us = 1.81
+    assert 0.97 <= kvm["cpu"] <= 0.98       # Linpack 284.2 / 290.8 = 0.977
+
+
+def test_docker_is_about_native(overhead):
+    d = overhead["docker"]
+    assert d["cpu"] >= 0.99 and d["iops"] >= 0.97 and d["rtt"] <= 1.05
+
+
+def test_every_platform_is_at_most_native(overhead):
+    for p, r in overhead.items():
+        assert r["cpu"] <= 1 + 1e-9 and r["iops"] <= 1 + 1e-9 and r["rtt"] >= 1 - 1e-9, p

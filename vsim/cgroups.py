@@ -1,0 +1,181 @@
+"""cgroups and vCPUs: how the host keeps one guest's work from swamping another's.
+
+A container is a group of ordinary host processes. Left alone, its threads are
+scheduled by the host kernel like any other: a container running 32 busy
+threads on a 16-core host takes 32 shares of the CPU against its neighbour's
+one. A *control group* (cgroup) is how the kernel puts a fence around it:
+
+* **CPU quota** (``cpu.max``, CFS bandwidth control): in every period
+  (default 100 ms) the group may run for at most ``quota`` CPU-seconds, that is
+  ``cpu_cores x period``. When its threads have used that up, all of them are
+  *throttled* (not run) until the next period starts. A single thread with a
+  quota of 0.5 cores runs 50 ms, waits 50 ms, runs 50 ms... so a request that
+  needs 200 ms of CPU takes 350 ms. Every throttled period is recorded.
+* **memory limit** (``memory.max``): when the group's memory would exceed it,
+  the kernel's out-of-memory (OOM) killer ends the container; vsim records the
+  kill with its cause and ends the guest as ``failed``.
+* **pids limit** (``pids.max``): ``fork()``/``clone()`` fail once the group has
+  that many tasks; the worker threads that could not start are recorded.
+
+A **virtual machine** is fenced differently: whatever its guest OS runs, the
+host only sees its vCPU threads. A VM with 2 vCPUs running 32 busy threads is
+2 runnable threads on the host, so it can never take more than 2 cores from
+its neighbours. vsim models this with a gate of ``ceil(vcpus)`` slots that
+every CPU job of the guest passes through (:class:`CpuGroup`); containers and
+native processes have no gate.
+
+Assumptions (labelled, see the README's isolation section): the quota is spent
+in slices of at most what one core could do before the period ends, so a slice
+started under heavy contention may spill a little into the next period; disk and
+network are *not* fenced for any platform (no ``io.max``/``iotune`` limits are
+modelled), so a noisy neighbour on the disk slows VMs and containers alike.
+"""
+
+from __future__ import annotations
+
+import math
+
+import simpy
+
+from vsim.fairshare import FairShare
+
+__all__ = ["CpuGroup", "MemoryWatch", "use"]
+
+_EPS = 1e-12
+
+
+def use(resource: FairShare, work: float):
+    """Run ``work`` on a fair-share resource; withdraw it if interrupted."""
+    if work <= 0:
+        return
+    ev = resource.use(work)
+    try:
+        yield ev
+    except simpy.Interrupt:
+        resource.cancel(ev)
+        raise
+
+
+class CpuGroup:
+    """The path from one guest's threads to the host CPU.
+
+    Parameters
+    ----------
+    cpu:
+        The host's CPU :class:`~vsim.fairshare.FairShare` (one job is one thread).
+    core_speed:
+        Work one thread can do per second (the host's core speed).
+    threads:
+        For a VM: its vCPU count (at most this many of its jobs run at once);
+        ``None`` for containers and processes (no gate).
+    quota_cores, period_s, start_s:
+        CFS bandwidth control: ``quota_cores x period_s`` CPU-seconds per
+        period, periods counted from ``start_s``; ``None`` for no quota.
+    on_throttle:
+        Called ``(time_s, throttled_s)`` once per throttled period.
+    """
+
+    def __init__(self, env: simpy.Environment, cpu: FairShare, core_speed: float,
+                 threads: int | None = None, quota_cores: float | None = None,
+                 period_s: float = 0.1, start_s: float = 0.0, on_throttle=None) -> None:
+        self.env = env
+        self.cpu = cpu
+        self.core_speed = core_speed
+        self.gate = simpy.Resource(env, threads) if threads else None
+        self.quota = None if quota_cores is None else quota_cores * period_s
+        self.period_s = period_s
+        self.start_s = start_s
+        self.on_throttle = on_throttle
+        self._period = -1
+        self._budget = 0.0
+        self._throttled_period = -1
+        self.throttled_periods = 0
+        self.throttled_s = 0.0
+
+    def run(self, work: float):
+        """A SimPy generator: do ``work`` reference core-seconds on one thread."""
+        if work <= 0:
+            return
+        if self.gate is None:
+            yield from self._quota(work)
+            return
+        with self.gate.request() as slot:
+            yield slot
+            yield from self._quota(work)
+
+    def _quota(self, work: float):
+        if self.quota is None:
+            yield from use(self.cpu, work)
+            return
+        env = self.env
+        p = self.period_s
+        while work > _EPS:
+            now = env.now
+            k = math.floor((now - self.start_s) / p + 1e-9)
+            if k != self._period:
+                self._period = k
+                self._budget = self.quota
+            end = self.start_s + (k + 1) * p
+            piece = min(work, self._budget, (end - now) * self.core_speed)
+            if piece <= _EPS:
+                if self._budget <= _EPS and self._throttled_period != k:
+                    self._throttled_period = k
+                    self.throttled_periods += 1
+                    self.throttled_s += end - now
+                    if self.on_throttle is not None:
+                        self.on_throttle(now, end - now)
+                yield env.timeout(max(end - now, 0.0))
+                continue
+            self._budget -= piece
+            yield from use(self.cpu, piece)
+            work -= piece
+
+
+class MemoryWatch:
+    """Memory in use by a guest's application, checked against its limit.
+
+    ``usage(t) = resident + growth x (t - start) + per_request x in_flight``.
+    The watch fires ``on_oom(usage_mib)`` at the exact moment usage reaches the
+    limit (a leak), or when a new request would push it over (a burst).
+    """
+
+    def __init__(self, env: simpy.Environment, limit_mib: float, resident_mib: float,
+                 growth_mib_s: float, per_request_mib: float, on_oom) -> None:
+        self.env = env
+        self.limit = limit_mib
+        self.resident = resident_mib
+        self.growth = growth_mib_s
+        self.per_request = per_request_mib
+        self.on_oom = on_oom
+        self.start_s = env.now
+        self.in_flight = 0
+        self.killed = False
+        self._gen = 0
+        self._check()
+
+    def usage(self) -> float:
+        return self.resident + self.growth * (self.env.now - self.start_s) + self.per_request * self.in_flight
+
+    def change(self, d_requests: int) -> None:
+        """``d_requests`` more (or fewer) requests in flight."""
+        self.in_flight += d_requests
+        self._check()
+
+    def _check(self) -> None:
+        if self.killed:
+            return
+        u = self.usage()
+        tol = 1e-9 * max(1.0, self.limit)
+        if u > self.limit + tol or (self.growth > 0 and u >= self.limit - tol):
+            self.killed = True
+            self.on_oom(u)
+            return
+        if self.growth > 0:
+            self._gen += 1
+            gen = self._gen
+            t = self.env.timeout((self.limit - u) / self.growth)
+            t.callbacks.append(lambda _ev, gen=gen: gen == self._gen and self._check())
+
+    def stop(self) -> None:
+        self.killed = True
+        self._gen += 1

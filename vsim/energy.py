@@ -1,0 +1,238 @@
+"""Power, energy and consolidation.
+
+A server's power draw grows roughly linearly with how busy it is, from an
+*idle* power that is already a large part of the total (about a third to a
+half) to its *full-load* power::
+
+    P(t) = idle_w + (max_w - idle_w) * u(t)        while the host is on
+    P(t) = off_w                                   while it is off (standby)
+    P(t) = 0                                       while it has failed (unplugged for repair)
+
+and the energy of a run is the integral of ``P`` over time, in joules
+(1 kWh = 3.6 MJ). Here the **utilisation** ``u(t)`` of a host is the share of
+its physical cores that its guests hold::
+
+    u(t) = min(1, vCPUs of the guests placed on the host at t / physical cores)
+
+i.e. a placed guest is assumed to keep its vCPUs busy (an allocation-based
+model, as consolidation planners size hosts by reservations). Boot, stop and
+conversion work on the host's shared CPU is not added on top. A host that is
+powering on draws its idle power.
+
+Because idle power is so large, an idle host wastes energy: **consolidation**
+moves the guests of lightly used hosts onto the others (live migration, which
+costs network traffic and a short downtime per guest) and powers the emptied
+hosts off. When guests later find no room, a host is powered on again, and
+they wait for it (``power.power_on_s``): that wait shows up in their startup
+time. The ``energy`` table has one row per host; the ``migrations`` table shows
+what consolidation cost (``cause == "consolidation"``); ``host_states`` lists
+every power-state change.
+"""
+
+from __future__ import annotations
+
+import math
+
+from vsim.migration import live_migrate
+
+__all__ = ["install", "Energy", "Consolidator", "J_PER_KWH"]
+
+J_PER_KWH = 3.6e6
+POWERED = ("on", "booting", "draining")
+TERMINAL = ("stopped", "rejected", "failed")
+
+
+def install(world) -> None:
+    """Account energy for every run; consolidate if the scenario asks for it."""
+    energy = Energy(world)
+    if world.scenario.consolidation is not None:
+        Consolidator(world, world.scenario.consolidation)
+    return energy
+
+
+class Energy:
+    """Logs each host's power state and integrates its power at the end of the run."""
+
+    def __init__(self, world) -> None:
+        self.world = world
+        groups = {g.name: g for g in world.scenario.hosts}
+        self.power = [groups[h.group].power for h in world.hosts]
+        self.log: list[list[tuple[float, str]]] = [[(0.0, h.state)] for h in world.hosts]
+        world.records.setdefault("host_states", [])
+        world.on_host_state.append(self._changed)
+        world.on_end.append(self._finish)
+
+    def _changed(self, host, old: str, new: str) -> None:
+        now = self.world.env.now
+        self.log[host.index].append((now, new))
+        self.world.records["host_states"].append((host.name, now, old, new))
+
+    def utilisation_integrals(self, now: float) -> list[float]:
+        """Per host, the integral of u(t) dt from 0 to ``now`` (seconds)."""
+        world = self.world
+        deltas: list[list[tuple[float, float]]] = [[] for _ in world.hosts]
+        for g in world.guests:
+            if math.isnan(g.placed_s) or g.host is None:
+                continue
+            end = now if math.isnan(g.stopped_s) else g.stopped_s
+            moves = g.extra.get("moves", ())
+            cur = moves[0][1] if moves else g.host.index
+            t = g.placed_s
+            for tm, _src, dst in moves:
+                deltas[cur].append((t, g.vcpus))
+                deltas[cur].append((tm, -g.vcpus))
+                cur, t = dst, tm
+            deltas[cur].append((t, g.vcpus))
+            deltas[cur].append((end, -g.vcpus))
+        out = []
+        for h, ev in zip(world.hosts, deltas, strict=True):
+            ev.sort(key=lambda e: (e[0], e[1]))
+            load, last, total = 0.0, 0.0, 0.0
+            for t, dv in ev:
+                total += min(1.0, max(load, 0.0) / h.cores) * (t - last)
+                load += dv
+                last = t
+            out.append(total)
+        return out
+
+    def _finish(self) -> None:
+        world = self.world
+        now = world.env.now
+        busy = self.utilisation_integrals(now)
+        rows = world.records.setdefault("energy", [])
+        for h, log, pw, u_int in zip(world.hosts, self.log, self.power, busy, strict=True):
+            span = {"powered": 0.0, "off": 0.0, "failed": 0.0}
+            power_ons = 0
+            for (t0, st), (t1, _) in zip(log, [*log[1:], (now, "")], strict=True):
+                kind = "powered" if st in POWERED else st
+                span[kind] = span.get(kind, 0.0) + (t1 - t0)
+                power_ons += st == "booting"
+            energy_j = pw.idle_w * span["powered"] + (pw.max_w - pw.idle_w) * u_int + pw.off_w * span["off"]
+            rows.append((
+                h.name, h.group, pw.idle_w, pw.max_w, span["powered"], span["off"], span["failed"], power_ons,
+                u_int / now if now > 0 else 0.0, energy_j, energy_j / J_PER_KWH,
+                energy_j / now if now > 0 else 0.0,
+            ))
+
+
+class Consolidator:
+    """Evacuate lightly used hosts by live migration and power them off;
+    power hosts on when guests find no room."""
+
+    def __init__(self, world, spec) -> None:
+        self.world = world
+        self.spec = spec
+        groups = {g.name: g for g in world.scenario.hosts}
+        self.power = [groups[h.group].power for h in world.hosts]
+        self.booting: dict[int, list] = {}  # host index -> [event, free memory, free vCPUs] promised
+        world.records.setdefault("migrations", [])
+        world.on_no_room.append(self.no_room)
+        world.env.process(self.run())
+
+    # -- measures -------------------------------------------------------------------
+    def utilisation(self, i: int) -> float:
+        """The larger of the reserved vCPU and memory fractions of host ``i``."""
+        h, p = self.world.hosts[i], self.world.placer
+        mem_cap = h.memory_capacity_mib - h.footprint_mib
+        return max((h.vcpu_capacity - p.vcpu_free[i]) / h.vcpu_capacity,
+                   (mem_cap - p.mem_free[i]) / mem_cap if mem_cap > 0 else 1.0)
+
+    # -- the periodic policy -----------------------------------------------------
+    def run(self):
+        env = self.world.env
+        while True:
+            yield env.timeout(self.spec.interval_s)
+            yield from self.step()
+
+    def step(self):
+        world, spec, placer = self.world, self.spec, self.world.placer
+        on = [h for h in world.hosts if h.state == "on"]
+        if spec.power_off:
+            for h in sorted(on, key=lambda h: h.index, reverse=True):
+                if len(on) > spec.min_hosts_on and placer.count[h.index] == 0:
+                    world.set_host_state(h, "off")
+                    on.remove(h)
+        if len(on) <= spec.min_hosts_on:
+            return
+        candidates = sorted((h for h in on if 0 < self.utilisation(h.index) <= spec.low_util),
+                            key=lambda h: (self.utilisation(h.index), h.index))
+        for h in candidates:
+            guests = [g for g in world.guests if g.host is h and g.state not in TERMINAL]
+            if placer.count[h.index] != len(guests):
+                continue  # a migration into it is under way
+            if any(g.state != "running" or g.kind != "vm" or g.extra.get("migrating") for g in guests):
+                continue
+            plan = self.plan(h, guests, [o for o in on if o is not h])
+            if plan is None:
+                continue
+            world.set_host_state(h, "draining")
+            env = world.env
+            procs = [env.process(live_migrate(world, g, dst, spec.limits, g.workload.dirty_mb_s,
+                                              cause="consolidation", reserved=True)) for g, dst in plan]
+            yield env.all_of(procs)
+            if h.state == "draining":
+                world.set_host_state(h, "off" if spec.power_off and placer.count[h.index] == 0 else "on")
+            return  # one host per round: the next round sees the new state
+
+    def plan(self, host, guests, others):
+        """Reserve a place for every guest on the other hosts (fullest first,
+        none above ``high_util``); all or nothing."""
+        from vsim.migration import _release, _reserve
+
+        world = self.world
+        done = []
+        for g in sorted(guests, key=lambda g: (-g.memory_mib, g.id)):
+            dst = None
+            for o in sorted(others, key=lambda o: (-self.utilisation(o.index), o.index)):
+                if g.platform not in o.platforms or not self._stays_under(o, g):
+                    continue
+                if not _reserve(world, g, o, g.profile, "live"):
+                    dst = o
+                    break
+            if dst is None:
+                for gg, oo in done:
+                    _release(world, gg, oo, gg.profile, gg.disk_mb)
+                return None
+            done.append((g, dst))
+        return done
+
+    def _stays_under(self, o, g) -> bool:
+        h, p = o, self.world.placer
+        mem_cap = h.memory_capacity_mib - h.footprint_mib
+        vc = (h.vcpu_capacity - p.vcpu_free[o.index] + g.vcpus) / h.vcpu_capacity
+        mem = (mem_cap - p.mem_free[o.index] + g.memory_mib) / mem_cap if mem_cap > 0 else 2.0
+        return max(vc, mem) <= self.spec.high_util + 1e-9
+
+    # -- power on when guests find no room ------------------------------------------
+    def no_room(self, g):
+        """An event to wait for (a host powering on that will have room), or None."""
+        placer = self.world.placer
+        for i, promise in self.booting.items():
+            ev, mem, vcpus = promise
+            if g.platform in self.world.hosts[i].platforms and mem >= g.memory_mib and vcpus >= g.vcpus:
+                promise[1] -= g.memory_mib
+                promise[2] -= g.vcpus
+                return ev
+        for h in self.world.hosts:
+            i = h.index
+            if (h.state == "off" and g.platform in h.platforms and placer.mem_free[i] >= g.memory_mib
+                    and placer.vcpu_free[i] >= g.vcpus and placer.count[i] < placer.max_guests[i]):
+                ev = self.power_on(h)
+                self.booting[i] = [ev, placer.mem_free[i] - g.memory_mib, placer.vcpu_free[i] - g.vcpus]
+                return ev
+        return None
+
+    def power_on(self, host):
+        env = self.world.env
+        done = env.event()
+        self.world.set_host_state(host, "booting")
+
+        def boot():
+            yield env.timeout(self.power[host.index].power_on_s)
+            self.booting.pop(host.index, None)
+            if host.state == "booting":
+                self.world.set_host_state(host, "on")
+            done.succeed()
+
+        env.process(boot())
+        return done

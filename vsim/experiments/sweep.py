@@ -1,0 +1,484 @@
+"""Sweeps: one scenario, many parameter values, several replications each.
+
+A *sweep* asks "what happens to startup time and rejections when host memory is
+32, 64 or 128 GiB and the CPU overcommit ratio is 1, 2 or 4?". The scenario
+says it itself::
+
+    sweep:
+      hosts.0.memory_gib: [32, 64, 128]
+      hosts.0.overcommit.cpu: [1, 2, 4]
+    replications: 5
+
+Every combination of the listed values (the cartesian product, as in OpenDC and
+desmod) is a *point*: here 3 x 3 = 9 points, numbered 0..8 in the order the
+values are listed. Each point is run ``replications`` times, each time with a
+different seed, because one run of a random model is one sample, not the
+answer. The result is one long table (one row per run: point, replication,
+seed, every swept parameter, the metrics), and :func:`summarize` turns it into
+the mean and a 95% confidence interval per point and metric.
+
+Seeds. Replication ``r`` gets its seed from ``numpy.random.SeedSequence`` of the
+scenario's seed with spawn key ``(r,)``: it depends only on the scenario seed
+and ``r``, never on which worker ran it or when. A point's results are thus the
+same bit for bit on one process, on many, or on a Dask cluster. Every point uses
+the same seed for replication ``r`` (*common random numbers*): the arrivals and
+lifetimes drawn are the same across points, so differences between points come
+from the parameters, not from luck.
+
+Executors. ``jobs=1`` runs everything in this process; ``jobs=N`` uses ``N``
+local processes (the default is every core); ``executor="dask://HOST:PORT"``
+sends the runs to a Dask distributed scheduler (``pip install 'vsim[dask]'``),
+and ``executor="dask"`` starts a Dask LocalCluster on this machine. A run that
+raises is recorded with its error and the others finish.
+
+Nothing lost. With ``out=FOLDER`` every finished run is appended to
+``FOLDER/runs.jsonl`` as soon as it arrives (one JSON line, flushed to disk), so
+an interrupted sweep keeps what finished, and ``resume=True`` runs only what is
+missing. A line cut short by the interruption is dropped on resume; the final
+tables (``sweep.csv``, ``summary.csv``) are written to a temporary file and
+renamed, so they are either complete or absent.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from vsim.errors import ScenarioError
+from vsim.results import Results
+from vsim.scenario import Scenario, load_scenario, parse_scenario, set_path
+
+__all__ = ["sweep", "summarize", "expand", "run_metrics", "replication_seed", "METRICS", "t_quantile_975"]
+
+#: The metrics of one run, in table order (documented in vsim.results.COLUMNS["sweep"]).
+METRICS = [
+    "requested", "ready", "rejected", "failed", "blocking",
+    "startup_mean_s", "startup_p50_s", "startup_p95_s", "startup_max_s",
+    "hosts_used", "peak_guests_per_host", "peak_memory_util", "sim_end_s", "events",
+]
+
+RUNS_FILE = "runs.jsonl"
+MANIFEST = "sweep.json"
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Point:
+    """One combination of swept values: its number, the values, the scenario data."""
+
+    id: int
+    params: dict[str, Any]
+    data: dict[str, Any]
+
+
+def replication_seed(scenario_seed: int, replication: int) -> int:
+    """The seed of replication ``replication``: from SeedSequence(seed), spawn key (r,)."""
+    ss = np.random.SeedSequence(int(scenario_seed), spawn_key=(int(replication),))
+    hi, lo = (int(x) for x in ss.generate_state(2, np.uint32))
+    return ((hi << 32) | lo) >> 1  # 63 bits: a valid scenario seed
+
+
+def expand(scenario: Scenario) -> list[Point]:
+    """Every point of the scenario's sweep (one point, the scenario itself, if none)."""
+    base = scenario.model_dump(mode="json", exclude_none=True, exclude={"sweep", "replications"})
+    keys = list(scenario.sweep)
+    points = []
+    for pid, combo in enumerate(itertools.product(*(scenario.sweep[k] for k in keys))):
+        data = json.loads(json.dumps(base))  # a deep copy of plain data
+        params = dict(zip(keys, combo, strict=True))
+        for k, v in params.items():
+            set_path(data, k, v, what=f"sweep.{k}")
+        where = f"sweep point {pid} ({', '.join(f'{k}={v!r}' for k, v in params.items())})"
+        parse_scenario(data, where=where)  # every combination must be valid before anything runs
+        points.append(Point(pid, params, data))
+    return points
+
+
+def _pct(x: np.ndarray, q: float) -> float:
+    return float(np.percentile(x, q)) if x.size else math.nan
+
+
+def run_metrics(res: Results) -> dict[str, Any]:
+    """The default metrics of one run (see ``vsim.results.COLUMNS['sweep']``)."""
+    inst = res.instances
+    hosts = res.hosts
+    n = len(inst)
+    startup = inst["startup_s"].dropna().to_numpy(dtype=float)
+    rejected = int((inst["state"] == "rejected").sum())
+    mem = hosts["memory_mib"].to_numpy(dtype=float)
+    return {
+        "requested": int(n),
+        "ready": int(startup.size),
+        "rejected": rejected,
+        "failed": int((inst["state"] == "failed").sum()),
+        "blocking": rejected / n if n else math.nan,
+        "startup_mean_s": float(startup.mean()) if startup.size else math.nan,
+        "startup_p50_s": _pct(startup, 50),
+        "startup_p95_s": _pct(startup, 95),
+        "startup_max_s": float(startup.max()) if startup.size else math.nan,
+        "hosts_used": int((hosts["guests_placed"] > 0).sum()),
+        "peak_guests_per_host": int(hosts["peak_guests"].max()) if len(hosts) else 0,
+        "peak_memory_util": float((hosts["peak_memory_mib"].to_numpy(dtype=float) / mem).max()) if len(hosts) else math.nan,
+        "sim_end_s": float(res.meta.get("sim_end_s", math.nan)),
+        "events": int(res.meta.get("events", 0)),
+    }
+
+
+def run_task(task: tuple) -> dict[str, Any]:
+    """Run one replication of one point (in whatever process or worker gets it).
+
+    Any exception becomes the ``error`` of the row instead of stopping the sweep.
+    """
+    from vsim.world import simulate
+
+    point, rep, seed, data, metrics = task
+    row: dict[str, Any] = {"point": point, "replication": rep, "seed": seed}
+    try:
+        res = simulate(parse_scenario(data, where=f"sweep point {point}"), seed=seed)
+        row.update((metrics or run_metrics)(res))
+        row["error"] = ""
+    except Exception as exc:  # recorded, not raised: the other points must finish
+        row["error"] = f"{type(exc).__name__}: {exc}".replace("\n", " ")
+    return row
+
+
+# -- executors -------------------------------------------------------------------------
+
+def _serial(tasks: list[tuple]) -> Iterator[dict]:
+    for t in tasks:
+        yield run_task(t)
+
+
+def _processes(tasks: list[tuple], jobs: int) -> Iterator[dict]:
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(run_task, t): t for t in tasks}
+        try:
+            for fut in as_completed(futures):
+                try:
+                    yield fut.result()
+                except Exception as exc:  # the worker process died (killed, out of memory)
+                    t = futures[fut]
+                    yield {"point": t[0], "replication": t[1], "seed": t[2],
+                           "error": f"{type(exc).__name__}: {exc}".replace("\n", " ")}
+        finally:
+            for fut in futures:
+                fut.cancel()
+
+
+def _dask(tasks: list[tuple], executor: Any, jobs: int) -> Iterator[dict]:
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise ScenarioError(
+            "--executor: Dask is not installed; install it with: pip install 'vsim[dask]'"
+        ) from None
+    own_cluster = own_client = None
+    if isinstance(executor, Client):
+        client = executor
+    else:
+        try:
+            if executor == "dask":
+                own_cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, host="127.0.0.1",
+                                           dashboard_address=None)
+                own_client = client = Client(own_cluster)
+            else:
+                address = "tcp://" + executor[len("dask://"):]
+                own_client = client = Client(address, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise ScenarioError(
+                f"--executor {executor}: cannot reach the Dask scheduler ({exc}); "
+                "check that `dask scheduler` runs there and the port is right"
+            ) from None
+    try:
+        futures = {client.submit(run_task, t, pure=False): t for t in tasks}
+        for fut in as_completed(futures):
+            try:
+                yield fut.result()
+            except Exception as exc:  # a worker died (KilledWorker) or the task was lost
+                t = futures[fut]
+                yield {"point": t[0], "replication": t[1], "seed": t[2],
+                       "error": f"{type(exc).__name__}: {exc}".replace("\n", " ")}
+    finally:
+        if own_client is not None:
+            own_client.close()
+        if own_cluster is not None:
+            own_cluster.close()
+
+
+def _check_executor(executor: Any, jobs: Any) -> tuple[str, int]:
+    if jobs is None:
+        jobs = os.cpu_count() or 1
+    if isinstance(jobs, bool) or not isinstance(jobs, int | np.integer) or jobs < 1:
+        raise ScenarioError(f"--jobs: must be a whole number >= 1, got {jobs!r}")
+    if isinstance(executor, str):
+        if executor in ("local", "dask"):
+            return executor, int(jobs)
+        if executor.startswith("dask://") and len(executor) > len("dask://"):
+            return "dask", int(jobs)
+        raise ScenarioError(
+            f"--executor {executor!r}: expected 'local', 'dask' (a LocalCluster here) or dask://HOST:PORT"
+        )
+    if type(executor).__name__ == "Client":  # a dask.distributed.Client the caller made
+        return "dask", int(jobs)
+    raise ScenarioError(f"executor: expected 'local', 'dask://HOST:PORT' or a dask Client, got {executor!r}")
+
+
+# -- the output folder -------------------------------------------------------------------
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _manifest(scenario: Scenario) -> dict:
+    return {
+        "format": FORMAT,
+        "what": "vsim sweep",
+        "scenario": scenario.model_dump(mode="json", exclude_none=True, exclude={"replications"}),
+    }
+
+
+def _prepare_out(out: Path, scenario: Scenario, resume: bool, force: bool) -> dict[tuple[int, int], dict]:
+    """Create (or reopen) the output folder; return the runs already finished."""
+    manifest = _manifest(scenario)
+    if out.exists() and resume:
+        mf = out / MANIFEST
+        if not mf.exists():
+            raise ScenarioError(f"--out {out}: no {MANIFEST} there, so nothing to resume; "
+                                "give the folder of an earlier vsim sweep, or a new folder")
+        try:
+            old = json.loads(mf.read_text())
+        except (OSError, ValueError) as exc:
+            raise ScenarioError(f"--out {out}/{MANIFEST}: unreadable ({exc}); start again with --force") from None
+        if old.get("scenario") != manifest["scenario"]:
+            raise ScenarioError(f"--resume: {out} holds a sweep of a different scenario (or sweep or seed); "
+                                "use a new --out folder, or --force to replace it")
+        return _read_runs(out / RUNS_FILE)
+    if out.exists() and not force:
+        raise ScenarioError(f"--out {out}: already exists; pass --resume to continue that sweep, "
+                            "--force to replace it, or choose a new folder")
+    if out.exists() and not out.is_dir():
+        raise ScenarioError(f"--out {out}: is a file, not a folder")
+    # Build the new folder aside and rename it into place: never half-made.
+    parent = out.parent if str(out.parent) else Path(".")
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
+    try:
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        (tmp / RUNS_FILE).touch()
+        if out.exists():
+            trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=parent))
+            os.replace(out, trash / out.name)
+            os.replace(tmp, out)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return {}
+
+
+def _read_runs(path: Path) -> dict[tuple[int, int], dict]:
+    """Finished runs from runs.jsonl; a torn last line and failed runs are dropped
+    (failed runs are run again), and the file is rewritten clean before appending."""
+    done: dict[tuple[int, int], dict] = {}
+    if path.exists():
+        for line in path.read_text().splitlines(keepends=True):
+            if not line.endswith("\n"):
+                continue  # cut short by the interruption
+            try:
+                row = json.loads(line)
+                key = (int(row["point"]), int(row["replication"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+            if not row.get("error"):
+                done[key] = row
+    _atomic_write(path, "".join(json.dumps(r) + "\n" for r in done.values()))
+    return done
+
+
+# -- the sweep ---------------------------------------------------------------------------
+
+def _progress(total: int, initial: int, enabled: bool | None):
+    if enabled is None:
+        enabled = sys.stderr.isatty() or "ipykernel" in sys.modules
+    if not enabled or total == 0:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        return None
+    return tqdm(total=total, initial=initial, unit="run", desc="sweep")
+
+
+def sweep(
+    scenario: Scenario | str | os.PathLike,
+    replications: int | None = None,
+    jobs: int | None = None,
+    executor: Any = "local",
+    out: str | os.PathLike | None = None,
+    resume: bool = False,
+    force: bool = False,
+    progress: bool | None = None,
+    metrics: Callable[[Results], dict[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """Run every point of the scenario's sweep ``replications`` times.
+
+    Returns one row per run, sorted by point and replication: ``point``,
+    ``replication``, ``seed``, one column per swept path, the metrics (default
+    :data:`METRICS`, or the dict returned by ``metrics(results)``; it must be a
+    module-level function to reach other processes) and ``error`` (empty if the
+    run succeeded). ``replications`` overrides the scenario's own.
+    """
+    if isinstance(scenario, str | os.PathLike):
+        scenario = load_scenario(scenario)
+    if not isinstance(scenario, Scenario):
+        raise ScenarioError(f"sweep: expected a Scenario or a scenario file, got {type(scenario).__name__}")
+    reps = scenario.replications if replications is None else replications
+    if isinstance(reps, bool) or not isinstance(reps, int | np.integer) or not 1 <= reps <= 10_000:
+        raise ScenarioError(f"--replications: must be a whole number from 1 to 10000, got {reps!r}")
+    kind, jobs = _check_executor(executor, jobs)
+    if resume and force:
+        raise ScenarioError("--resume and --force: choose one (continue the sweep, or replace it)")
+    if resume and out is None:
+        raise ScenarioError("--resume: needs --out, the folder of the sweep to continue")
+    points = expand(scenario)
+    seeds = [replication_seed(scenario.seed, r) for r in range(reps)]
+    done: dict[tuple[int, int], dict] = {}
+    outdir = Path(out) if out is not None else None
+    if outdir is not None:
+        done = _prepare_out(outdir, scenario, resume, force)
+    tasks = [(p.id, r, seeds[r], p.data, metrics) for p in points for r in range(reps) if (p.id, r) not in done]
+    rows = {k: v for k, v in done.items() if k[0] < len(points) and k[1] < reps}
+    bar = _progress(len(tasks) + len(rows), len(rows), progress)
+    if not tasks:
+        results: Iterable[dict] = ()
+    elif kind == "dask":
+        results = _dask(tasks, executor, jobs)
+    elif jobs == 1 or len(tasks) == 1:
+        results = _serial(tasks)
+    else:
+        results = _processes(tasks, min(jobs, len(tasks)))
+    sink = open(outdir / RUNS_FILE, "a") if outdir is not None else None  # noqa: SIM115
+    try:
+        for row in results:
+            if sink is not None:
+                sink.write(json.dumps(row) + "\n")
+                sink.flush()
+                os.fsync(sink.fileno())
+            rows[(row["point"], row["replication"])] = row
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if sink is not None:
+            sink.close()
+        if bar is not None:
+            bar.close()
+    table = _table(points, rows, reps)
+    if outdir is not None:
+        _atomic_write(outdir / "sweep.csv", table.to_csv(index=False))
+        _atomic_write(outdir / "summary.csv", summarize(table).to_csv(index=False))
+    return table
+
+
+def _table(points: list[Point], rows: dict[tuple[int, int], dict], reps: int) -> pd.DataFrame:
+    records = []
+    metric_names: list[str] = []
+    for (_, _), row in sorted(rows.items()):
+        for k in row:
+            if k not in ("point", "replication", "seed", "error") and k not in metric_names:
+                metric_names.append(k)
+    param_names = list(points[0].params) if points else []
+    for (pid, rep), row in sorted(rows.items()):
+        rec = {"point": pid, "replication": rep, "seed": row["seed"]}
+        rec.update(points[pid].params)
+        for m in metric_names:
+            rec[m] = row.get(m, math.nan)
+        rec["error"] = row.get("error", "")
+        records.append(rec)
+    cols = ["point", "replication", "seed", *param_names, *metric_names, "error"]
+    table = pd.DataFrame.from_records(records, columns=cols)
+    table.attrs["params"] = param_names
+    return table
+
+
+# -- summaries -----------------------------------------------------------------------------
+
+# Student's t, 97.5% quantile, for 1..30 degrees of freedom (standard tables).
+_T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+         2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+         2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
+
+
+def t_quantile_975(df: int) -> float:
+    """Student's t 97.5% quantile: a table up to 30 degrees of freedom, then the
+    Cornish-Fisher expansion around the normal quantile 1.959964."""
+    if df < 1:
+        return math.nan
+    if df <= 30:
+        return _T975[df - 1]
+    z = 1.959963984540054
+    g1 = (z**3 + z) / 4
+    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
+    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
+    return z + g1 / df + g2 / df**2 + g3 / df**3
+
+
+def summarize(table: pd.DataFrame, params: list[str] | None = None) -> pd.DataFrame:
+    """Mean and 95% confidence interval of every metric at every point.
+
+    One row per point and metric: ``n`` runs that gave a value, ``errors``
+    (failed runs), ``mean``, ``std``, and ``ci95_low``/``ci95_high`` = mean -/+
+    t(0.975, n-1) std / sqrt(n) (NaN with fewer than two values). ``params`` are
+    the swept columns; by default those :func:`sweep` recorded in ``table.attrs``,
+    else the columns between ``seed`` and the first default metric.
+    """
+    fixed = ("point", "replication", "seed", "error")
+    cols = list(table.columns)
+    if params is None:
+        params = table.attrs.get("params")
+    if params is None:
+        i = cols.index("seed") + 1 if "seed" in cols else 0
+        j = next((k for k in range(i, len(cols)) if cols[k] in METRICS or cols[k] == "error"), len(cols))
+        params = cols[i:j]
+    metrics = [c for c in cols if c not in fixed and c not in params
+               and pd.api.types.is_numeric_dtype(table[c])]
+    out_cols = ["point", *params, "metric", "n", "errors", "mean", "std", "ci95_low", "ci95_high"]
+    out = []
+    for pid, grp in table.groupby("point", sort=True):
+        errors = int((grp["error"].astype(str) != "").sum()) if "error" in grp else 0
+        for m in metrics:
+            x = grp[m].dropna().to_numpy(dtype=float)
+            n = int(x.size)
+            mean = float(x.mean()) if n else math.nan
+            std = float(x.std(ddof=1)) if n > 1 else math.nan
+            half = t_quantile_975(n - 1) * std / math.sqrt(n) if n > 1 else math.nan
+            rec = {"point": int(pid)}
+            rec.update({p: grp[p].iloc[0] for p in params})
+            rec.update(metric=m, n=n, errors=errors, mean=mean, std=std,
+                       ci95_low=mean - half, ci95_high=mean + half)
+            out.append(rec)
+    return pd.DataFrame(out, columns=out_cols)

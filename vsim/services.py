@@ -1,0 +1,496 @@
+"""Running workloads: services, noisy neighbours, and what a container loses.
+
+Once a guest is *running* it does work, and that work shares the host with
+everything else. This module runs it (hooked into :class:`~vsim.world.World`
+through ``on_request``/``on_ready``/``on_stop``; nothing happens unless a
+workload asks for it).
+
+**A service** receives requests: Poisson arrivals at ``rate_per_s`` (or a rate
+that changes over time, from a trace), *per guest*. A request waits for one of
+the service's ``workers`` (a thread pool with a first-come-first-served queue),
+then, holding the worker, runs its parts one after another:
+
+1. CPU: ``cpu_s`` reference core-seconds (exponential or fixed), divided by the
+   platform's CPU efficiency, as one thread on the host's CPU fair share (so at
+   most one core). A VM's threads pass through its vCPUs, a container's through
+   its cgroup quota (:mod:`vsim.cgroups`).
+2. Disk: random 4 KB reads (``ops / random_read_iops`` of the disk's time) or a
+   sequential read (``read_mb / read_mb_s``) on the host's disk fair share;
+   then the virtualization path adds ``native x (1/e - 1)`` of latency, where
+   ``e`` is the platform's disk efficiency. The extra time is spent in the I/O
+   path (QEMU, virtio), not on the shared disk, so a VM's slower I/O does not
+   slow its neighbours (assumption, labelled).
+3. Network: ``round_trips`` x the host's native round trip (37.6 us, Felter et
+   al.) divided by the platform's latency efficiency, plus ``net_mb`` on the
+   host's NIC fair share with the same path-latency rule as the disk.
+
+Nested stacks (``inside: kvm`` on a container workload: containers in a VM)
+multiply the efficiencies of both layers, and the VM's vCPUs fence the CPU.
+
+*Why this is testable.* With ``workers: c`` the service is an FCFS queue with
+``c`` servers. As long as the host has more free cores than ``c``, every
+request's CPU job runs at full speed, so with Poisson arrivals and exponential
+CPU demand it is exactly M/M/c: mean response ``1/mu + C(c, a)/(c mu - lambda)``
+(Erlang C), and ``1/(mu - lambda)`` for ``c = 1``. With ``workers: null`` each
+request is its own thread on a processor-shared CPU: on one core that is
+M/M/1-PS, whose mean response is also ``1/(mu - lambda)``. A platform with
+CPU efficiency ``e`` serves at ``e x mu``. ``tests/test_services.py`` checks all
+of this over ten seeds.
+
+**Stress** threads are busy loops (CPU chunks of 0.1 s, disk chunks of 10 ms of
+random reads, network chunks of 1 MB): a noisy neighbour. How much it hurts the
+guests next to it is the isolation model of :mod:`vsim.cgroups`: a VM takes at
+most its vCPUs, a container without a quota takes a share per thread.
+
+**Writes** (logs) go to the container's writable layer or to a volume, in 1 s
+chunks on the host disk. When a container stops (or is killed) it is removed
+with its writable layer: the bytes written there are recorded as lost, with
+the cause. Data on a volume, a VM's disk or a native process's files is kept.
+
+**A container shares its host's kernel**, so a Windows container is rejected
+(with the reason) unless a host running its engine has a Windows kernel.
+
+Tables (columns in :data:`vsim.results.COLUMNS`): ``requests`` (one row per
+request served), ``cgroup_events`` (throttling, OOM kills, refused forks),
+``storage`` (bytes written, kept and lost per guest), ``utilisation`` (each
+host's CPU, disk and NIC use per sampling interval).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import deque
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from vsim.cgroups import CpuGroup, MemoryWatch, use
+from vsim.service_spec import ServicePoisson
+
+__all__ = ["install", "service_summary", "SAMPLE_INTERVAL_S"]
+
+#: Sampling interval of the ``utilisation`` table. assumption: 1 s resolves
+#: the bursts of a noisy neighbour; long runs use duration_s / MAX_SAMPLES so the
+#: table keeps at most MAX_SAMPLES rows per host.
+SAMPLE_INTERVAL_S = 1.0
+MAX_SAMPLES = 1000
+STRESS_CPU_CHUNK_S = 0.1  # CPU work per stress-loop iteration (core-seconds)
+STRESS_DISK_CHUNK_S = 0.01  # disk time per stress-loop iteration (disk-seconds)
+STRESS_NET_CHUNK_MB = 1.0
+WRITE_FLUSH_S = 1.0  # log writes reach the disk once a second (page-cache writeback)
+_SEED_KEY = 0x5E41CE  # spawn-key branch for the per-guest service generators
+
+KILL_CAUSE_VM = "out of memory inside the VM: the guest kernel's OOM killer ended the application"
+
+
+def install(world) -> None:
+    """Attach services, stress, cgroups and storage accounting to ``world``."""
+    sc = world.scenario
+    kernels: dict[str, set[str]] = {}
+    for h in sc.hosts:
+        for p in h.platforms:
+            kernels.setdefault(p, set()).add(h.os)
+    world.on_request.append(lambda g: _kernel_check(g, kernels))
+    active = [w for w in sc.workloads
+              if w.service or w.stress or w.limits or w.memory_use or w.writes or w.inside]
+    if not active:
+        return
+    rt = _Runtime(world)
+    world.on_ready.append(rt.start)
+    world.on_stop.append(rt.stop)
+    if any(w.service for w in active):
+        world.records.setdefault("requests", [])
+    if any(w.limits or w.memory_use for w in active):
+        world.records.setdefault("cgroup_events", [])
+    if any(w.writes for w in active):
+        world.records.setdefault("storage", [])
+    if any(w.service or w.stress for w in active):
+        world.records.setdefault("utilisation", [])
+        world.env.process(rt.sample())
+
+
+def _kernel_check(g, kernels: dict[str, set[str]]) -> str:
+    """A container uses its host's kernel: its image's OS must match a host's."""
+    if g.kind != "container" or g.image is None:
+        return ""
+    want = g.image.os
+    have = kernels.get(g.platform, set())
+    if want in have:
+        return ""
+    return (f"kernel: a {want} container shares its host's kernel, and every host running "
+            f"{g.platform} has a {'/'.join(sorted(have))} kernel; run it on a {want} host or in a {want} VM")
+
+
+class _Guest:
+    """What one running guest is doing (its processes and its fences)."""
+
+    __slots__ = ("g", "rng", "cpu", "queue", "idle", "mem", "procs", "alive", "eff", "tasks_left",
+                 "ready_s", "flushed_mb")
+
+    def __init__(self) -> None:
+        self.procs: set[simpy.Process] = set()
+        self.alive = True
+        self.mem: MemoryWatch | None = None
+        self.queue: deque = deque()  # requests waiting for a worker: (arrival_s, cpu demand)
+        self.idle: list[simpy.Event] = []  # workers waiting for a request
+        self.tasks_left = math.inf
+        self.flushed_mb = 0.0
+
+
+class _Runtime:
+    def __init__(self, world) -> None:
+        self.world = world
+        self.env = world.env
+        self.running: dict[int, _Guest] = {}
+
+    # -- helpers --------------------------------------------------------------
+    def _eff(self, g) -> dict[str, float]:
+        e = {k: getattr(g.profile.efficiency, k).value for k in type(g.profile.efficiency).model_fields}
+        inside = g.workload.inside
+        if inside:
+            outer = self.world.scenario.profile(inside).efficiency
+            e = {k: v * getattr(outer, k).value for k, v in e.items()}
+        return e
+
+    def _event(self, g, event: str, amount: float, unit: str, cause: str) -> None:
+        self.world.records["cgroup_events"].append(
+            (self.env.now, g.id, g.workload.name, g.platform, event, float(amount), unit, cause))
+
+    def _spawn(self, st: _Guest, gen) -> simpy.Process:
+        p = self.env.process(gen)
+        st.procs.add(p)
+        p.callbacks.append(lambda _ev: st.procs.discard(p))
+        return p
+
+    # -- lifecycle hooks ------------------------------------------------------
+    def start(self, g) -> None:
+        w = g.workload
+        if not (w.service or w.stress or w.limits or w.memory_use or w.writes or w.inside):
+            return
+        env = self.env
+        host = g.host
+        st = _Guest()
+        st.g = g
+        st.ready_s = env.now
+        st.rng = np.random.default_rng(np.random.SeedSequence(self.world.seed, spawn_key=(_SEED_KEY, g.id)))
+        st.eff = self._eff(g)
+        lim = w.limits
+        threads = math.ceil(g.vcpus - 1e-9) if (g.kind in ("vm", "microvm") or w.inside) else None
+        quota = lim.cpu_cores if lim is not None else None
+        st.cpu = CpuGroup(
+            env, host.cpu, host.core_speed, threads=threads, quota_cores=quota,
+            period_s=lim.cpu_period_s if lim else 0.1, start_s=env.now,
+            on_throttle=(lambda t, d, g=g, lim=lim: self._event(
+                g, "cpu-throttled", d, "s",
+                f"cpu quota used up: {lim.cpu_cores:g} cores = {lim.cpu_cores * lim.cpu_period_s * 1000:g} ms "
+                f"per {lim.cpu_period_s * 1000:g} ms period; threads wait for the next period")),
+        )
+        self.running[g.id] = st
+        # pids.max: the main process, then workers, then stress threads.
+        svc, stress = w.service, w.stress
+        want_workers = svc.workers if (svc and svc.workers) else 0
+        want_stress = (stress.cpu_threads + stress.disk_threads + stress.net_threads) if stress else 0
+        if lim is not None and lim.pids is not None:
+            st.tasks_left = lim.pids - 1
+            refused = max(0, want_workers + want_stress - st.tasks_left)
+            if refused:
+                self._event(g, "pids-limit", refused, "tasks",
+                            f"fork failed (EAGAIN): pids.max {lim.pids} reached; {refused} of "
+                            f"{want_workers + want_stress} threads not started")
+        # memory.max (containers, processes) or the guest's RAM (VMs).
+        mu = w.memory_use
+        if mu is not None:
+            if lim is not None and lim.memory_mib is not None:
+                limit = lim.memory_mib
+                cause = f"out of memory: cgroup memory.max {limit:g} MiB exceeded; the kernel's OOM killer ended the container"
+            elif g.kind in ("vm", "microvm"):
+                limit = w.memory_mib
+                cause = f"{KILL_CAUSE_VM} (guest RAM {limit:g} MiB)"
+            else:
+                limit = None
+            if limit is not None:
+                st.mem = MemoryWatch(env, limit, mu.resident_mib, mu.growth_mib_s, mu.per_request_mib,
+                                     on_oom=lambda u, g=g, c=cause: self._oom(g, u, c))
+                if not st.alive:
+                    return
+        if svc is not None:
+            n = want_workers
+            if n and st.tasks_left < math.inf:
+                n = int(min(n, max(st.tasks_left, 0)))
+                st.tasks_left -= n
+            for _ in range(n if svc.workers is not None else 0):
+                self._spawn(st, self.worker(st))
+            self._spawn(st, self.arrivals(st))
+        if stress is not None:
+            kinds = ([self.stress_cpu] * stress.cpu_threads + [self.stress_disk] * stress.disk_threads
+                     + [self.stress_net] * stress.net_threads)
+            for fn in kinds:
+                if st.tasks_left <= 0:
+                    break
+                st.tasks_left -= 1
+                self._spawn(st, fn(st))
+        if w.writes is not None:
+            self._spawn(st, self.flush(st))
+
+    def _oom(self, g, usage_mib: float, cause: str) -> None:
+        st = self.running.get(g.id)
+        if st is not None:
+            st.alive = False
+        self._event(g, "oom-kill", usage_mib, "MiB", cause)
+        self.world.fail_guest(g, cause)
+
+    def stop(self, g) -> None:
+        st = self.running.pop(g.id, None)
+        if st is None:
+            return
+        st.alive = False
+        if st.mem is not None:
+            st.mem.stop()
+        for p in list(st.procs):
+            if p.is_alive and p is not self.env.active_process:
+                p.interrupt("guest stopped")
+        w = g.workload
+        if w.writes is not None:
+            written = w.writes.mb_s * (self.env.now - st.ready_s)
+            how = "stopped" if g.state == "stopping" else f"failed ({g.reason})"
+            if g.kind == "container" and w.writes.to == "writable-layer":
+                target, kept, lost = "writable-layer", 0.0, written
+                cause = (f"container {how}: it is removed with its writable layer (overlay2 upper dir); "
+                         "write to a volume to keep the data")
+            elif g.kind == "container":
+                target, kept, lost = "volume", written, 0.0
+                cause = "kept: the volume outlives the container"
+            elif g.kind == "process":
+                target, kept, lost = "host-fs", written, 0.0
+                cause = "kept: a native process writes to the host's file system"
+            else:
+                target, kept, lost = "vm-disk", written, 0.0
+                cause = f"kept: a {g.kind}'s virtual disk persists when it stops"
+            self.world.records["storage"].append(
+                (self.env.now, g.id, w.name, g.platform, g.kind, target, written, kept, lost, cause))
+
+    # -- what a running guest does ------------------------------------------------
+    def arrivals(self, st: _Guest):
+        """Generate the service's requests until the guest stops."""
+        env, svc, rng = self.env, st.g.workload.service, st.rng
+        a = svc.arrivals
+        t0 = env.now
+        try:
+            if isinstance(a, ServicePoisson):
+                gap = 1.0 / a.rate_per_s
+                while True:
+                    yield env.timeout(rng.exponential(gap))
+                    self._arrive(st)
+            else:
+                times = [p.at_s for p in a.rates]
+                rates = [p.rate_per_s for p in a.rates]
+                tau = 0.0
+                while True:
+                    tau = _next_arrival(times, rates, tau, rng.exponential(1.0))
+                    if tau is None:
+                        return  # the rate is 0 from here on
+                    yield env.timeout(max(t0 + tau - env.now, 0.0))
+                    self._arrive(st)
+        except simpy.Interrupt:
+            return
+
+    def _arrive(self, st: _Guest) -> None:
+        svc = st.g.workload.service
+        demand = svc.cpu_s * (st.rng.exponential(1.0) if svc.cpu_distribution == "exponential" else 1.0)
+        if st.mem is not None:
+            st.mem.change(+1)  # the request's buffers are allocated on arrival
+            if not st.alive:
+                return
+        if svc.workers is not None:  # a thread pool: FCFS queue in front of the workers
+            st.queue.append((self.env.now, demand))
+            if st.idle:
+                st.idle.pop().succeed()
+            return
+        if st.tasks_left < math.inf:  # a thread per request: each one is a task
+            if st.tasks_left <= 0:
+                lim = st.g.workload.limits
+                self._event(st.g, "pids-limit", 1, "tasks",
+                            f"fork failed (EAGAIN): pids.max {lim.pids} reached; request refused")
+                if st.mem is not None:
+                    st.mem.change(-1)
+                return
+            st.tasks_left -= 1
+        self._spawn(st, self.thread(st, demand))
+
+    def worker(self, st: _Guest):
+        """One worker of the pool: take the oldest waiting request, serve it, repeat."""
+        env = self.env
+        try:
+            while True:
+                if not st.queue:
+                    wake = env.event()
+                    st.idle.append(wake)
+                    yield wake
+                    continue
+                t_arr, demand = st.queue.popleft()
+                parts = yield from self._serve(st, demand)
+                self._done(st, t_arr, parts)
+        except simpy.Interrupt:
+            return
+
+    def thread(self, st: _Guest, demand: float):
+        """A thread started for one request (``workers: null``)."""
+        t_arr = self.env.now
+        try:
+            parts = yield from self._serve(st, demand)
+        except simpy.Interrupt:
+            return
+        finally:
+            if st.tasks_left < math.inf:
+                st.tasks_left += 1
+        self._done(st, t_arr, parts)
+
+    def _done(self, st: _Guest, t_arr: float, parts) -> None:
+        g, now = st.g, self.env.now
+        if st.mem is not None and st.alive:
+            st.mem.change(-1)
+        if t_arr - st.ready_s >= g.workload.service.warmup_s:
+            t_start, cpu_t, disk_t, net_t = parts
+            self.world.records["requests"].append((
+                g.id, g.workload.name, g.platform, g.host.name, t_arr, t_start, now,
+                now - t_arr, t_start - t_arr, cpu_t, disk_t, net_t))
+
+    def _serve(self, st: _Guest, demand: float):
+        """The parts of one request, in order: CPU, disk, network."""
+        env, host, e = self.env, st.g.host, st.eff
+        svc = st.g.workload.service
+        t_start = env.now
+        if demand > 0:
+            yield from st.cpu.run(demand / e["cpu"])
+        t1 = env.now
+        d = svc.disk
+        if d is not None:
+            if d.pattern == "random":
+                native, eff = d.ops / host.read_iops, e["disk_random"]
+            else:
+                native, eff = d.read_mb / host.read_mb_s, e["disk_sequential"]
+            yield from use(host.disk, native)
+            if eff < 1:
+                yield env.timeout(native * (1.0 / eff - 1.0))
+        t2 = env.now
+        if svc.round_trips:
+            rtt = host_rtt_s(host) / e["network_latency"]
+            yield env.timeout(svc.round_trips * rtt)
+        if svc.net_mb:
+            yield from use(host.nic, svc.net_mb)
+            if e["network_bandwidth"] < 1:
+                yield env.timeout(svc.net_mb / host.net_mb_s * (1.0 / e["network_bandwidth"] - 1.0))
+        return t_start, t1 - t_start, t2 - t1, env.now - t2
+
+    def stress_cpu(self, st: _Guest):
+        try:
+            while True:
+                yield from st.cpu.run(STRESS_CPU_CHUNK_S)
+        except simpy.Interrupt:
+            return
+
+    def stress_disk(self, st: _Guest):
+        host, eff = st.g.host, st.eff["disk_random"]
+        try:
+            while True:
+                yield from use(host.disk, STRESS_DISK_CHUNK_S)
+                if eff < 1:
+                    yield self.env.timeout(STRESS_DISK_CHUNK_S * (1.0 / eff - 1.0))
+        except simpy.Interrupt:
+            return
+
+    def stress_net(self, st: _Guest):
+        host, eff = st.g.host, st.eff["network_bandwidth"]
+        try:
+            while True:
+                yield from use(host.nic, STRESS_NET_CHUNK_MB)
+                if eff < 1:
+                    yield self.env.timeout(STRESS_NET_CHUNK_MB / host.net_mb_s * (1.0 / eff - 1.0))
+        except simpy.Interrupt:
+            return
+
+    def flush(self, st: _Guest):
+        """Write-back of the guest's writes to the host disk, once a second."""
+        host, mb_s = st.g.host, st.g.workload.writes.mb_s
+        try:
+            while True:
+                yield self.env.timeout(WRITE_FLUSH_S)
+                yield from use(host.disk, host.disk_seconds(write_mb=mb_s * WRITE_FLUSH_S))
+                st.flushed_mb += mb_s * WRITE_FLUSH_S
+        except simpy.Interrupt:
+            return
+
+    def sample(self):
+        """Every sampling interval: each host's CPU, disk and NIC use over the interval."""
+        env, world = self.env, self.world
+        rows = world.records["utilisation"]
+        total = world.scenario.guest_count()
+        hosts = world.hosts
+        last = [(0.0, 0.0, 0.0)] * len(hosts)
+        t_prev = env.now
+        dur = world.scenario.duration_s
+        step = max(SAMPLE_INTERVAL_S, dur / MAX_SAMPLES) if dur else SAMPLE_INTERVAL_S
+        while True:
+            yield env.timeout(step)
+            t = env.now
+            dt = t - t_prev
+            for k, h in enumerate(hosts):
+                busy = (h.cpu.utilisation() * t, h.disk.utilisation() * t, h.nic.utilisation() * t)
+                rows.append((t, h.name, *((b - a) / dt for a, b in zip(last[k], busy, strict=True))))
+                last[k] = busy
+            t_prev = t
+            if len(world.guests) >= total and all(
+                    g.state in ("stopped", "rejected", "failed") for g in world.guests):
+                return
+
+
+def _next_arrival(times: list[float], rates: list[float], tau: float, need: float) -> float | None:
+    """Next arrival of a Poisson process with a piecewise-constant rate.
+
+    ``need`` is an Exp(1) draw: the arrival comes when the integral of the rate
+    from ``tau`` reaches it (exact, no thinning). ``None`` if it never does.
+    """
+    while True:
+        i = bisect.bisect_right(times, tau) - 1
+        rate = rates[i] if i >= 0 else 0.0
+        seg_end = times[i + 1] if i + 1 < len(times) else math.inf
+        if rate > 0 and need / rate <= seg_end - tau:
+            return tau + need / rate
+        if math.isinf(seg_end):
+            return None
+        need -= rate * (seg_end - tau)
+        tau = seg_end
+
+
+def host_rtt_s(host) -> float:
+    """The native network round trip of a host, in seconds."""
+    return host.world.scenario.hosts[_group_index(host)].network_rtt_us * 1e-6
+
+
+def _group_index(host) -> int:
+    for i, grp in enumerate(host.world.scenario.hosts):
+        if grp.name == host.group:
+            return i
+    raise KeyError(host.group)  # pragma: no cover
+
+
+def service_summary(requests: pd.DataFrame, duration_s: float | None = None) -> pd.DataFrame:
+    """Throughput and latency percentiles per service (workload and platform).
+
+    ``throughput_per_s`` is requests completed divided by the span from the first
+    arrival to the last completion (or by ``duration_s`` if given).
+    """
+    cols = ["workload", "platform", "requests", "throughput_per_s", "latency_mean_s",
+            "latency_p50_s", "latency_p95_s", "latency_p99_s", "wait_mean_s", "cpu_mean_s",
+            "disk_mean_s", "net_mean_s"]
+    out = []
+    for (wl, plat), grp in requests.groupby(["workload", "platform"], sort=False):
+        r = grp["response_s"].to_numpy()
+        span = duration_s or (grp["end_s"].max() - grp["arrival_s"].min())
+        out.append((wl, plat, len(grp), len(grp) / span if span > 0 else math.nan, float(r.mean()),
+                    *(float(np.percentile(r, q)) for q in (50, 95, 99)),
+                    float(grp["wait_s"].mean()), float(grp["cpu_s"].mean()),
+                    float(grp["disk_s"].mean()), float(grp["net_s"].mean())))
+    return pd.DataFrame(out, columns=cols)
