@@ -51,7 +51,7 @@ def host_groups(draw, i):
         "count": draw(st.integers(1, 2)),
         "cores": draw(st.integers(1, 8)),
         "core_speed": draw(st.floats(0.5, 2.0, **finite)),
-        "memory_gib": draw(st.floats(0.5, 16, **finite)),
+        "memory_gib": draw(st.floats(3, 16, **finite)),
         "disk": {
             "capacity_gib": draw(st.floats(0.5, 20, **finite)),
             "read_mb_s": draw(st.floats(50, 2000, **finite)),

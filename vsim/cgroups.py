@@ -92,6 +92,13 @@ class CpuGroup:
         self.throttled_periods = 0
         self.throttled_s = 0.0
 
+    def move_to(self, cpu: FairShare, core_speed: float) -> None:
+        """The guest now runs on another host (a live migration): its next CPU
+        jobs go to ``cpu``. The vCPU gate and the quota's period and budget are
+        the guest's own and carry over; a job already running stays where it is."""
+        self.cpu = cpu
+        self.core_speed = core_speed
+
     def run(self, work: float):
         """A SimPy generator: do ``work`` reference core-seconds on one thread."""
         if work <= 0:

@@ -12,7 +12,7 @@ import pandas as pd
 
 __all__ = ["startup_timeline", "startup_cdf", "phase_gantt", "latency_vs_load", "utilisation_over_time",
            "startup_vs_concurrency", "density_bars", "boot_gantt",
-           "plan_hosts", "sweep_metric", "stack_diagram"]
+           "plan_hosts", "sweep_metric", "stack_diagram", "migration_rounds", "energy_bars"]
 
 
 def _axes(ax=None, figsize=(8, 4.5)):
@@ -264,4 +264,90 @@ def stack_diagram(stack: pd.DataFrame, ax=None):
     ax.set_title("Where the layers sit")
     ax.legend(handles=[Patch(color=c, label=s) for s, c in SCOPE_COLOURS.items()],
               loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small", title="paid")
+    return ax
+
+
+#: Axis labels (with units) for columns often put on the x axis of migration_rounds.
+_MIGRATION_X = {"dirty_mb_s": "guest dirty rate (MB/s)", "memory_mib": "guest memory (MiB)",
+                "bandwidth_mib_s": "migration bandwidth cap (MiB/s)", "start_s": "migration start (s)"}
+
+
+def migration_rounds(migrations: pd.DataFrame, ax=None, x: str | None = None, xlabel: str | None = None):
+    """Total time and downtime of each completed migration (a ``migrations`` table).
+
+    Without ``x``: one pair of bars per migration (total time, downtime), with
+    the pre-copy rounds written above. With ``x`` (a column you added, e.g. the
+    guest's ``dirty_mb_s`` joined from the scenario): both times against it,
+    one point per migration, the rounds written above the total (``xlabel``
+    names ``x`` with its unit if it is not a column vsim knows). The time axis
+    is logarithmic, because a converged pre-copy's downtime is milliseconds
+    next to a total of seconds.
+    """
+    ax = _axes(ax)
+    df = migrations[migrations["outcome"] == "done"]
+    if x is not None:
+        df = df.sort_values(x)
+        ax.plot(df[x], df["total_s"], "o", color="C0", label="total time (rounds written above)")
+        ax.plot(df[x], df["downtime_s"], "s", color="C3", label="downtime")
+        for r in df.itertuples(index=False):
+            ax.annotate(f"{r.rounds}", (getattr(r, x), r.total_s), textcoords="offset points",
+                        xytext=(0, 5), ha="center", fontsize="small")
+        ax.set_xlabel(xlabel or _MIGRATION_X.get(x, x))
+    else:
+        pos = list(range(len(df)))
+        w = 0.4
+        ax.bar([p - w / 2 for p in pos], df["total_s"], width=w, color="C0", label="total time")
+        ax.bar([p + w / 2 for p in pos], df["downtime_s"], width=w, color="C3", label="downtime")
+        for p, r in zip(pos, df.itertuples(index=False), strict=True):
+            ax.annotate(f"{r.rounds} rounds" if r.mode == "live" else r.mode, (p - w / 2, r.total_s),
+                        ha="center", va="bottom", fontsize="small")
+        ax.set_xticks(pos)
+        ax.set_xticklabels([f"{r.name}\n{r.source}->{r.target}" for r in df.itertuples(index=False)],
+                           rotation=30, ha="right", fontsize="small")
+        ax.set_xlabel("migration (guest, source -> target)")
+    if len(df) and (df["downtime_s"] > 0).any():
+        ax.set_yscale("log")
+    ax.set_ylabel("time (s)")
+    ax.set_title("Migrations: total time and downtime")
+    ax.grid(True, axis="y", which="both", alpha=0.3)
+    if len(df):
+        ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+_ENERGY_UNITS = {"J": 1.0, "Wh": 3600.0, "kWh": 3.6e6}
+
+
+def energy_bars(energy: pd.DataFrame, ax=None, unit: str = "kWh", by: str | None = None):
+    """Energy per host (an ``energy`` table), split into what idling cost and the rest.
+
+    The lower part of each bar is ``idle_w x on_s`` (what the host draws just
+    for being on); the upper part is the rest: the load above idle plus what it
+    drew while off. Consolidation wins by shrinking the lower parts (hosts
+    powered off). ``by``: a column you added to compare runs (e.g. ``"policy"``
+    after concatenating two runs' tables); bars are labelled ``value / host``.
+    """
+    if unit not in _ENERGY_UNITS:
+        raise ValueError(f"unit must be one of {', '.join(_ENERGY_UNITS)}, got {unit!r}")
+    ax = _axes(ax)
+    scale = _ENERGY_UNITS[unit]
+    idle = energy["idle_w"] * energy["on_s"] / scale
+    total = energy["energy_j"] / scale
+    pos = list(range(len(energy)))
+    ax.bar(pos, idle, color="C7", label="idle power x time on")
+    ax.bar(pos, total - idle, bottom=idle, color="C1", label="load above idle, and off")
+    labels = energy["host"].astype(str)
+    if by is not None:
+        labels = energy[by].astype(str) + " / " + labels
+    ax.set_xticks(pos)
+    ax.set_xticklabels(labels, rotation=30, ha="right")
+    ax.set_xlabel("host" if by is None else f"{by} / host")
+    ax.set_ylabel(f"energy ({unit})")
+    if by is None:
+        ax.set_title(f"Energy per host: {float(total.sum()):.3g} {unit} in all")
+    else:
+        sums = total.groupby(energy[by], sort=False).sum()
+        ax.set_title("Energy per host: " + ", ".join(f"{k} {v:.3g} {unit}" for k, v in sums.items()))
+    if len(energy):
+        ax.legend(loc="best", fontsize="small")
     return ax

@@ -88,7 +88,7 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "id": ("int", "guest that served the request (joins instances.id)"),
         "workload": ("str", "service workload"),
         "platform": ("str", "platform of the guest (native, docker, kvm, ...)"),
-        "host": ("str", "host the guest ran on"),
+        "host": ("str", "host the guest was on when a worker took the request (a live migration moves later ones)"),
         "arrival_s": ("float, s", "time the request arrived"),
         "start_s": ("float, s", "time a worker took it"),
         "end_s": ("float, s", "time its response was sent"),

@@ -48,7 +48,7 @@ from vsim.operations_spec import (
     Power,
     ScheduledFailure,
 )
-from vsim.profile import Profile, _builtin_raw, derive_profile, load_profile, profile_names
+from vsim.profile import Profile, derive_profile, load_profile, profile_names
 from vsim.service_spec import (
     DiskIO,
     Limits,
@@ -406,6 +406,13 @@ def _cross_check(sc: Scenario) -> None:
         for j, im in enumerate(h.cached_images):
             if im not in sc.image_map:
                 problems.append(f"hosts[{i}].cached_images[{j}]: no image named {im!r} in images")
+        if all(p in known_platforms for p in h.platforms):
+            footprint = sum(sc.profile(p).host_memory_mib.value for p in dict.fromkeys(h.platforms))
+            if footprint >= h.memory_gib * 1024 * h.overcommit.memory:
+                problems.append(
+                    f"hosts[{i}].memory_gib: the platforms alone take {footprint:.0f} MiB, more than the "
+                    f"host's {h.memory_gib * 1024:.0f} MiB; give the host more memory or fewer platforms"
+                )
     regs = {r.name for r in sc.registries}
     for i, im in enumerate(sc.images):
         if im.registry is not None and im.registry not in regs:
@@ -873,7 +880,25 @@ def load_scenario(path: str | Path, overrides: list[str] | dict[str, Any] | None
     data = read_yaml(path)
     if isinstance(data, dict):
         data = apply_overrides(data, overrides)
+        _resolve_relative_paths(data, Path(path).resolve().parent)
     return parse_scenario(data, where=str(path))
+
+
+def _resolve_relative_paths(data: dict, base: Path) -> None:
+    """Files named in a scenario (profile files, request-rate traces) are found
+    next to the scenario file first, so a scenario runs from any folder."""
+
+    def fix(holder: Any, key: str) -> None:
+        if isinstance(holder, dict) and isinstance(holder.get(key), str):
+            rel = Path(holder[key])
+            if not rel.is_absolute() and (base / rel).exists():
+                holder[key] = str(base / rel)
+
+    for prof in data.get("profiles") or []:
+        fix(prof, "path")
+    for w in data.get("workloads") or []:
+        if isinstance(w, dict) and isinstance(w.get("service"), dict):
+            fix(w["service"].get("arrivals"), "path")
 
 
 def scenario_schema() -> dict:
@@ -888,9 +913,3 @@ def schema_json() -> str:
     return json.dumps(scenario_schema(), indent=2)
 
 
-def _is_finite(x: float) -> bool:
-    return math.isfinite(x)
-
-
-# Built-in profiles are part of the vocabulary used in suggestions.
-_ = _builtin_raw

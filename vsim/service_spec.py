@@ -7,10 +7,11 @@ and :mod:`vsim.cgroups`). They live in their own module so that
 
 A workload can have
 
-* ``service``: requests arrive (Poisson at a fixed rate, or a rate that changes
-  over time) and each one is served by a worker: CPU seconds (exponential or
-  fixed), disk I/O (random 4 KB reads or a sequential read), network round
-  trips and bytes; every part runs on the host's shared CPU, disk and NIC;
+* ``service``: requests arrive (Poisson at a fixed rate, one every ``1/rate``
+  seconds, or a Poisson rate that changes over time) and each one is served by
+  a worker: CPU seconds (exponential or fixed), disk I/O (random 4 KB reads or
+  a sequential read), network round trips and bytes; every part runs on the
+  host's shared CPU, disk and NIC;
 * ``stress``: busy threads that saturate CPU, disk or network (a noisy
   neighbour, like ``stress-ng``);
 * ``limits``: the container's cgroup: CPU quota (cores per CFS period),
@@ -35,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "ServicePoisson",
+    "ServiceFixed",
     "ServiceTrace",
     "RatePoint",
     "DiskIO",
@@ -61,6 +63,15 @@ class ServicePoisson(_Model):
     rate_per_s: Positive
 
 
+class ServiceFixed(_Model):
+    """Deterministic arrivals: one request every ``1/rate_per_s`` seconds, the
+    first one ``1/rate_per_s`` after the guest is ready (a D/D/1 or D/M/1 queue;
+    handy for exact timelines)."""
+
+    type: Literal["fixed"]
+    rate_per_s: Positive
+
+
 class RatePoint(_Model):
     """From ``at_s`` (seconds after the guest is ready) on, requests arrive at ``rate_per_s``."""
 
@@ -73,7 +84,7 @@ class ServiceTrace(_Model):
 
     Give the points inline (``rates: [{at_s: 0, rate_per_s: 10}, ...]``) or as a
     CSV file with the columns ``at_s,rate_per_s`` (``path:``, relative to the
-    current folder). The last rate holds until the guest stops.
+    scenario file's folder, else to the current folder). The last rate holds until the guest stops.
     """
 
     type: Literal["trace"]
@@ -107,7 +118,7 @@ def _read_trace(path: str) -> list[RatePoint]:
     return pts
 
 
-ServiceArrivals = Annotated[ServicePoisson | ServiceTrace, Field(discriminator="type")]
+ServiceArrivals = Annotated[ServicePoisson | ServiceFixed | ServiceTrace, Field(discriminator="type")]
 
 
 class DiskIO(_Model):

@@ -47,6 +47,20 @@ chunks on the host disk. When a container stops (or is killed) it is removed
 with its writable layer: the bytes written there are recorded as lost, with
 the cause. Data on a volume, a VM's disk or a native process's files is kept.
 
+**A live-migrated guest takes its work with it.** When a VM is live-migrated
+(:mod:`vsim.migration`), everything it starts from the switch-over on runs on
+the new host: the next CPU job of a request or a stress thread goes to the new
+host's CPU (through the same vCPU gate), the next disk or network part of a
+request, stress chunk or write flush to the new host's disk and NIC. A job
+already handed to the old host's fair share when the guest switches finishes
+there: a request whose CPU part was running completes that part on the old host
+(at most one CPU job, 0.1 s of stress or one 1 s write flush per thread), which
+is simpler than moving a half-done job and errs by milliseconds. (assumption:
+the guest's threads keep running during the short stop-and-copy pause; the
+migration's downtime is reported in the ``migrations`` table, not added to the
+requests.) A cold migration is a stop and a start: the work stops on the old
+host and starts again on the new one.
+
 **A container shares its host's kernel**, so a Windows container is rejected
 (with the reason) unless a host running its engine has a Windows kernel.
 
@@ -67,7 +81,7 @@ import pandas as pd
 import simpy
 
 from vsim.cgroups import CpuGroup, MemoryWatch, use
-from vsim.service_spec import ServicePoisson
+from vsim.service_spec import ServiceFixed, ServicePoisson
 
 __all__ = ["install", "service_summary", "SAMPLE_INTERVAL_S"]
 
@@ -100,6 +114,7 @@ def install(world) -> None:
     rt = _Runtime(world)
     world.on_ready.append(rt.start)
     world.on_stop.append(rt.stop)
+    world.on_move.append(rt.move)
     if any(w.service for w in active):
         world.records.setdefault("requests", [])
     if any(w.limits or w.memory_use for w in active):
@@ -271,6 +286,17 @@ class _Runtime:
             self.world.records["storage"].append(
                 (self.env.now, g.id, w.name, g.platform, g.kind, target, written, kept, lost, cause))
 
+    def move(self, g, old_host, new_host) -> None:
+        """A running guest switched hosts (live migration): its next jobs go to ``new_host``.
+
+        Everything else reads ``g.host`` when it starts a job, so only the CPU
+        path, which holds the host's CPU, needs rebinding. A cold migration
+        stops the guest before it moves (it is not in ``running`` then).
+        """
+        st = self.running.get(g.id)
+        if st is not None:
+            st.cpu.move_to(new_host.cpu, new_host.core_speed)
+
     # -- what a running guest does ------------------------------------------------
     def arrivals(self, st: _Guest):
         """Generate the service's requests until the guest stops."""
@@ -282,6 +308,13 @@ class _Runtime:
                 gap = 1.0 / a.rate_per_s
                 while True:
                     yield env.timeout(rng.exponential(gap))
+                    self._arrive(st)
+            elif isinstance(a, ServiceFixed):
+                gap = 1.0 / a.rate_per_s
+                k = 0
+                while True:
+                    k += 1
+                    yield env.timeout(max(t0 + k * gap - env.now, 0.0))  # no drift from summed gaps
                     self._arrive(st)
             else:
                 times = [p.at_s for p in a.rates]
@@ -352,20 +385,27 @@ class _Runtime:
         if st.mem is not None and st.alive:
             st.mem.change(-1)
         if t_arr - st.ready_s >= g.workload.service.warmup_s:
-            t_start, cpu_t, disk_t, net_t = parts
+            t_start, host_name, cpu_t, disk_t, net_t = parts
             self.world.records["requests"].append((
-                g.id, g.workload.name, g.platform, g.host.name, t_arr, t_start, now,
+                g.id, g.workload.name, g.platform, host_name, t_arr, t_start, now,
                 now - t_arr, t_start - t_arr, cpu_t, disk_t, net_t))
 
     def _serve(self, st: _Guest, demand: float):
-        """The parts of one request, in order: CPU, disk, network."""
-        env, host, e = self.env, st.g.host, st.eff
+        """The parts of one request, in order: CPU, disk, network.
+
+        Each part runs on the host the guest is on when the part starts (a live
+        migration may switch it between parts). Returns ``(start_s, host name
+        when a worker took it, cpu_s, disk_s, net_s)``.
+        """
+        env, e = self.env, st.eff
         svc = st.g.workload.service
         t_start = env.now
+        host_name = st.g.host.name
         if demand > 0:
             yield from st.cpu.run(demand / e["cpu"])
         t1 = env.now
         d = svc.disk
+        host = st.g.host
         if d is not None:
             if d.pattern == "random":
                 native, eff = d.ops / host.read_iops, e["disk_random"]
@@ -375,6 +415,7 @@ class _Runtime:
             if eff < 1:
                 yield env.timeout(native * (1.0 / eff - 1.0))
         t2 = env.now
+        host = st.g.host
         if svc.round_trips:
             rtt = host_rtt_s(host) / e["network_latency"]
             yield env.timeout(svc.round_trips * rtt)
@@ -382,7 +423,7 @@ class _Runtime:
             yield from use(host.nic, svc.net_mb)
             if e["network_bandwidth"] < 1:
                 yield env.timeout(svc.net_mb / host.net_mb_s * (1.0 / e["network_bandwidth"] - 1.0))
-        return t_start, t1 - t_start, t2 - t1, env.now - t2
+        return t_start, host_name, t1 - t_start, t2 - t1, env.now - t2
 
     def stress_cpu(self, st: _Guest):
         try:
@@ -392,19 +433,20 @@ class _Runtime:
             return
 
     def stress_disk(self, st: _Guest):
-        host, eff = st.g.host, st.eff["disk_random"]
+        eff = st.eff["disk_random"]
         try:
             while True:
-                yield from use(host.disk, STRESS_DISK_CHUNK_S)
+                yield from use(st.g.host.disk, STRESS_DISK_CHUNK_S)
                 if eff < 1:
                     yield self.env.timeout(STRESS_DISK_CHUNK_S * (1.0 / eff - 1.0))
         except simpy.Interrupt:
             return
 
     def stress_net(self, st: _Guest):
-        host, eff = st.g.host, st.eff["network_bandwidth"]
+        eff = st.eff["network_bandwidth"]
         try:
             while True:
+                host = st.g.host  # the host it is on now (a live migration moves it)
                 yield from use(host.nic, STRESS_NET_CHUNK_MB)
                 if eff < 1:
                     yield self.env.timeout(STRESS_NET_CHUNK_MB / host.net_mb_s * (1.0 / eff - 1.0))
@@ -413,10 +455,11 @@ class _Runtime:
 
     def flush(self, st: _Guest):
         """Write-back of the guest's writes to the host disk, once a second."""
-        host, mb_s = st.g.host, st.g.workload.writes.mb_s
+        mb_s = st.g.workload.writes.mb_s
         try:
             while True:
                 yield self.env.timeout(WRITE_FLUSH_S)
+                host = st.g.host  # the host it is on now (a live migration moves it)
                 yield from use(host.disk, host.disk_seconds(write_mb=mb_s * WRITE_FLUSH_S))
                 st.flushed_mb += mb_s * WRITE_FLUSH_S
         except simpy.Interrupt:

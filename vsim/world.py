@@ -376,11 +376,11 @@ class World:
         # Called with each guest before placement; a non-empty string rejects it
         # with that reason (e.g. a Windows container on a Linux kernel).
         self.on_request: list = []
+        # Called as hook(g, old_host, new_host) when a running guest moves (migration).
+        self.on_move: list = []
         from vsim.services import install as _install_services
 
         _install_services(self)  # services, stress, cgroups, writes (no-op if unused)
-        # Called as hook(g, old_host, new_host) when a running guest moves (migration).
-        self.on_move: list = []
         # Called as hook(g) when a guest finds no room; may return an event to
         # wait for (a host powering on) before placement is tried again.
         self.on_no_room: list = []
