@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 import pandas as pd
-
 from conftest import SCENARIOS
+
 from vsim.cli import main
 
 

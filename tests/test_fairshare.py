@@ -98,7 +98,7 @@ def test_work_conserving_and_rate_bounded(jobs, capacity, job_cap):
     total work served equals total work asked."""
     finish, fs = run_jobs(jobs, capacity=capacity, job_cap=job_cap)
     cap = min(job_cap, capacity)
-    for (at, work), f in zip(jobs, finish):
+    for (at, work), f in zip(jobs, finish, strict=True):
         assert f >= at + work / cap - 1e-9
     assert fs.work_done == pytest.approx(sum(w for _, w in jobs), rel=1e-9)
     # The resource cannot have served more than capacity * busy span.

@@ -18,11 +18,11 @@ from itertools import count
 
 import numpy as np
 import simpy
+from conftest import SCENARIOS
+from helpers import host, scenario, workload
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import SCENARIOS
-from helpers import host, scenario, workload
 from vsim.cli import main
 from vsim.fairshare import FairShare
 from vsim.world import World

@@ -3,9 +3,9 @@
 import json
 
 import pytest
+from helpers import host, scenario, workload
 
 import vsim
-from helpers import host, scenario, workload
 from vsim.scenario import apply_overrides, parse_scenario, scenario_schema
 
 
@@ -71,7 +71,9 @@ def test_duplicate_names():
 
 def test_scenario_is_immutable():
     sc = scenario([workload()])
-    with pytest.raises(Exception):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="frozen"):
         sc.seed = 5
 
 

@@ -1,9 +1,9 @@
 """Every scenario file validates and runs, and the shipped ones show their point."""
 
 import pytest
+from conftest import SCENARIOS
 
 import vsim
-from conftest import SCENARIOS
 
 # plan-*.yaml files are capacity plans (vsim plan), run by tests/test_sweep_plan.py.
 FILES = sorted(p for p in SCENARIOS.glob("*.yaml") if not p.name.startswith("plan-"))

@@ -2,11 +2,11 @@
 
 import pandas as pd
 import pytest
+from helpers import CT_IMAGE, VM_IMAGE, host, scenario, workload
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vsim
-from helpers import CT_IMAGE, VM_IMAGE, host, scenario, workload
 from vsim.world import EXTRACT_CPU_S_PER_MB, GBIT_TO_MB_S
 
 

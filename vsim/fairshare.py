@@ -262,6 +262,17 @@ class FairShare:
         self._advance()
         heap = self._heap
         limit = self._vtime + _EPS * max(1.0, abs(self._vtime))
+        if self._cancelled:
+            self._drop_cancelled()
+        if heap and heap[0][0] > limit and self._n:
+            # What is left of the head job would take less than the clock can
+            # resolve at this time (now + delay == now): it is done, or the
+            # clock would never move again.
+            rate = self.capacity / self._n
+            if not rate < self.job_cap:
+                rate = self.job_cap
+            if self.env._now + (heap[0][0] - self._vtime) / rate == self.env._now:
+                limit = heap[0][0]
         while heap and heap[0][0] <= limit:
             _, seq, ev = heapq.heappop(heap)
             if seq in self._cancelled:

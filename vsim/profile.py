@@ -31,7 +31,7 @@ A scenario can use a built-in profile by name, define its own, or derive one
 from __future__ import annotations
 
 import copy
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -241,7 +241,7 @@ def profile_names() -> list[str]:
     return sorted(_builtin_raw())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _builtin(name: str) -> Profile:
     from pydantic import ValidationError
 

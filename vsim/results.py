@@ -484,9 +484,9 @@ class Results:
             for name, table in self.tables.items():
                 table.to_csv(tmp / f"{name}.csv", index=False)
             if figures and len(self.instances):
-                from vsim.plots import startup_timeline
-
                 import matplotlib.pyplot as plt
+
+                from vsim.plots import startup_timeline
 
                 ax = startup_timeline(self.instances)
                 ax.figure.savefig(tmp / "startup-timeline.png", dpi=110, bbox_inches="tight")

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import math
 import re
 from functools import cached_property
 from pathlib import Path
