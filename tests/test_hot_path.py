@@ -207,3 +207,19 @@ def test_run_profile_prints_where_time_goes(capsys):
     assert main(["run", str(SCENARIOS / "docker-vs-kvm.yaml"), "--profile"]) == 0
     err = capsys.readouterr().err
     assert "cumulative" in err and "world.py" in err
+
+
+def test_a_completion_below_the_clocks_resolution_still_happens():
+    # Late in a run the clock's resolution (ulp of 1e6 s is ~1e-10 s) is coarser
+    # than the fair-share tolerance; a job whose remainder rounds to "no time"
+    # must complete instead of re-arming its timer at the same instant for ever.
+    for work in (0.1, 0.3, 0.7, 1.1, 2.9, 0.01, 0.013):
+        env = simpy.Environment(initial_time=1e6)
+        fs = FairShare(env, 32.0, job_cap=1.0)
+        done = fs.use(work)
+        steps = 0
+        while env.peek() < math.inf and steps < 1000:
+            env.step()
+            steps += 1
+        assert done.processed, work
+        assert math.isclose(env.now, 1e6 + work, rel_tol=1e-12)
