@@ -23,7 +23,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from vsim.fields import Name, NonNegative, Positive, StrictModel
 
 __all__ = [
     "Power",
@@ -34,14 +36,9 @@ __all__ = [
     "Consolidation",
 ]
 
-MAX = 1e9
-Positive = Annotated[float, Field(gt=0, le=MAX, allow_inf_nan=False)]
-NonNegative = Annotated[float, Field(ge=0, le=MAX, allow_inf_nan=False)]
-Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_Model = StrictModel
 
 
 class Power(_Model):

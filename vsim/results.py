@@ -21,8 +21,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from vsim.errors import ScenarioError
+from vsim.outputs import staged_folder
 
 __all__ = ["Results", "COLUMNS", "load_results", "columns_doc"]
 
@@ -465,15 +464,7 @@ class Results:
         existing folder is refused unless ``force=True``.
         """
         dest = Path(folder)
-        if dest.exists() and not force:
-            raise ScenarioError(f"--out {dest}: already exists; choose a new folder or pass --force to replace it")
-        parent = dest.parent if str(dest.parent) else Path(".")
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=parent))
-        except OSError as exc:  # the parent is a file, read-only, ...
-            raise ScenarioError(f"--out {dest}: cannot create a folder there ({exc.strerror or exc})") from None
-        try:
+        with staged_folder(dest, replace=force) as tmp:
             summary = self.summary
             summary["wall_s"] = None  # wall-clock time is not part of a reproducible record
             (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_default) + "\n")
@@ -491,16 +482,6 @@ class Results:
                 ax = startup_timeline(self.instances)
                 ax.figure.savefig(tmp / "startup-timeline.png", dpi=110, bbox_inches="tight")
                 plt.close(ax.figure)
-            if dest.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old.", dir=parent))
-                os.replace(dest, old / dest.name)
-                os.replace(tmp, dest)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(tmp, dest)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return dest
 
 

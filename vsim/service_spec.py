@@ -32,7 +32,9 @@ import csv
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from vsim.fields import NonNegative, Positive, StrictModel
 
 __all__ = [
     "ServicePoisson",
@@ -47,13 +49,9 @@ __all__ = [
     "Writes",
 ]
 
-MAX = 1e9
-Positive = Annotated[float, Field(gt=0, le=MAX, allow_inf_nan=False)]
-NonNegative = Annotated[float, Field(ge=0, le=MAX, allow_inf_nan=False)]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_Model = StrictModel
 
 
 class ServicePoisson(_Model):

@@ -45,7 +45,6 @@ import itertools
 import json
 import math
 import os
-import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -57,6 +56,7 @@ import numpy as np
 import pandas as pd
 
 from vsim.errors import ScenarioError
+from vsim.outputs import staged_folder
 from vsim.results import Results
 from vsim.scenario import Scenario, load_scenario, parse_scenario, set_path
 
@@ -279,25 +279,10 @@ def _prepare_out(out: Path, scenario: Scenario, resume: bool, force: bool) -> di
     if out.exists() and not force:
         raise ScenarioError(f"--out {out}: already exists; pass --resume to continue that sweep, "
                             "--force to replace it, or choose a new folder")
-    if out.exists() and not out.is_dir():
-        raise ScenarioError(f"--out {out}: is a file, not a folder")
     # Build the new folder aside and rename it into place: never half-made.
-    parent = out.parent if str(out.parent) else Path(".")
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
-    try:
+    with staged_folder(out, replace=True) as tmp:
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         (tmp / RUNS_FILE).touch()
-        if out.exists():
-            trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=parent))
-            os.replace(out, trash / out.name)
-            os.replace(tmp, out)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return {}
 
 
