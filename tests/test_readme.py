@@ -1,7 +1,6 @@
 """What the README promises runs: its Python blocks and its vsim commands."""
 
 import os
-import re
 import shlex
 import subprocess
 import sys
@@ -12,14 +11,32 @@ from conftest import ROOT
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
+def fenced_blocks():
+    """(language, text) of every fenced block, read fence by fence."""
+    blocks, lang, lines = [], None, []
+    for line in README.splitlines():
+        if line.startswith("```"):
+            if lang is None:
+                lang, lines = line[3:].strip(), []
+            else:
+                blocks.append((lang, "\n".join(lines) + "\n"))
+                lang = None
+        elif lang is not None:
+            lines.append(line)
+    assert lang is None, "README.md has an unclosed code fence"
+    return blocks
+
+
 def python_blocks():
-    return re.findall(r"```python\n(.*?)```", README, flags=re.S)
+    return [text for lang, text in fenced_blocks() if lang == "python"]
 
 
 def vsim_commands():
-    """Every `vsim ...` line inside ```console / ``` blocks, and the set-up commands."""
+    """Every `vsim ...` line of the shell blocks (no language, console, bash, sh)."""
     cmds = []
-    for block in re.findall(r"```(?:console|bash|sh)?\n(.*?)```", README, flags=re.S):
+    for lang, block in fenced_blocks():
+        if lang not in ("", "console", "bash", "sh"):
+            continue
         for line in block.splitlines():
             line = line.strip().removeprefix("$ ")
             for part in line.split("&&"):
@@ -42,7 +59,7 @@ def test_python_blocks_run(code, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("cmd", vsim_commands())
 def test_vsim_commands_run(cmd, tmp_path):
-    args = shlex.split(cmd)
+    args = shlex.split(cmd, comments=True)
     # Commands that write folders write into a temporary place.
     args = [a.replace("OUT_DIR", str(tmp_path / "out")) for a in args]
     env = dict(os.environ, MPLBACKEND="Agg")
@@ -50,3 +67,21 @@ def test_vsim_commands_run(cmd, tmp_path):
                           capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def scenario_blocks():
+    """YAML blocks that are whole scenarios (those naming a file of their own are skipped)."""
+    return [text for lang, text in fenced_blocks()
+            if lang == "yaml" and "hosts:" in text and "path:" not in text]
+
+
+@pytest.mark.parametrize("text", scenario_blocks())
+def test_yaml_examples_are_valid_scenarios(text):
+    import yaml
+
+    from vsim.scenario import parse_scenario
+
+    sc = parse_scenario(yaml.safe_load(text), where="README.md")
+    import vsim
+
+    assert len(vsim.simulate(sc).instances) == sc.guest_count()
