@@ -320,7 +320,7 @@ def test_plan_hosts_grow_with_demand_and_plot(demo_plan):
     from vsim.plots import plan_hosts
 
     ax = plan_hosts(demo_plan)
-    assert ax.get_xlabel() and ax.get_ylabel() and len(ax.get_lines()) == 3
+    assert ax.get_xlabel() and ax.get_ylabel() and len(ax.get_lines()) == demo_plan["architecture"].nunique()
 
 
 def test_plan_with_an_arrival_process_uses_blocking():

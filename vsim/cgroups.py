@@ -14,6 +14,10 @@ one. A *control group* (cgroup) is how the kernel puts a fence around it:
 * **memory limit** (``memory.max``): when the group's memory would exceed it,
   the kernel's out-of-memory (OOM) killer ends the container; vsim records the
   kill with its cause and ends the guest as ``failed``.
+* **CPU weight** (``cpu.weight``, cgroup v2; ``cpu.shares`` in v1): under
+  contention the group's threads *together* get CPU in proportion to its
+  weight, not one share per thread; the host's CPU is then a
+  :class:`~vsim.weighted.WeightedFairShare` (see :mod:`vsim.weighted`).
 * **pids limit** (``pids.max``): ``fork()``/``clone()`` fail once the group has
   that many tasks; the worker threads that could not start are recorded.
 
@@ -44,11 +48,15 @@ __all__ = ["CpuGroup", "MemoryWatch", "use"]
 _EPS = 1e-12
 
 
-def use(resource: FairShare, work: float):
-    """Run ``work`` on a fair-share resource; withdraw it if interrupted."""
+def use(resource: FairShare, work: float, group=None):
+    """Run ``work`` on a fair-share resource; withdraw it if interrupted.
+
+    ``group``: the cgroup's :class:`~vsim.weighted.ShareGroup` on a weighted
+    CPU (:mod:`vsim.weighted`), ``None`` for a plain job.
+    """
     if work <= 0:
         return
-    ev = resource.use(work)
+    ev = resource.use(work) if group is None else resource.use(work, group=group)
     try:
         yield ev
     except simpy.Interrupt:
@@ -73,13 +81,24 @@ class CpuGroup:
         period, periods counted from ``start_s``; ``None`` for no quota.
     on_throttle:
         Called ``(time_s, throttled_s)`` once per throttled period.
+    weight:
+        ``cpu.weight`` (1..10000): the group's threads share one
+        :class:`~vsim.weighted.ShareGroup` of the host's
+        :class:`~vsim.weighted.WeightedFairShare` CPU; ``None``: they are
+        scheduled one by one, like root tasks.
+    name:
+        The group's label on the CPU.
     """
 
     def __init__(self, env: simpy.Environment, cpu: FairShare, core_speed: float,
                  threads: int | None = None, quota_cores: float | None = None,
-                 period_s: float = 0.1, start_s: float = 0.0, on_throttle=None) -> None:
+                 period_s: float = 0.1, start_s: float = 0.0, on_throttle=None,
+                 weight: int | None = None, name: str = "cgroup") -> None:
         self.env = env
         self.cpu = cpu
+        self.weight = weight
+        self.name = name
+        self.share = self._share_on(cpu)
         self.core_speed = core_speed
         self.gate = simpy.Resource(env, threads) if threads else None
         self.quota = None if quota_cores is None else quota_cores * period_s
@@ -98,6 +117,14 @@ class CpuGroup:
         the guest's own and carry over; a job already running stays where it is."""
         self.cpu = cpu
         self.core_speed = core_speed
+        self.share = self._share_on(cpu)
+
+    def _share_on(self, cpu):
+        """This group's entity on ``cpu`` (a weight on a CPU that has no
+        weighted scheduling runs its threads as plain jobs)."""
+        if self.weight is None or not hasattr(cpu, "group"):
+            return None
+        return cpu.group(self.name, self.weight)
 
     def run(self, work: float):
         """A SimPy generator: do ``work`` reference core-seconds on one thread."""
@@ -112,7 +139,7 @@ class CpuGroup:
 
     def _quota(self, work: float):
         if self.quota is None:
-            yield from use(self.cpu, work)
+            yield from use(self.cpu, work, self.share)
             return
         env = self.env
         p = self.period_s
@@ -134,7 +161,7 @@ class CpuGroup:
                 yield env.timeout(max(end - now, 0.0))
                 continue
             self._budget -= piece
-            yield from use(self.cpu, piece)
+            yield from use(self.cpu, piece, self.share)
             work -= piece
 
 

@@ -162,7 +162,9 @@ def plan_hosts(plan: pd.DataFrame, ax=None, cheapest_only: bool = True):
     for k, (name, grp) in enumerate(df.assign(_x=x).groupby(keys, sort=False)):
         grp = grp.sort_values("_x")
         label = name if isinstance(name, str) else " on ".join(str(n) for n in name)
-        ax.plot(grp["_x"], grp["hosts"], marker="o", color=f"C{k}", label=str(label))
+        # Distinct markers and dashes keep lines that coincide visible.
+        ax.plot(grp["_x"], grp["hosts"], marker="osD^v"[k % 5], linestyle=["-", "--", ":", "-."][k % 4],
+                markersize=8 - k, color=f"C{k}", label=str(label))
     ax.set_xlabel("demand (guests requested)")
     ax.set_ylabel("hosts needed (spares included)")
     from matplotlib.ticker import MaxNLocator

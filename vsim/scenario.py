@@ -538,6 +538,9 @@ def _check_running(sc: Scenario, w: Workload, prof: Profile, where: str, known: 
                        "containers can be nested inside a vm or microvm platform")
         if prof.guest_kind != "container":
             out.append(f"{where}.inside: only containers run inside VMs here; {w.platform!r} runs {prof.guest_kind}s")
+        if w.limits is not None and w.limits.cpu_weight is not None:
+            out.append(f"{where}.limits.cpu_weight: a container inside a VM is weighed by the VM's own kernel, "
+                       "which vsim does not model; remove cpu_weight or run the container on the host")
     return out
 
 

@@ -15,7 +15,7 @@ A workload can have
 * ``stress``: busy threads that saturate CPU, disk or network (a noisy
   neighbour, like ``stress-ng``);
 * ``limits``: the container's cgroup: CPU quota (cores per CFS period),
-  memory limit, pids limit;
+  CPU weight (its share under contention), memory limit, pids limit;
 * ``memory_use``: how much memory the application really touches (resident
   size, a leak per second, memory per request in flight), which a memory limit
   is checked against;
@@ -175,13 +175,17 @@ class Limits(_Model):
     """A container's (or native process's) cgroup.
 
     ``cpu_cores``: CFS bandwidth quota, in cores (``cpu.max`` = cores x period
-    per period); ``memory_mib``: ``memory.max``, beyond which the kernel's OOM
+    per period); ``cpu_weight``: ``cpu.weight`` (cgroup v2, 1..10000, default
+    100; v1's ``cpu.shares`` = weight x 1024 / 100): under contention the
+    container's threads together get CPU in proportion to it
+    (:mod:`vsim.weighted`); ``memory_mib``: ``memory.max``, beyond which the kernel's OOM
     killer ends the container; ``pids``: ``pids.max``, the most tasks
     (processes and threads) it may have.
     """
 
     cpu_cores: Annotated[float, Field(gt=0, le=100_000)] | None = None
     cpu_period_s: Annotated[float, Field(gt=0, le=1.0)] = 0.1
+    cpu_weight: Annotated[int, Field(ge=1, le=10_000)] | None = None
     memory_mib: Positive | None = None
     pids: Annotated[int, Field(ge=1, le=4_194_304)] | None = None
 

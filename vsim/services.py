@@ -201,6 +201,7 @@ class _Runtime:
                 g, "cpu-throttled", d, "s",
                 f"cpu quota used up: {lim.cpu_cores:g} cores = {lim.cpu_cores * lim.cpu_period_s * 1000:g} ms "
                 f"per {lim.cpu_period_s * 1000:g} ms period; threads wait for the next period")),
+            weight=lim.cpu_weight if lim is not None else None, name=g.name,
         )
         self.running[g.id] = st
         # pids.max: the main process, then workers, then stress threads.

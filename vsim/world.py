@@ -49,6 +49,7 @@ from vsim.scenario import (
     Scenario,
     Workload,
 )
+from vsim.weighted import WeightedFairShare
 
 __all__ = ["World", "Host", "Guest", "simulate", "EXTRACT_CPU_S_PER_MB", "GBIT_TO_MB_S"]
 
@@ -97,7 +98,12 @@ class Host:
             pl.limit = math.inf if lim is None else lim
         cpu_capacity = max(self.cores - self.footprint_cores, 0.05 * self.cores) * self.core_speed
         # Shared rates. CPU work is in reference core-seconds; one job is one thread.
-        self.cpu = FairShare(env, cpu_capacity, job_cap=self.core_speed, name=f"{self.name}.cpu")
+        # A host that may run a workload with a cgroup cpu_weight shares its CPU by
+        # weight (vsim.weighted); every other host keeps plain fair share.
+        weighted = any(w.limits is not None and w.limits.cpu_weight is not None and w.platform in group.platforms
+                       for w in world.scenario.workloads)
+        self.cpu = (WeightedFairShare if weighted else FairShare)(
+            env, cpu_capacity, job_cap=self.core_speed, name=f"{self.name}.cpu")
         # The disk is shared in disk-seconds: reading X MB costs X / read_mb_s of it.
         self.disk = FairShare(env, 1.0, name=f"{self.name}.disk")
         self.nic = FairShare(env, self.net_mb_s, name=f"{self.name}.nic")

@@ -35,9 +35,35 @@ reserved (platform footprints included) divided by what the cluster may
 reserve (physical capacity times the overcommit ratio), for memory, vCPUs and
 disk; the target applies to the largest of the three.
 
-"Containers in VMs" (a container engine inside each VM) needs nested platforms,
-which the world does not model yet; such an architecture cannot be planned
-until it does.
+**Containers in VMs** (an architecture with ``inside: kvm`` and a ``node:``
+shape: a container engine inside each "node" VM, as a Kubernetes cluster on
+cloud VMs) is answered in two levels, each by the same simulated search:
+
+1. *Containers into node VMs.* A node VM is, for its containers, a host: its
+   vCPUs are the cores, and its memory and disk minus the node's own guest OS
+   (``node.guest_os_memory_mib``, ``node.guest_os_disk_gib``) are what the
+   container engine (its daemon footprint included) and the containers may
+   use. The container demand is simulated on clusters of such virtual hosts to
+   find the fewest node VMs meeting every target (blocking, startup p95,
+   utilisation). The nodes are up before the containers are requested, so the
+   startup p95 counts only the container start, not the node VM's boot.
+2. *Node VMs onto physical hosts.* That many node VMs (each a guest of the
+   ``inside`` platform with the node's vCPUs, memory and disk) are simulated
+   on the host type to find the fewest hosts where every node is placed
+   (no blocking allowed: a node left out loses its containers) and the
+   utilisation target holds; node boot time is not a target (nodes are
+   provisioned ahead of the demand).
+
+The policy (overcommit, headroom) applies at both levels, as a cluster
+operator would apply it to the nodes and to the hosts; CPU overcommit
+therefore compounds (containers' vCPUs per node vCPU times node vCPUs per
+core). The row reports the node count and what bound it (``nodes``,
+``node_binding``), the hosts and what bound them (``binding``), the
+containers' blocking and startup (level 1) and the hosts' utilisation
+(level 2). Simplifications: a node's virtual disk runs at the host disk's
+speed, unshared with the other nodes, and the container engine's efficiency
+inside a VM is not needed here (services in nested containers are modelled
+by ``Workload.inside``, see :mod:`vsim.services`).
 """
 
 from __future__ import annotations
@@ -111,6 +137,28 @@ class Demand(_Model):
         return self
 
 
+class NodeShape(_Model):
+    """One node VM of a "containers in VMs" architecture: its size and its own OS."""
+
+    vcpus: Annotated[int, Field(ge=1, le=100_000)]
+    memory_gib: Positive
+    disk_gib: Positive = 20.0
+    guest_os_memory_mib: NonNegative = Field(default=0.0, description="memory the node's guest OS keeps (out of memory_gib)")
+    guest_os_disk_gib: NonNegative = Field(default=0.0, description="disk the node's guest OS keeps (out of disk_gib)")
+    image: Name | None = None
+    clone: Literal["full", "linked", "layers"] | None = None
+
+    @model_validator(mode="after")
+    def _room(self) -> NodeShape:
+        if self.guest_os_memory_mib >= self.memory_gib * 1024.0:
+            raise ValueError(f"guest_os_memory_mib ({self.guest_os_memory_mib:g}) leaves no memory for containers "
+                             f"in a node of {self.memory_gib:g} GiB; give the node more memory_gib")
+        if self.guest_os_disk_gib >= self.disk_gib:
+            raise ValueError(f"guest_os_disk_gib ({self.guest_os_disk_gib:g}) leaves no disk for containers "
+                             f"in a node of {self.disk_gib:g} GiB; give the node more disk_gib")
+        return self
+
+
 class Architecture(_Model):
     """One way to run the demand: a platform, and what each guest adds to a service."""
 
@@ -122,6 +170,17 @@ class Architecture(_Model):
     guest_os_disk_gib: NonNegative = Field(default=0.0, description="disk each guest needs for its own OS")
     image: Name | None = None
     clone: Literal["full", "linked", "layers"] | None = None
+    inside: Name | None = Field(
+        default=None, description="containers in VMs: the VM platform of the node VMs the containers run in (needs node:)"
+    )
+    node: NodeShape | None = Field(default=None, description="containers in VMs: the shape of one node VM (needs inside:)")
+
+    @model_validator(mode="after")
+    def _nested(self) -> Architecture:
+        if (self.inside is None) != (self.node is None):
+            raise ValueError("containers in VMs need both inside: (the VM platform, e.g. kvm) and node: "
+                             "(the node VM's vcpus, memory_gib, disk_gib); give both or neither")
+        return self
 
 
 class HostType(_Model):
@@ -189,6 +248,11 @@ def parse_plan(data: Any, where: str = "plan") -> Plan:
                             f"choose one of {', '.join(sorted(known))}")
         if a.image is not None and a.image not in images:
             problems.append(f"architectures[{i}].image: no image named {a.image!r} in images")
+        if a.inside is not None and a.inside not in known:
+            problems.append(f"architectures[{i}].inside: unknown platform {a.inside!r}; "
+                            f"choose one of {', '.join(sorted(known))}")
+        if a.node is not None and a.node.image is not None and a.node.image not in images:
+            problems.append(f"architectures[{i}].node.image: no image named {a.node.image!r} in images")
     for what, items in (("architectures", p.architectures), ("host_types", p.host_types),
                         ("demand.services", p.demand.services)):
         seen: set[str] = set()
@@ -202,7 +266,8 @@ def parse_plan(data: Any, where: str = "plan") -> Plan:
     for i, a in enumerate(p.architectures):
         for j, h in enumerate(p.host_types):
             try:
-                parse_scenario(_scenario_data(p, a, h, 1, 1.0), where="")
+                for lp, la, lh in _levels(p, a, h, 1):
+                    parse_scenario(_scenario_data(lp, la, lh, 1, 1.0), where="")
             except ScenarioError as exc:
                 raise ScenarioError([f"architectures[{i}] on host_types[{j}]: {q}" for q in exc.problems],
                                     source=where) from None
@@ -260,6 +325,44 @@ def _scenario_data(p: Plan, a: Architecture, h: HostType, hosts: int, scale: flo
         "workloads": workloads,
         "profiles": list(p.profiles),
     }
+
+
+def _node_level(p: Plan, a: Architecture, h: HostType) -> tuple[Plan, Architecture, HostType]:
+    """Level 1 of containers in VMs: the container demand on "virtual hosts" of the node's shape.
+
+    A node VM's vCPUs are its cores; its memory and disk, less its guest OS,
+    are what the container engine and the containers may use. Its disk runs at
+    the host disk's speed (a simplification: nodes do not share it here).
+    """
+    n = a.node
+    vhost = HostType(
+        name=f"{a.name}-node", cores=n.vcpus, core_speed=h.core_speed,
+        memory_gib=(n.memory_gib * 1024.0 - n.guest_os_memory_mib) / 1024.0,
+        disk=h.disk.model_copy(update={"capacity_gib": n.disk_gib - n.guest_os_disk_gib}),
+        network_gbit_s=h.network_gbit_s, price_per_hour=0.0, power_w=0.0,
+    )
+    return p, a.model_copy(update={"inside": None, "node": None}), vhost
+
+
+def _host_level(p: Plan, a: Architecture, h: HostType, nodes: int) -> tuple[Plan, Architecture, HostType]:
+    """Level 2 of containers in VMs: ``nodes`` node VMs, guests of ``a.inside``, on host type ``h``.
+
+    Every node must be placed (blocking 0: a node left out loses its
+    containers); node boot time is no target (nodes are up before the demand).
+    """
+    n = a.node
+    demand = Demand(services=[ServiceDemand(name="node", replicas=nodes, vcpus=n.vcpus,
+                                            memory_mib=n.memory_gib * 1024.0, disk_gib=n.disk_gib)])
+    targets = Targets(blocking_max=0.0, startup_p95_max_s=None, utilisation_max=p.targets.utilisation_max)
+    p2 = p.model_copy(update={"demand": demand, "targets": targets})
+    return p2, Architecture(name=a.name, platform=a.inside, image=n.image, clone=n.clone), h
+
+
+def _levels(p: Plan, a: Architecture, h: HostType, nodes: int) -> list[tuple[Plan, Architecture, HostType]]:
+    """The (plan, architecture, host type) simulated for ``a``: one level, or two if nested."""
+    if a.node is None:
+        return [(p, a, h)]
+    return [_node_level(p, a, h), _host_level(p, a, h, nodes)]
 
 
 # -- judging one cluster size -----------------------------------------------------------------
@@ -419,20 +522,43 @@ def _search(p: Plan, a: Architecture, h: HostType, scale: float) -> dict[str, An
     return out
 
 
+def _as_nodes(why: str) -> str:
+    """A level-1 explanation, where the "hosts" were node VMs."""
+    return why.replace("host(s)", "node VM(s)").replace("one host ", "one node VM ").replace("max_hosts=", "max_hosts (node VMs)=")
+
+
 def _plan_one(args: tuple) -> dict[str, Any]:
     p, ai, hi, scale = args
     a, h = p.architectures[ai], p.host_types[hi]
-    res = _search(p, a, h, scale)
     k = p.policy.tolerate_host_failures
+    if a.node is None:
+        res = _search(p, a, h, scale)
+        guests, platform, nodes, node_binding, why = res["requested"], a.platform, math.nan, "", res["why"]
+        achieved, sizes = res, res["simulated_sizes"]
+    else:  # containers in VMs: containers into node VMs, then node VMs onto hosts
+        lvl1 = _search(*_node_level(p, a, h), scale)
+        guests, platform, node_binding = lvl1["requested"], f"{a.platform} in {a.inside}", lvl1["binding"]
+        nodes = lvl1["hosts"] if lvl1["feasible"] else math.nan
+        if lvl1["feasible"]:
+            res = _search(*_host_level(p, a, h, lvl1["hosts"]), 1.0)
+            why = f"hosts: {res['why']}; node VMs ({lvl1['hosts']}): {_as_nodes(lvl1['why'])}"
+            sizes = lvl1["simulated_sizes"] + res["simulated_sizes"]
+        else:  # no node count works: the hosts cannot be planned
+            res = dict(lvl1, binding=f"{lvl1['binding']} (in the node VMs)")
+            why = f"node VMs: {_as_nodes(lvl1['why'])}"
+            sizes = lvl1["simulated_sizes"]
+        # the containers' figures come from level 1, the hosts' utilisation from level 2
+        achieved = dict(res, blocking=lvl1["blocking"], startup_p95_s=lvl1["startup_p95_s"])
     hosts = res["hosts"] + k if res["feasible"] else math.nan
     return {
-        "architecture": a.name, "platform": a.platform, "host_type": h.name,
-        "demand_scale": scale, "guests_requested": res["requested"],
-        "hosts": hosts, "spare_hosts": k,
+        "architecture": a.name, "platform": platform, "host_type": h.name,
+        "demand_scale": scale, "guests_requested": guests,
+        "hosts": hosts, "spare_hosts": k, "nodes": nodes, "node_binding": node_binding,
         "cost_per_hour": hosts * h.price_per_hour, "power_w": hosts * h.power_w,
-        "binding": res["binding"], "limit": res["why"], "blocking": res["blocking"], "startup_p95_s": res["startup_p95_s"],
-        "memory_util": res["memory_util"], "vcpu_util": res["vcpu_util"], "disk_util": res["disk_util"],
-        "feasible": res["feasible"], "simulated_sizes": res["simulated_sizes"],
+        "binding": res["binding"], "limit": why,
+        "blocking": achieved["blocking"], "startup_p95_s": achieved["startup_p95_s"],
+        "memory_util": achieved["memory_util"], "vcpu_util": achieved["vcpu_util"], "disk_util": achieved["disk_util"],
+        "feasible": res["feasible"], "simulated_sizes": sizes,
     }
 
 
@@ -474,7 +600,7 @@ def plan_table(df: pd.DataFrame, scale: float | None = None) -> pd.DataFrame:
     scales = list(dict.fromkeys(df["demand_scale"]))
     if scale is None:
         scale = 1.0 if 1.0 in scales else scales[0]
-    cols = ["architecture", "host_type", "guests_requested", "hosts", "cost_per_hour", "power_w",
+    cols = ["architecture", "host_type", "guests_requested", "hosts", "nodes", "cost_per_hour", "power_w",
             "binding", "blocking", "startup_p95_s", "memory_util", "vcpu_util", "disk_util"]
     out = df[df["demand_scale"] == scale][cols].reset_index(drop=True)
     out.attrs["scale"] = scale
