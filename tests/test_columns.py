@@ -1,9 +1,9 @@
 """Every column a run produces is documented once, with its unit, in COLUMNS."""
 
 import pytest
+from conftest import SCENARIOS
 
 import vsim
-from conftest import SCENARIOS
 
 RUNS = ["docker-vs-kvm", "overhead", "cgroup-limits", "live-migration", "host-failure",
         "cross-hypervisor-migration"]
