@@ -55,14 +55,58 @@ from itertools import count
 import simpy
 from simpy.events import NORMAL, Event
 
-__all__ = ["FairShare"]
+__all__ = ["FairShare", "SharedRate"]
 
 # Relative tolerance used to decide that a job whose finish mark is within
 # rounding error of the current virtual time is done.
 _EPS = 1e-12
 
 
-class FairShare:
+class SharedRate:
+    """What every fair-share resource has: a capacity, a per-job cap, and the
+    accounting of what it served. Subclasses keep ``_n`` (active jobs),
+    ``_busy_integral`` and ``_work_done`` up to date in their ``_advance``."""
+
+    def __init__(self, env: simpy.Environment, capacity: float, job_cap: float | None, name: str) -> None:
+        if not capacity > 0 or not math.isfinite(capacity):
+            raise ValueError(f"{name}: capacity must be a positive finite number, got {capacity!r}")
+        if job_cap is None:
+            job_cap = capacity
+        if not job_cap > 0:
+            raise ValueError(f"{name}: job_cap must be positive, got {job_cap!r}")
+        self.env = env
+        self.name = name
+        self.capacity = float(capacity)
+        self.job_cap = float(min(job_cap, capacity))
+        self._n = 0
+        self._t_last = env.now
+        self._busy_integral = 0.0  # integral of (rate used / capacity) dt
+        self._work_done = 0.0
+        self.jobs_completed = 0
+        self.peak_jobs = 0
+
+    def _advance(self) -> None:  # pragma: no cover - every subclass has its own
+        raise NotImplementedError
+
+    @property
+    def active(self) -> int:
+        """Number of jobs currently being served."""
+        return self._n
+
+    def utilisation(self, until: float | None = None) -> float:
+        """Mean fraction of capacity used from creation to ``until`` (default now)."""
+        self._advance()
+        t = self.env.now if until is None else until
+        return self._busy_integral / t if t > 0 else 0.0
+
+    @property
+    def work_done(self) -> float:
+        """Total work units served so far."""
+        self._advance()
+        return self._work_done
+
+
+class FairShare(SharedRate):
     """A processor-sharing resource with a per-job rate cap.
 
     Parameters
@@ -85,22 +129,11 @@ class FairShare:
         job_cap: float | None = None,
         name: str = "resource",
     ) -> None:
-        if not capacity > 0 or not math.isfinite(capacity):
-            raise ValueError(f"{name}: capacity must be a positive finite number, got {capacity!r}")
-        if job_cap is None:
-            job_cap = capacity
-        if not job_cap > 0:
-            raise ValueError(f"{name}: job_cap must be positive, got {job_cap!r}")
-        self.env = env
-        self.name = name
-        self.capacity = float(capacity)
-        self.job_cap = float(min(job_cap, capacity))
+        super().__init__(env, capacity, job_cap, name)
         self._heap: list[tuple[float, int, simpy.Event]] = []
         self._seq = count()
-        self._n = 0  # active jobs (the heap may also hold cancelled ones)
         self._cancelled: set[int] = set()
         self._vtime = 0.0  # work received by each active job so far
-        self._t_last = env.now
         # The next completion: its time, the event id reserved for its timer, and
         # that timer once it is in SimPy's queue (see the module docstring).
         self._due: float | None = None
@@ -111,36 +144,14 @@ class FairShare:
         self._queue = env._queue  # SimPy's event heap: (time, priority, event id, event)
         self._eids = env._eid
         self._fire = self._on_timer
-        # Accounting, integrated at every change.
-        self._busy_integral = 0.0  # integral of (rate used / capacity) dt
-        self._work_done = 0.0
-        self.jobs_completed = 0
-        self.peak_jobs = 0
 
     # -- state -----------------------------------------------------------------
-    @property
-    def active(self) -> int:
-        """Number of jobs currently being served."""
-        return self._n
-
     def rate_per_job(self, n: int | None = None) -> float:
         """The rate each of ``n`` active jobs receives (default: now)."""
         n = self.active if n is None else n
         if n == 0:
             return 0.0
         return min(self.job_cap, self.capacity / n)
-
-    def utilisation(self, until: float | None = None) -> float:
-        """Mean fraction of capacity used from creation to ``until`` (default now)."""
-        self._advance()
-        t = self.env.now if until is None else until
-        return self._busy_integral / t if t > 0 else 0.0
-
-    @property
-    def work_done(self) -> float:
-        """Total work units served so far."""
-        self._advance()
-        return self._work_done
 
     # -- mechanics -------------------------------------------------------------
     def _advance(self) -> None:

@@ -21,7 +21,6 @@ The simulation model (:mod:`vsim.world`) never reads YAML: it only sees a
 from __future__ import annotations
 
 import difflib
-import json
 import re
 from functools import cached_property
 from pathlib import Path
@@ -877,8 +876,5 @@ def scenario_schema() -> dict:
     schema["title"] = "vsim scenario"
     return schema
 
-
-def schema_json() -> str:
-    return json.dumps(scenario_schema(), indent=2)
 
 

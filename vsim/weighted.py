@@ -63,6 +63,8 @@ from itertools import count
 import simpy
 from simpy.events import Event
 
+from vsim.fairshare import SharedRate
+
 __all__ = ["WeightedFairShare", "ShareGroup", "DEFAULT_WEIGHT", "MIN_WEIGHT", "MAX_WEIGHT"]
 
 #: cgroup v2 ``cpu.weight``: default, smallest and largest value the kernel accepts.
@@ -103,7 +105,7 @@ class ShareGroup:
         return f"ShareGroup({self.name!r}, weight={self.weight:g}, threads={self.n})"
 
 
-class WeightedFairShare:
+class WeightedFairShare(SharedRate):
     """Hierarchical weighted processor sharing with a per-thread rate cap.
 
     The same interface as :class:`~vsim.fairshare.FairShare` (``use``,
@@ -114,28 +116,13 @@ class WeightedFairShare:
 
     def __init__(self, env: simpy.Environment, capacity: float, job_cap: float | None = None,
                  name: str = "resource") -> None:
-        if not capacity > 0 or not math.isfinite(capacity):
-            raise ValueError(f"{name}: capacity must be a positive finite number, got {capacity!r}")
-        if job_cap is None:
-            job_cap = capacity
-        if not job_cap > 0:
-            raise ValueError(f"{name}: job_cap must be positive, got {job_cap!r}")
-        self.env = env
-        self.name = name
-        self.capacity = float(capacity)
-        self.job_cap = float(min(job_cap, capacity))
+        super().__init__(env, capacity, job_cap, name)
         self.root = ShareGroup(self, "root", DEFAULT_WEIGHT, per_thread=True)
         self._active: dict[ShareGroup, None] = {}  # groups with runnable threads, in order of arrival
         self._seq = count()
-        self._n = 0
-        self._t_last = env.now
         self._timer: Event | None = None
         self._due = math.inf
         self._due_group: ShareGroup | None = None
-        self._busy_integral = 0.0
-        self._work_done = 0.0
-        self.jobs_completed = 0
-        self.peak_jobs = 0
 
     # -- groups and state ------------------------------------------------------
     def group(self, name: str, weight: float = DEFAULT_WEIGHT) -> ShareGroup:
@@ -143,23 +130,6 @@ class WeightedFairShare:
         if not (isinstance(weight, int | float) and MIN_WEIGHT <= weight <= MAX_WEIGHT):
             raise ValueError(f"{self.name}: cpu.weight of {name!r} must be {MIN_WEIGHT}..{MAX_WEIGHT}, got {weight!r}")
         return ShareGroup(self, name, weight)
-
-    @property
-    def active(self) -> int:
-        """Number of jobs (threads) currently being served."""
-        return self._n
-
-    def utilisation(self, until: float | None = None) -> float:
-        """Mean fraction of capacity used from creation to ``until`` (default now)."""
-        self._advance()
-        t = self.env.now if until is None else until
-        return self._busy_integral / t if t > 0 else 0.0
-
-    @property
-    def work_done(self) -> float:
-        """Total work units served so far."""
-        self._advance()
-        return self._work_done
 
     # -- mechanics -------------------------------------------------------------
     def _advance(self) -> None:

@@ -61,8 +61,6 @@ MB_PER_MIB = 1.048576
 # gunzip runs at about 100 MB/s of output on a server core, i.e. 0.01 s/MB.
 EXTRACT_CPU_S_PER_MB = 0.01
 
-TERMINAL_STATES = ("stopped", "rejected", "failed")
-
 
 @dataclass
 class PlatformOnHost:
@@ -194,7 +192,6 @@ class _Placer:
             p: np.array([h.platforms[p].limit if p in h.platforms else 0 for h in hosts], dtype=float)
             for p in names
         }
-        self._rr = 0
         self._image_items: dict[str, tuple] = {}
 
     def extra_disk_mb(self, guest: Guest, i: int) -> float:
