@@ -43,7 +43,7 @@ def main() -> None:
     rows = cases(sizes)
     print(_common.format_table(rows))
     storms = [r for r in rows if r["case"].startswith("boot-storm")]
-    for small, big in zip(storms, storms[1:]):
+    for small, big in zip(storms, storms[1:], strict=False):
         print(f"{big['case']} / {small['case']}: {big['wall_s'] / small['wall_s']:.1f}x the wall time "
               f"for {big['lifecycles'] / small['lifecycles']:.0f}x the guests (target <= 15x for 10x)")
 

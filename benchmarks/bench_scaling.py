@@ -28,7 +28,7 @@ def cases(sizes=(10_000, 100_000, 1_000_000)) -> list[dict]:
 def growth(rows: list[dict]) -> list[str]:
     runs = [r for r in rows if r["case"].startswith("scaling")]
     return [f"{b['case']} / {a['case']}: {b['wall_s'] / a['wall_s']:.1f}x the wall time for "
-            f"{b['lifecycles'] / a['lifecycles']:.0f}x the lifecycles" for a, b in zip(runs, runs[1:])]
+            f"{b['lifecycles'] / a['lifecycles']:.0f}x the lifecycles" for a, b in zip(runs, runs[1:], strict=False)]
 
 
 def main() -> None:

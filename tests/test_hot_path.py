@@ -70,6 +70,7 @@ class NaiveFairShare:
         while self.heap and self.heap[0][1] in self.cancelled:
             self.cancelled.discard(heapq.heappop(self.heap)[1])
         if not self.heap:
+            self.v = 0.0  # idle: virtual time starts again (as FairShare does)
             return
         delay = max(0.0, (self.heap[0][0] - self.v) / self._rate())
         gen = self.gen
@@ -80,14 +81,20 @@ class NaiveFairShare:
             return
         self._advance()
         limit = self.v + 1e-12 * max(1.0, abs(self.v))
+        finished = []
         while self.heap and self.heap[0][0] <= limit:
             _, seq, ev = heapq.heappop(self.heap)
             if seq in self.cancelled:
                 self.cancelled.discard(seq)
                 continue
             self.n -= 1
-            ev.succeed(self.env.now)
+            finished.append(ev)
         self._reschedule()
+        for ev in finished:  # processed at once, as the timer's own outcome (one event per job)
+            ev._ok, ev._value = True, self.env.now
+            callbacks, ev.callbacks = ev.callbacks, None
+            for cb in callbacks:
+                cb(ev)
 
 
 def _replay(cls, jobs, capacity, job_cap):

@@ -62,6 +62,15 @@ __all__ = ["FairShare", "SharedRate"]
 _EPS = 1e-12
 
 
+class _Timer:
+    """A bare entry for SimPy's event queue: what ``Environment.step`` reads of
+    an event (its callbacks and outcome), without the rest of an Event."""
+
+    __slots__ = ("callbacks",)
+    _ok = True
+    _value = None
+
+
 class SharedRate:
     """What every fair-share resource has: a capacity, a per-job cap, and the
     accounting of what it served. Subclasses keep ``_n`` (active jobs),
@@ -85,16 +94,30 @@ class SharedRate:
         self.jobs_completed = 0
         self.peak_jobs = 0
 
+    # A solo run (vsim.solo) holding this resource while nobody else uses it.
+    # Anything that needs the resource's true state hands the run over first.
+    _owner = None
+
     def _advance(self) -> None:  # pragma: no cover - every subclass has its own
         raise NotImplementedError
+
+    def _credit(self, work: float, jobs: int) -> None:
+        """Account ``work`` served to a lone job at full rate (by a solo run)."""
+        self._work_done += work
+        self._busy_integral += work / self.capacity
+        self.jobs_completed += jobs
 
     @property
     def active(self) -> int:
         """Number of jobs currently being served."""
+        if self._owner is not None:
+            self._owner.materialise()
         return self._n
 
     def utilisation(self, until: float | None = None) -> float:
         """Mean fraction of capacity used from creation to ``until`` (default now)."""
+        if self._owner is not None:
+            self._owner.materialise()
         self._advance()
         t = self.env.now if until is None else until
         return self._busy_integral / t if t > 0 else 0.0
@@ -102,6 +125,8 @@ class SharedRate:
     @property
     def work_done(self) -> float:
         """Total work units served so far."""
+        if self._owner is not None:
+            self._owner.materialise()
         self._advance()
         return self._work_done
 
@@ -138,8 +163,8 @@ class FairShare(SharedRate):
         # that timer once it is in SimPy's queue (see the module docstring).
         self._due: float | None = None
         self._due_eid = 0
-        self._due_timer: Event | None = None
-        self._timer: Event | None = None  # the one live timer, due at _timer_at
+        self._due_timer: _Timer | None = None
+        self._timer: _Timer | None = None  # the one live timer, due at _timer_at
         self._timer_at = math.inf
         self._queue = env._queue  # SimPy's event heap: (time, priority, event id, event)
         self._eids = env._eid
@@ -178,6 +203,8 @@ class FairShare(SharedRate):
         """
         if not 0.0 <= work < math.inf:
             raise ValueError(f"{self.name}: work must be a finite number >= 0, got {work!r}")
+        if self._owner is not None:
+            self._owner.materialise()
         done = Event(self.env)
         if work == 0:
             done.succeed(0.0)
@@ -199,6 +226,8 @@ class FairShare(SharedRate):
         The job stops receiving service at once and its event never fires.
         Cost O(log n) amortised: the heap entry is skipped when it surfaces.
         """
+        if self._owner is not None:
+            self._owner.materialise()
         seq = getattr(job, "_vsim_job", None)
         if seq is None or job.triggered or seq in self._cancelled:
             return
@@ -212,13 +241,10 @@ class FairShare(SharedRate):
         while heap and heap[0][1] in self._cancelled:
             self._cancelled.discard(heapq.heappop(heap)[1])
 
-    def _push(self, at: float, eid: int, live: bool) -> Event:
+    def _push(self, at: float, eid: int, live: bool) -> _Timer:
         """Put a timer into SimPy's queue at ``(at, NORMAL, eid)``."""
-        t = Event(self.env)
-        t._ok = True
-        t._value = None
-        if live:
-            t.callbacks = [self._fire]
+        t = _Timer()
+        t.callbacks = [self._fire] if live else []
         heapq.heappush(self._queue, (at, NORMAL, eid, t))
         return t
 
@@ -235,6 +261,10 @@ class FairShare(SharedRate):
         old_due = self._due
         timer = self._timer
         if not self._heap:
+            # Idle: no finish mark refers to the virtual time any more, so it
+            # starts again from zero (keeping it small keeps it precise: a mark
+            # is a difference of virtual times, and a large one loses digits).
+            self._vtime = 0.0
             if old_due is not None:
                 if self._due_timer is None:
                     self._push(old_due, self._due_eid, live=False)
@@ -284,15 +314,28 @@ class FairShare(SharedRate):
                 rate = self.job_cap
             if self.env._now + (heap[0][0] - self._vtime) / rate == self.env._now:
                 limit = heap[0][0]
+        finished = []
         while heap and heap[0][0] <= limit:
             _, seq, ev = heapq.heappop(heap)
             if seq in self._cancelled:
                 self._cancelled.discard(seq)
                 continue
             self._n -= 1
-            self.jobs_completed += 1
-            ev.succeed(self.env.now)
+            finished.append(ev)
+        self.jobs_completed += len(finished)
         self._reschedule()
+        # The finished jobs' events are processed here and now, as SimPy's own
+        # step would process them, instead of being scheduled as new events at
+        # this same instant: one event per job instead of two. Callbacks run
+        # after the resource's state is complete, so a waiting process that
+        # starts its next job on this resource sees a consistent one.
+        now = self.env._now
+        for ev in finished:
+            ev._ok = True
+            ev._value = now
+            callbacks, ev.callbacks = ev.callbacks, None
+            for callback in callbacks:
+                callback(ev)
 
     def __repr__(self) -> str:
         return (

@@ -1,0 +1,168 @@
+"""Solo runs (vsim.solo) change the event count, not the results.
+
+A guest's clone, start or stop phases run as one event while its host's
+resources are otherwise idle, and are handed over to ordinary fair-share jobs
+the moment anything else touches them. Every check here runs the same model
+twice, with ``World.solo_runs`` on and off, and compares what a user sees:
+finish times, phase records, utilisation, every table.
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import simpy
+from conftest import SCENARIOS
+from helpers import host, scenario, workload
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vsim.errors import ScenarioError
+from vsim.fairshare import FairShare
+from vsim.scenario import load_scenario
+from vsim.solo import SoloRun, SoloSpec
+from vsim.world import World
+
+# The two ways add the same durations in a different order, and a busy host's
+# fair share divides them differently: times agree to far below a microsecond.
+RTOL, ATOL = 1e-9, 1e-6
+
+
+def _run(sc, solo: bool, seed=None):
+    w = World(sc, seed)
+    w.solo_runs = solo
+    return w.run(), w
+
+
+def _canonical(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows in a fixed order: rows written at the same instant (guests that finish
+    together) may come in another order, which is not a different result."""
+    key = pd.DataFrame({c: (df[c].round(6) if df[c].dtype.kind in "fc" else df[c].astype(str))
+                        for c in df.columns})
+    order = key.sort_values(list(key.columns), kind="stable").index
+    return df.loc[order].reset_index(drop=True)
+
+
+def _same_table(a: pd.DataFrame, b: pd.DataFrame, what: str) -> None:
+    assert list(a.columns) == list(b.columns), what
+    assert len(a) == len(b), what
+    a, b = _canonical(a), _canonical(b)
+    for col in a.columns:
+        x, y = a[col].to_numpy(), b[col].to_numpy()
+        if a[col].dtype.kind in "fc":
+            assert np.allclose(x, y, rtol=RTOL, atol=ATOL, equal_nan=True), f"{what}.{col}"
+        else:
+            assert (x == y).all(), f"{what}.{col}"
+
+
+def _same_results(r1, r2) -> None:
+    _same_table(r1.instances, r2.instances, "instances")
+    _same_table(r1.phases, r2.phases, "phases")
+    _same_table(r1.hosts, r2.hosts, "hosts")
+    assert set(r1.tables) == set(r2.tables)
+    for name in r1.tables:
+        _same_table(r1.tables[name], r2.tables[name], name)
+
+
+def test_one_vm_on_an_idle_host_is_one_event_per_sequence_with_the_same_timeline():
+    sc = scenario([workload(count=1, image="vm", lifetime={"type": "fixed", "duration_s": 60})],
+                  hosts=[host(cached_images=["vm"])])
+    solo, w_solo = _run(sc, True)
+    steps, w_steps = _run(sc, False)
+    _same_results(solo, steps)
+    # clone (1 disk step), 6 start phases (12 steps), 1 stop phase (3 steps) -> 3 events
+    assert w_solo.events < w_steps.events
+    ph = solo.phases
+    assert list(ph["phase"]) == ["clone-full", "qemu-start", "firmware", "bootloader", "kernel", "initrd",
+                                 "userspace", "shutdown"]
+    # Phases tile the guest's life: each starts where the previous one ended.
+    start, end = ph["start_s"].to_numpy(), ph["end_s"].to_numpy()
+    assert np.array_equal(start[1:7], end[0:6])
+
+
+def test_a_second_guest_mid_boot_hands_the_first_over_at_that_instant():
+    # The second VM arrives while the first is in the middle of its boot: from
+    # then on both share the host's CPU and disk, exactly as step by step.
+    for at in (0.0, 0.3, 3.0, 6.0, 7.7, 9.0, 12.5):
+        sc = scenario([workload(name="a", count=1, clone="linked", image="vm",
+                                lifetime={"type": "fixed", "duration_s": 30}),
+                       workload(name="b", count=1, at_s=at, clone="linked", image="vm",
+                                lifetime={"type": "fixed", "duration_s": 30})],
+                      hosts=[host(cached_images=["vm"])])
+        _same_results(_run(sc, True)[0], _run(sc, False)[0])
+
+
+def test_host_failure_during_a_solo_boot_keeps_the_work_done_and_the_finished_phases():
+    for at in (0.5, 2.0, 7.0, 10.0):
+        sc = scenario([workload(count=3, image="vm", lifetime={"type": "fixed", "duration_s": 100})],
+                      hosts=[host(count=2, cached_images=["vm"])], placement="spread",
+                      failures=[{"host": "h-0", "at_s": at}])
+        solo, steps = _run(sc, True)[0], _run(sc, False)[0]
+        _same_results(solo, steps)
+        assert (solo.instances["state"] == "failed").any()
+
+
+def test_utilisation_asked_mid_boot_is_exact():
+    env = simpy.Environment()
+    cpu = FairShare(env, 4.0, job_cap=1.0, name="cpu")
+    disk = FairShare(env, 1.0, name="disk")
+    spec = SoloSpec([("a", [(cpu, 2.0), (disk, 1.0)]), ("b", [(None, 0.5), (cpu, 1.0)])])
+    phases = []
+    run = SoloRun(env, spec, phases)
+    assert run.start()
+    assert len(env._queue) == 1  # one event for four steps
+    env.run(until=2.5)  # half-way through the disk step
+    assert cpu.utilisation() == pytest.approx(2.0 / 4.0 / 2.5)  # 2 core-s of 4 cores over 2.5 s
+    assert disk.utilisation() == pytest.approx(0.5 / 2.5)
+    env.run()
+    assert run.done.processed and run.done.value == pytest.approx(4.5)
+    assert phases == [("a", 0.0, pytest.approx(3.0)), ("b", pytest.approx(3.0), pytest.approx(4.5))]
+    assert cpu.work_done == pytest.approx(3.0) and disk.work_done == pytest.approx(1.0)
+    assert cpu.jobs_completed == 2 and disk.jobs_completed == 1
+
+
+def test_a_busy_resource_refuses_a_solo_run_and_nothing_is_taken():
+    env = simpy.Environment()
+    cpu, disk = FairShare(env, 1.0, name="cpu"), FairShare(env, 1.0, name="disk")
+    cpu.use(5.0)
+    run = SoloRun(env, SoloSpec([("a", [(disk, 1.0), (cpu, 1.0)])]), [])
+    assert not run.start()
+    assert disk._owner is None and cpu._owner is None and len(env._queue) == 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    arrivals=st.lists(st.tuples(st.sampled_from(["kvm", "docker"]), st.floats(0, 40), st.integers(1, 4),
+                                st.floats(1, 60)), min_size=1, max_size=6),
+    hosts=st.integers(1, 3),
+    policy=st.sampled_from(["first-fit", "best-fit", "spread"]),
+    fail_at=st.none() | st.floats(0, 60),
+)
+def test_any_small_scenario_gives_the_same_results_both_ways(arrivals, hosts, policy, fail_at):
+    wls = [workload(name=f"w{k}", platform=p, count=n, at_s=at, image="vm" if p == "kvm" else "app",
+                    lifetime={"type": "fixed", "duration_s": life})
+           for k, (p, at, n, life) in enumerate(arrivals)]
+    extra = {"failures": [{"host": "h-0" if hosts > 1 else "h", "at_s": fail_at}]} if fail_at is not None else {}
+    sc = scenario(wls, hosts=[host(count=hosts, cached_images=["vm"])], placement=policy, **extra)
+    _same_results(_run(sc, True)[0], _run(sc, False)[0])
+
+
+def _scenario_files():
+    out = []
+    for path in sorted(SCENARIOS.glob("*.yaml")):
+        try:
+            load_scenario(path)
+        except ScenarioError:  # a plan file, not a scenario
+            continue
+        out.append(path)
+    return out
+
+
+@pytest.mark.parametrize("path", _scenario_files(), ids=lambda p: p.stem)
+def test_every_scenario_file_gives_the_same_results_both_ways(path):
+    sc = load_scenario(path)
+    r1, _ = _run(sc, True)
+    r2, _ = _run(sc, False)
+    _same_results(r1, r2)
+    assert math.isclose(r1.meta["sim_end_s"], r2.meta["sim_end_s"])

@@ -1,0 +1,247 @@
+"""Solo runs: a guest's boot in one event while nothing competes with it.
+
+A boot is a sequence of steps on the host's shared resources: CPU work, disk
+reads and writes, network transfers, fixed latencies, one after another. When
+nothing else uses those resources, processor sharing gives the lone job its
+full rate (``min(capacity, job_cap)``), so every step takes ``work / rate`` and
+the whole timeline is known the moment the boot starts. In a large
+datacenter that is the common case: a host sees a new guest every few minutes
+and a boot takes seconds. Simulating each step as a separate fair-share job
+then costs a dozen events for a result that was known in advance.
+
+A :class:`SoloRun` takes the resources its steps use while *nobody else*
+uses them (no active job, no other solo run) and schedules one event, at the
+end. The moment anything else touches one of those resources (another
+guest's job, a service request, a query of its utilisation or of its
+active jobs) the run is *materialised* at that instant:
+
+* the work of the steps already finished, and the part of the current step
+  already done, is credited to the resources (their utilisation and work
+  served stay exact);
+* the current step is handed to its resource as an ordinary job with the
+  work that remains (a latency step simply waits out what remains of it);
+* the remaining steps run one by one as ordinary jobs, as they would have
+  from the start.
+
+Under processor sharing a job's future depends only on the work it still
+needs, so the materialised timeline is the one the step-by-step model gives:
+the same finish times up to rounding in the last digits (checked by
+``tests/test_solo.py``, which runs scenarios both ways). The phases table,
+utilisation and every other result are the same; only the event count falls
+(a boot storm, where every boot overlaps others, materialises at once and
+runs as before).
+
+Only plain :class:`~vsim.fairshare.FairShare` resources take part: a host
+whose CPU is shared by cgroup weight (:mod:`vsim.weighted`) runs every step
+as a job. ``World.solo_runs = False`` switches the fast path off.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import simpy
+from simpy.events import NORMAL, Event
+
+from vsim.fairshare import FairShare, _Timer
+
+__all__ = ["SoloRun", "SoloSpec"]
+
+
+class SoloSpec:
+    """The steps of a sequence of phases on one host, worked out once.
+
+    ``steps`` are ``(resource or None, work, seconds alone)``; a latency step
+    has no resource and its work is its duration. ``spans`` are ``(phase name,
+    index one past its last step)``. ``totals`` are ``(resource, work, jobs)``
+    summed over the steps, credited in one go when a run ends undisturbed.
+    """
+
+    __slots__ = ("steps", "spans", "resources", "totals", "offsets", "total", "records")
+
+    def __init__(self, phases: list[tuple[str, list[tuple[FairShare | None, float]]]]) -> None:
+        steps: list[tuple[FairShare | None, float, float]] = []
+        spans: list[tuple[str, int]] = []
+        totals: dict[FairShare, list] = {}
+        for name, parts in phases:
+            for res, work in parts:
+                if res is None:
+                    steps.append((None, work, work))
+                else:
+                    steps.append((res, work, work / res.job_cap))  # alone: min(capacity, job_cap)
+                    t = totals.setdefault(res, [res, 0.0, 0])
+                    t[1] += work
+                    t[2] += 1
+            spans.append((name, len(steps)))
+        self.steps = tuple(steps)
+        self.spans = tuple(spans)
+        self.resources = tuple(totals)
+        self.totals = tuple(tuple(t) for t in totals.values())
+        # When each step ends, counted from the start; a run started at t0 has
+        # its steps end at t0 + offsets[k] and its phases span t0 + a .. t0 + b.
+        offsets, t = [], 0.0
+        for step in steps:
+            t += step[2]
+            offsets.append(t)
+        self.offsets = tuple(offsets)
+        self.total = t
+        records, a = [], 0.0
+        for name, stop in spans:
+            b = offsets[stop - 1] if stop else 0.0
+            records.append((name, a, b))
+            a = b
+        self.records = tuple(records)
+
+    @property
+    def eligible(self) -> bool:
+        """Only plain fair-share resources can be held by a solo run."""
+        return all(type(r) is FairShare for r in self.resources)
+
+
+class SoloRun:
+    """One run of a :class:`SoloSpec` for one guest, started now.
+
+    ``done`` is the event the guest waits for; its value is the finish time.
+    The phases are appended to ``phases`` (a guest's list of ``(name, start,
+    end)``) as they finish, exactly as the step-by-step model records them.
+    """
+
+    __slots__ = ("env", "spec", "phases", "done", "t0", "timer", "cur", "dead", "materialised")
+
+    def __init__(self, env: simpy.Environment, spec: SoloSpec, phases: list) -> None:
+        self.env = env
+        self.spec = spec
+        self.phases = phases
+        self.done = Event(env)
+        self.t0 = env._now
+        self.timer: _Timer | None = None
+        self.cur: tuple | None = None  # the ordinary job in progress, once materialised
+        self.dead = False
+        self.materialised = False
+
+    def start(self) -> bool:
+        """Take the resources and schedule the end; False if any of them is in use."""
+        spec = self.spec
+        for r in spec.resources:
+            if r._owner is not None or r._n:
+                return False
+        for r in spec.resources:
+            r._owner = self
+            if r.peak_jobs < 1:
+                r.peak_jobs = 1
+        env = self.env
+        timer = self.timer = _Timer()
+        timer.callbacks = [self._finish]
+        heapq.heappush(env._queue, (self.t0 + spec.total, NORMAL, next(env._eid), timer))
+        return True
+
+    # -- the undisturbed end ------------------------------------------------------
+    def _finish(self, _timer) -> None:
+        spec = self.spec
+        for r, work, jobs in spec.totals:
+            r._owner = None
+            r._work_done += work
+            r._busy_integral += work / r.capacity
+            r.jobs_completed += jobs
+        t0 = self.t0
+        self.phases += [(name, t0 + a, t0 + b) for name, a, b in spec.records]
+        self.timer = None
+        done = self.done
+        done._ok = True
+        done._value = self.env._now
+        callbacks, done.callbacks = done.callbacks, None
+        for callback in callbacks:
+            callback(done)
+
+    # -- disturbed: hand over to ordinary jobs --------------------------------------
+    def _settle(self) -> tuple[int, float]:
+        """Release the resources and credit the work done up to now.
+
+        Returns the current step and the work (or, for a latency step, the
+        time) it still needs. Records the phases already finished.
+        """
+        self.timer.callbacks.clear()  # the scheduled end will not be used
+        self.timer = None
+        spec = self.spec
+        for r in spec.resources:
+            r._owner = None
+        now = self.env._now
+        t0 = self.t0
+        ends = [t0 + off for off in spec.offsets]
+        k = 0
+        n = len(ends)
+        while k < n and not ends[k] > now:
+            k += 1
+        steps = spec.steps
+        for j in range(k):
+            res, work, _ = steps[j]
+            if res is not None:
+                res._credit(work, 1)
+        left = 0.0
+        if k < n:
+            res, work, _ = steps[k]
+            if res is None:
+                left = ends[k] - now
+            else:
+                began = ends[k - 1] if k else self.t0
+                got = (now - began) * res.job_cap
+                if got > work:
+                    got = work
+                res._credit(got, 0)
+                left = work - got
+        for (name, a, b), (_, stop) in zip(spec.records, spec.spans, strict=True):
+            if stop > k:
+                break
+            self.phases.append((name, t0 + a, t0 + b))
+        return k, left
+
+    def materialise(self) -> None:
+        """Someone else needs one of the resources: go on as ordinary jobs from now."""
+        if self.timer is None:
+            return
+        self.materialised = True
+        k, left = self._settle()
+        env = self.env
+        if k == len(self.spec.steps):  # finished at this very instant
+            self.done.succeed(env._now)
+            return
+        res = self.spec.steps[k][0]
+        ev = env.timeout(left) if res is None else res.use(left)
+        self.cur = (res, ev)
+        env.process(self._rest(k, ev))
+
+    def _rest(self, k: int, ev):
+        spec, env = self.spec, self.env
+        steps, spans = spec.steps, spec.spans
+        # The phase in progress began at the end of the last finished one.
+        span = 0
+        while spans[span][1] <= k:
+            span += 1
+        start = self.t0 + spec.records[span - 1][2] if span else self.t0
+        j = k
+        while True:
+            yield ev
+            self.cur = None
+            if self.dead:
+                return
+            j += 1
+            while span < len(spans) and spans[span][1] <= j:  # phases that end here (some may be empty)
+                self.phases.append((spans[span][0], start, env._now))
+                start = env._now
+                span += 1
+            if j == len(steps):
+                break
+            res, work, _ = steps[j]
+            ev = env.timeout(work) if res is None else res.use(work)
+            self.cur = (res, ev)
+        self.done.succeed(env._now)
+
+    def cancel(self, _job=None) -> None:
+        """The guest failed: stop here, keeping the work done and the phases finished."""
+        if self.dead or self.done.triggered:
+            return
+        self.dead = True
+        if self.timer is not None:
+            self._settle()
+        elif self.cur is not None and self.cur[0] is not None:
+            self.cur[0].cancel(self.cur[1])
