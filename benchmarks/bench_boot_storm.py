@@ -26,12 +26,12 @@ def storm(guests: int = 100_000) -> dict:
             "startup_max_s": float(ready.max()), "ready": int(ready.notna().sum())}
 
 
-def cases(sizes=(10_000, 100_000)) -> list[dict]:
+def cases(sizes=(10_000, 100_000), repeat: int = 1) -> list[dict]:
     rows = []
     for n in sizes:
-        base = _common.run_case("bench_baseline", "baseline", f"baseline storm {n:,}", builder="boot_storm", guests=n)
-        row = _common.run_case("bench_boot_storm", "storm", f"boot-storm {n:,}", guests=n)
-        rows += [base, _common.with_ratio(row, base)]
+        rows += _common.run_pair(
+            ("bench_baseline", "baseline", f"baseline storm {n:,}", {"builder": "boot_storm", "guests": n}),
+            ("bench_boot_storm", "storm", f"boot-storm {n:,}", {"guests": n}), repeat)
     return rows
 
 

@@ -36,7 +36,7 @@ def main() -> None:
     rows: list[dict] = []
     notes: list[str] = []
     if args.quick:
-        rows += bench_datacenter_day.cases(guests=10_000)
+        rows += bench_datacenter_day.cases(guests=10_000, repeat=1)
         rows += bench_boot_storm.cases((1_000, 10_000))
         rows += bench_fairshare.cases(10_000)
     else:

@@ -110,7 +110,7 @@ def test_utilisation_asked_mid_boot_is_exact():
     spec = SoloSpec([("a", [(cpu, 2.0), (disk, 1.0)]), ("b", [(None, 0.5), (cpu, 1.0)])])
     phases = []
     run = SoloRun(env, spec, phases)
-    assert run.start()
+    assert run.start() is run
     assert len(env._queue) == 1  # one event for four steps
     env.run(until=2.5)  # half-way through the disk step
     assert cpu.utilisation() == pytest.approx(2.0 / 4.0 / 2.5)  # 2 core-s of 4 cores over 2.5 s
@@ -127,7 +127,7 @@ def test_a_busy_resource_refuses_a_solo_run_and_nothing_is_taken():
     cpu, disk = FairShare(env, 1.0, name="cpu"), FairShare(env, 1.0, name="disk")
     cpu.use(5.0)
     run = SoloRun(env, SoloSpec([("a", [(disk, 1.0), (cpu, 1.0)])]), [])
-    assert not run.start()
+    assert run.start() is None
     assert disk._owner is None and cpu._owner is None and len(env._queue) == 1
 
 

@@ -31,7 +31,7 @@ every power-state change.
 
 from __future__ import annotations
 
-import math
+import numpy as np
 
 from vsim.migration import live_migrate
 
@@ -68,32 +68,47 @@ class Energy:
         self.world.records["host_states"].append((host.name, now, old, new))
 
     def utilisation_integrals(self, now: float) -> list[float]:
-        """Per host, the integral of u(t) dt from 0 to ``now`` (seconds)."""
+        """Per host, the integral of u(t) dt from 0 to ``now`` (seconds).
+
+        Every placed guest adds its vCPUs to its host's load while it is there
+        (from placement, or a move, to its stop, a move, or ``now``). The load
+        changes are sorted per host (time, then releases before takes) and
+        u = min(1, load / cores) is integrated between them, for all hosts at
+        once with numpy.
+        """
         world = self.world
-        deltas: list[list[tuple[float, float]]] = [[] for _ in world.hosts]
+        hosts, times, deltas = [], [], []
         for g in world.guests:
-            if math.isnan(g.placed_s) or g.host is None:
+            if g.host is None or g.placed_s != g.placed_s:  # never placed (NaN)
                 continue
-            end = now if math.isnan(g.stopped_s) else g.stopped_s
-            moves = g.extra.get("moves", ())
+            end = now if g.stopped_s != g.stopped_s else g.stopped_s
+            moves = g.extra.get("moves", ()) if g.extra else ()
             cur = moves[0][1] if moves else g.host.index
             t = g.placed_s
             for tm, _src, dst in moves:
-                deltas[cur].append((t, g.vcpus))
-                deltas[cur].append((tm, -g.vcpus))
+                hosts += (cur, cur)
+                times += (t, tm)
+                deltas += (g.vcpus, -g.vcpus)
                 cur, t = dst, tm
-            deltas[cur].append((t, g.vcpus))
-            deltas[cur].append((end, -g.vcpus))
-        out = []
-        for h, ev in zip(world.hosts, deltas, strict=True):
-            ev.sort(key=lambda e: (e[0], e[1]))
-            load, last, total = 0.0, 0.0, 0.0
-            for t, dv in ev:
-                total += min(1.0, max(load, 0.0) / h.cores) * (t - last)
-                load += dv
-                last = t
-            out.append(total)
-        return out
+            hosts += (cur, cur)
+            times += (t, end)
+            deltas += (g.vcpus, -g.vcpus)
+        n = len(world.hosts)
+        if not hosts:
+            return [0.0] * n
+        h = np.array(hosts, dtype=np.int64)
+        t = np.array(times, dtype=float)
+        dv = np.array(deltas, dtype=float)
+        order = np.lexsort((dv, t, h))
+        h, t, dv = h[order], t[order], dv[order]
+        load = np.cumsum(dv)  # running load over all hosts, one after another
+        first = np.flatnonzero(np.r_[True, h[1:] != h[:-1]])  # each host's first event
+        load -= np.repeat(np.r_[0.0, load[first[1:] - 1]], np.diff(np.r_[first, len(h)]))
+        cores = np.array([hst.cores for hst in world.hosts], dtype=float)
+        u = np.minimum(1.0, np.maximum(load[:-1], 0.0) / cores[h[:-1]])
+        same = h[1:] == h[:-1]  # the interval up to the next change of the same host
+        total = np.bincount(h[:-1][same], weights=(u * (t[1:] - t[:-1]))[same], minlength=n)
+        return total.tolist()
 
     def _finish(self) -> None:
         world = self.world

@@ -22,6 +22,7 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -356,21 +357,7 @@ class Results:
     # -- construction ------------------------------------------------------------
     @classmethod
     def from_world(cls, world) -> Results:
-        inst_cols = list(COLUMNS["instances"])
-        rows = []
-        owners = []  # per guest: (id, workload, platform, host), for its phase rows
-        for g in world.guests:
-            host = g.host.name if g.host is not None else ""
-            rows.append((
-                g.id, g.name, g.workload.name, g.kind, g.platform, host,
-                g.requested_s, g.placed_s, g.provisioned_s, g.ready_s, g.stopped_s,
-                g.ready_s - g.requested_s, g.provisioned_s - g.placed_s, g.ready_s - g.provisioned_s,
-                g.memory_mib, g.vcpus, g.disk_mb if g.host is not None else 0.0, g.pulled_mb,
-                g.state, g.reason,
-            ))
-            owners.append((g.id, g.workload.name, g.platform, host))
-        instances = pd.DataFrame.from_records(rows, columns=inst_cols)
-        del rows
+        instances, owners = _instance_table(world.guests)
         phases = _phase_table(world.guests, owners)
         now = world.env.now
         host_rows = []
@@ -487,25 +474,102 @@ class Results:
         return dest
 
 
+def _instance_table(guests) -> tuple[pd.DataFrame, list]:
+    """The instances table, built column by column, and per guest ``(id,
+    workload, platform, host)`` for its phase rows."""
+    cols = list(COLUMNS["instances"])
+    if not guests:
+        return pd.DataFrame.from_records([], columns=cols), []
+
+    def get(attr):
+        return list(map(attrgetter(attr), guests))
+
+    def times(attr):
+        return np.array(get(attr), dtype=float)
+
+    host = [g.host.name if g.host is not None else "" for g in guests]
+    workload = [g.workload.name for g in guests]
+    ids, platform = get("id"), get("platform")
+    req, placed, prov = times("requested_s"), times("placed_s"), times("provisioned_s")
+    ready, stopped = times("ready_s"), times("stopped_s")
+    data = {
+        "id": np.array(ids, dtype=np.int64), "name": get("name"), "workload": workload, "kind": get("kind"),
+        "platform": platform, "host": host,
+        "requested_s": req, "placed_s": placed, "provisioned_s": prov, "ready_s": ready, "stopped_s": stopped,
+        "startup_s": ready - req, "provision_s": prov - placed, "boot_s": ready - prov,
+        # numbers as given (whole vCPUs stay integers, as a table of rows would infer)
+        "memory_mib": np.array(get("memory_mib")), "vcpus": np.array(get("vcpus")),
+        "disk_mb": np.array([g.disk_mb if g.host is not None else 0.0 for g in guests]),
+        "pulled_mb": np.array(get("pulled_mb")),
+        "state": get("state"), "reason": get("reason"),
+    }
+    assert list(data) == cols  # the documented order
+    owners = list(zip(ids, workload, platform, host, strict=True))
+    return pd.DataFrame(data, columns=cols), owners
+
+
 def _phase_table(guests, owners) -> pd.DataFrame:
     """The phases table, built column by column (a million guests have ~10 million
-    phases: one tuple per row would cost gigabytes before the DataFrame exists)."""
+    phases: one tuple per row would cost gigabytes before the DataFrame exists).
+
+    A guest's ``phases`` holds ``(name, start, end)`` entries and packed
+    ``(SoloSpec, t0)`` entries (vsim.solo: several phases run as one). Each
+    entry points into a table of templates, one per packed spec (its phases'
+    offsets from t0) and one per plain phase name (offsets 0), so that every
+    row is ``base + offset`` for the whole table at once: a plain entry's base
+    is its own start and end, a packed one's is its t0.
+    """
     cols = list(COLUMNS["phases"])
-    counts = np.fromiter((len(g.phases) for g in guests), dtype=np.int64, count=len(guests))
+    names: list[str] = []  # template rows: name, offset of the start, offset of the end
+    off_a: list[float] = []
+    off_b: list[float] = []
+    plain: dict[str, int] = {}
+    packed: dict[int, tuple[int, int]] = {}  # id(spec) -> (first template row, rows)
+    t_first, t_count, base_s, base_e, per_guest = [], [], [], [], []
+    for g in guests:
+        n = 0
+        for entry in g.phases:
+            if len(entry) == 2:  # packed solo run
+                spec, t0 = entry
+                got = packed.get(id(spec))
+                if got is None:
+                    got = packed[id(spec)] = (len(names), len(spec.records))
+                    for name, a, b in spec.records:
+                        names.append(name)
+                        off_a.append(a)
+                        off_b.append(b)
+                first, k = got
+                base_s.append(t0)
+                base_e.append(t0)
+            else:
+                name, t_s, t_e = entry
+                first = plain.get(name)
+                if first is None:
+                    first = plain[name] = len(names)
+                    names.append(name)
+                    off_a.append(0.0)
+                    off_b.append(0.0)
+                k = 1
+                base_s.append(t_s)
+                base_e.append(t_e)
+            t_first.append(first)
+            t_count.append(k)
+            n += k
+        per_guest.append(n)
+    counts = np.array(per_guest, dtype=np.int64)
     total = int(counts.sum())
     if total == 0:
         return pd.DataFrame.from_records([], columns=cols)
-    from itertools import chain
-
-    flat = list(chain.from_iterable(g.phases for g in guests))  # references, no copies
-    start = np.fromiter((p[1] for p in flat), dtype=float, count=total)
-    end = np.fromiter((p[2] for p in flat), dtype=float, count=total)
-    names = np.array([p[0] for p in flat], dtype=object)
-    del flat
+    reps = np.array(t_count, dtype=np.int64)
+    entry_start = np.cumsum(reps) - reps  # first row of each entry
+    row_in_entry = np.arange(total, dtype=np.int64) - np.repeat(entry_start, reps)
+    tmpl = np.repeat(np.array(t_first, dtype=np.int64), reps) + row_in_entry
+    start = np.repeat(np.array(base_s, dtype=float), reps) + np.array(off_a)[tmpl]
+    end = np.repeat(np.array(base_e, dtype=float), reps) + np.array(off_b)[tmpl]
     data = {"id": np.repeat(np.array([o[0] for o in owners], dtype=np.int64), counts)}
     for k, col in enumerate(cols[1:4], start=1):
         data[col] = np.repeat(np.array([o[k] for o in owners], dtype=object), counts)
-    data[cols[4]] = names
+    data[cols[4]] = np.array(names, dtype=object)[tmpl]
     data[cols[5]] = start
     data[cols[6]] = end
     data[cols[7]] = end - start

@@ -103,7 +103,9 @@ class SoloRun:
 
     ``done`` is the event the guest waits for; its value is the finish time.
     The phases are appended to ``phases`` (a guest's list of ``(name, start,
-    end)``) as they finish, exactly as the step-by-step model records them.
+    end)``) as the step-by-step model records them; a run that ends undisturbed
+    appends one packed entry ``(spec, t0)`` for all of them instead, which
+    :meth:`~vsim.world.Guest.phase_records` and the phases table expand.
     """
 
     __slots__ = ("env", "spec", "phases", "done", "t0", "timer", "cur", "dead", "materialised")
@@ -119,12 +121,13 @@ class SoloRun:
         self.dead = False
         self.materialised = False
 
-    def start(self) -> bool:
-        """Take the resources and schedule the end; False if any of them is in use."""
+    def start(self) -> SoloRun | None:
+        """Take the resources and schedule the end; None (and nothing taken) if
+        any of them is in use."""
         spec = self.spec
         for r in spec.resources:
             if r._owner is not None or r._n:
-                return False
+                return None
         for r in spec.resources:
             r._owner = self
             if r.peak_jobs < 1:
@@ -133,7 +136,7 @@ class SoloRun:
         timer = self.timer = _Timer()
         timer.callbacks = [self._finish]
         heapq.heappush(env._queue, (self.t0 + spec.total, NORMAL, next(env._eid), timer))
-        return True
+        return self
 
     # -- the undisturbed end ------------------------------------------------------
     def _finish(self, _timer) -> None:
@@ -143,8 +146,7 @@ class SoloRun:
             r._work_done += work
             r._busy_integral += work / r.capacity
             r.jobs_completed += jobs
-        t0 = self.t0
-        self.phases += [(name, t0 + a, t0 + b) for name, a, b in spec.records]
+        self.phases.append((spec, self.t0))  # packed: expanded by the results (Guest.phase_records)
         self.timer = None
         done = self.done
         done._ok = True

@@ -168,7 +168,10 @@ class Guest:
         self.disk_mb = 0.0
         self.pulled_mb = 0.0
         self.lifetime_s = lifetime_s
-        self.phases: list[tuple[str, float, float]] = []
+        # (name, start_s, end_s) per phase, in time order; a solo run that ends
+        # undisturbed leaves one packed entry (SoloSpec, t0) for all its phases
+        # instead (see phase_records, vsim.solo).
+        self.phases: list[tuple] = []
         self.process: simpy.Process | None = None
         self.job: tuple[FairShare, simpy.Event] | None = None  # shared-resource work in progress
         self.extra: dict = {}  # per-guest data of optional mechanisms (services, cgroups, ...)
@@ -177,15 +180,26 @@ class Guest:
     def startup_s(self) -> float:
         return self.ready_s - self.requested_s
 
+    def phase_records(self) -> list[tuple[str, float, float]]:
+        """The guest's phases so far as ``(name, start_s, end_s)``, in time order."""
+        out: list[tuple[str, float, float]] = []
+        for entry in self.phases:
+            if len(entry) == 2:  # a solo run's phases, packed
+                spec, t0 = entry
+                out += [(name, t0 + a, t0 + b) for name, a, b in spec.records]
+            else:
+                out.append(entry)
+        return out
+
 
 class _Shape:
-    """What the placer keeps for one shape of guest: which hosts fit it, the
-    policy's score of each (inf where it does not fit), and how much of the
-    change log it has seen. ``fits_one`` is the placement rule for one host,
-    the same as :meth:`_Placer._fits_all` applies to all of them."""
+    """What the placer keeps for one shape of guest: the policy's score of
+    every host (inf where the shape does not fit) and how much of the change
+    log it has seen. ``fits_one`` is the placement rule for one host, the same
+    as :meth:`_Placer._fits_all` applies to all of them."""
 
     __slots__ = ("placer", "guest", "own", "mask", "pcount", "plimit", "mem_lo", "vcpu_lo", "own_lo", "sure_lo",
-                 "has_image", "fits", "score", "seen")
+                 "has_image", "score", "seen")
 
     def __init__(self, placer: _Placer, guest: Guest, own_disk_mb: float) -> None:
         p = guest.platform
@@ -199,7 +213,6 @@ class _Shape:
         im = guest.image
         self.has_image = im is not None
         self.sure_lo = (own_disk_mb + placer._items(im)[0]) - 1e-9 if im is not None else self.own_lo
-        self.fits: np.ndarray = np.zeros(0, dtype=bool)
         self.score: np.ndarray = np.zeros(0)
         self.seen = -1
 
@@ -213,74 +226,103 @@ class _Shape:
             return True
         if not self.has_image:
             return False
-        return bool(free >= self.own_lo and free >= (self.own + pl.extra_disk_mb(self.guest, i)) - 1e-9)
+        return free >= self.own_lo and free >= (self.own + pl.extra_disk_mb(self.guest, i)) - 1e-9
 
 
 class _Placer:
-    """Free capacity of every host as numpy arrays; placement without a loop over hosts.
+    """Free capacity of every host, and placement without a loop over hosts.
 
     For each *shape* of guest (platform, memory, vCPUs, disk, image) the placer
-    keeps a boolean array "fits on host i", computed once over all hosts with
-    numpy and then kept up to date lazily: every change to a host (a guest
-    placed or released, the host going down, an image pull registered) is
-    noted in a change log, and the next placement of a shape re-checks only the
-    hosts changed since that shape last looked. Choosing among the hosts that
-    fit (first-, best-, worst-fit, spread) is one masked arg-min. A thousand
-    hosts thus cost a handful of numpy calls per guest, not a Python loop.
+    keeps the policy's score of every host as a numpy array (the lowest score
+    wins; inf where the shape does not fit), computed once over all hosts and
+    then kept up to date lazily: every change to a host (a guest placed or
+    released, the host going down, an image pull registered) is noted in a
+    change log, and the next placement of a shape re-scores only the hosts
+    changed since that shape last looked. Choosing a host is then one arg-min
+    over the scores: a thousand hosts cost one numpy call per guest and a few
+    Python steps per host that changed, not a loop over every host.
+
+    The free capacities are kept as Python lists (one element at a time is
+    what placement reads and writes); ``mem_free``, ``vcpu_free``,
+    ``disk_free``, ``count``, ``platform_count`` and ``platform_mask`` are
+    read-only numpy views of them, rebuilt when read after a change.
     """
 
     # The change log is dropped when it grows this much longer than the host
     # count; shapes that had not caught up are then recomputed in full.
     _LOG_SLACK = 4096
+    # A shape re-scores the hosts changed since it last looked one by one, up
+    # to this many (or a quarter of the hosts); beyond, all at once with numpy.
+    _DIRTY_MAX = 256
 
     def __init__(self, hosts: list[Host], policy: str) -> None:
         self.hosts = hosts
         self.policy = policy
-        self.mem_free = np.array([h.memory_capacity_mib - h.footprint_mib for h in hosts], dtype=float)
-        self.vcpu_free = np.array([h.vcpu_capacity for h in hosts], dtype=float)
-        self.disk_free = np.array([h.disk_capacity_mb - h.cache_mb for h in hosts], dtype=float)
-        self.count = np.zeros(len(hosts), dtype=float)
+        self._mem = [h.memory_capacity_mib - h.footprint_mib for h in hosts]
+        self._vcpu = [float(h.vcpu_capacity) for h in hosts]
+        self._disk = [h.disk_capacity_mb - h.cache_mb for h in hosts]
+        self._count = [0.0] * len(hosts)
         self.max_guests = np.array([h.max_guests for h in hosts], dtype=float)
+        self._max_guests = self.max_guests.tolist()
         names = sorted({p for h in hosts for p in h.platforms})
-        self.platform_mask = {p: np.array([p in h.platforms for h in hosts]) for p in names}
-        self.platform_count = {p: np.zeros(len(hosts)) for p in names}
+        self._pmask = {p: [p in h.platforms for h in hosts] for p in names}
+        self._pcount = {p: [0.0] * len(hosts) for p in names}
         self.platform_limit = {
             p: np.array([h.platforms[p].limit if p in h.platforms else 0 for h in hosts], dtype=float)
             for p in names
         }
-        self._image_items: dict[str, tuple] = {}
-        # The same state as Python lists, for one host at a time (a numpy element
-        # costs ten times a list item to read); _change keeps both up to date.
-        self._mem, self._vcpu, self._disk = self.mem_free.tolist(), self.vcpu_free.tolist(), self.disk_free.tolist()
-        self._count, self._max_guests = self.count.tolist(), self.max_guests.tolist()
-        self._pmask = {p: m.tolist() for p, m in self.platform_mask.items()}
-        self._pcount = {p: c.tolist() for p, c in self.platform_count.items()}
         self._plimit = {p: lim.tolist() for p, lim in self.platform_limit.items()}
+        self._image_items: dict[str, tuple] = {}
         self._changed: list[int] = []  # hosts changed, in order (see touch)
         self._log_start = 0  # position of _changed[0] in the whole history of changes
-        self._shapes: dict[tuple, list] = {}  # shape -> [fits (bool array), changes seen]
+        self._shapes: dict[tuple, _Shape] = {}
+        self._views: dict | None = None  # numpy views of the lists, until the next change
+        if policy == "best-fit":  # the fullest host that fits
+            self._score_of = self._mem.__getitem__
+        elif policy == "worst-fit":  # the emptiest
+            self._score_of = lambda i: -self._mem[i]
+        elif policy == "spread":  # the one with the fewest guests
+            self._score_of = self._count.__getitem__
+        else:  # first-fit: the first host that fits
+            self._score_of = lambda i: 0.0
 
+    # -- numpy views ---------------------------------------------------------------
+    def _view(self, name: str):
+        v = self._views
+        if v is None:
+            v = self._views = {
+                "mem_free": np.array(self._mem), "vcpu_free": np.array(self._vcpu),
+                "disk_free": np.array(self._disk), "count": np.array(self._count),
+                "platform_count": {p: np.array(c) for p, c in self._pcount.items()},
+                "platform_mask": {p: np.array(m, dtype=bool) for p, m in self._pmask.items()},
+            }
+        return v[name]
+
+    mem_free = property(lambda self: self._view("mem_free"), doc="Free memory (MiB) per host, overcommit included.")
+    vcpu_free = property(lambda self: self._view("vcpu_free"), doc="Free vCPUs per host, overcommit included.")
+    disk_free = property(lambda self: self._view("disk_free"), doc="Free disk (MB) per host.")
+    count = property(lambda self: self._view("count"), doc="Guests placed per host now.")
+    platform_count = property(lambda self: self._view("platform_count"), doc="Guests per platform per host.")
+    platform_mask = property(lambda self: self._view("platform_mask"),
+                             doc="Per platform: which hosts run it and take new guests now.")
+
+    # -- changes --------------------------------------------------------------------
     def _change(self, i: int, p: str, mem: float, vcpus: float, disk: float, n: int) -> None:
         """Take ``mem``, ``vcpus``, ``disk`` and ``n`` guest slots on host ``i``
-        (negative: give them back), in both views, and note the change."""
-        m = self._mem[i] = self._mem[i] - mem
-        self.mem_free[i] = m
-        v = self._vcpu[i] = self._vcpu[i] - vcpus
-        self.vcpu_free[i] = v
-        d = self._disk[i] = self._disk[i] - disk
-        self.disk_free[i] = d
-        c = self._count[i] = self._count[i] + n
-        self.count[i] = c
-        pc = self._pcount[p]
-        c = pc[i] = pc[i] + n
-        self.platform_count[p][i] = c
+        (negative: give them back), and note the change."""
+        self._mem[i] -= mem
+        self._vcpu[i] -= vcpus
+        self._disk[i] -= disk
+        self._count[i] += n
+        self._pcount[p][i] += n
         self.touch(i)
 
     def touch(self, i: int) -> None:
         """Note that host ``i``'s free capacity, availability or image cache changed."""
+        self._views = None
         log = self._changed
         log.append(i)
-        if len(log) > self._LOG_SLACK + 4 * len(self.hosts):
+        if len(log) > self._LOG_SLACK + 16 * len(self.hosts):
             self._log_start += len(log)
             log.clear()
 
@@ -342,15 +384,11 @@ class _Placer:
         ok &= self._disk_fits(guest, own_disk_mb, ok)
         return ok
 
-    def _key(self) -> np.ndarray:
-        """The placement policy's preference over all hosts: the lowest wins."""
-        if self.policy == "best-fit":
-            return self.mem_free  # the fullest host that fits
-        if self.policy == "worst-fit":
-            return -self.mem_free  # the emptiest
-        if self.policy == "spread":
-            return self.count  # the one with the fewest guests
-        return np.zeros(len(self.hosts))  # first-fit: the first host that fits
+    def _score_all(self, guest: Guest, own_disk_mb: float) -> np.ndarray:
+        key = {"best-fit": self.mem_free, "worst-fit": -self.mem_free, "spread": self.count}.get(self.policy)
+        if key is None:
+            key = np.zeros(len(self.hosts))
+        return np.where(self._fits_all(guest, own_disk_mb), key, np.inf)
 
     def _shape(self, guest: Guest, own_disk_mb: float) -> _Shape:
         """The up-to-date placement state of the guest's shape (see the class docstring)."""
@@ -362,45 +400,32 @@ class _Placer:
         if sh is None or sh.seen < self._log_start:
             if sh is None:
                 sh = self._shapes[key] = _Shape(self, guest, own_disk_mb)
-            sh.fits = self._fits_all(guest, own_disk_mb)
-            sh.score = np.where(sh.fits, self._key(), np.inf)
+            sh.score = self._score_all(guest, own_disk_mb)
             sh.seen = now
             return sh
         k = sh.seen - self._log_start
         if k < len(log):
-            dirty = log[k:]
-            if len(dirty) > 64:
-                sh.fits = self._fits_all(guest, own_disk_mb)
-                sh.score = np.where(sh.fits, self._key(), np.inf)
+            if len(log) - k > max(self._DIRTY_MAX, len(self.hosts) >> 2):
+                sh.score = self._score_all(guest, own_disk_mb)
             else:
-                fits, score, policy = sh.fits, sh.score, self.policy
-                for i in set(dirty):
-                    ok = fits[i] = sh.fits_one(i)
-                    if not ok:
-                        score[i] = np.inf
-                    elif policy == "best-fit":
-                        score[i] = self._mem[i]
-                    elif policy == "worst-fit":
-                        score[i] = -self._mem[i]
-                    elif policy == "spread":
-                        score[i] = self._count[i]
-                    else:
-                        score[i] = 0.0
+                score, score_of, fits_one = sh.score, self._score_of, sh.fits_one
+                for i in set(log[k:]):
+                    score[i] = score_of(i) if fits_one(i) else np.inf
             sh.seen = now
         return sh
 
     def fits(self, guest: Guest, own_disk_mb: float) -> np.ndarray:
-        """Which hosts can take ``guest`` now (a boolean array; do not modify it)."""
-        return self._shape(guest, own_disk_mb).fits
+        """Which hosts can take ``guest`` now (a boolean array)."""
+        return self._shape(guest, own_disk_mb).score < np.inf
 
     def place(self, guest: Guest, own_disk_mb: float) -> tuple[int, float] | tuple[None, str]:
         p = guest.platform
-        mask = self.platform_mask.get(p)
-        if mask is None:
+        if p not in self._pmask:
             return None, f"platform: no host runs {p}"
-        sh = self._shape(guest, own_disk_mb)
-        i = int(sh.score.argmin())
-        if not sh.fits[i]:  # no host fits: say why
+        score = self._shape(guest, own_disk_mb).score
+        i = int(score.argmin())
+        if score[i] == np.inf:  # no host fits: say why
+            mask = self.platform_mask[p]
             if not np.count_nonzero(mask):  # installed, but every such host is unavailable (set_available)
                 return None, f"hosts: every host running {p} is down, off or draining"
             checks = [
@@ -419,8 +444,8 @@ class _Placer:
 
     def set_available(self, i: int, available: bool) -> None:
         """Let host ``i`` take new guests or not (it is down, off or draining)."""
-        for p, mask in self.platform_mask.items():
-            mask[i] = self._pmask[p][i] = available and p in self.hosts[i].platforms
+        for p, mask in self._pmask.items():
+            mask[i] = available and p in self.hosts[i].platforms
         self.touch(i)
 
     def reserve_on(self, i: int, guest, disk_mb: float) -> str:
@@ -429,13 +454,13 @@ class _Placer:
         ``platform`` (the target's shape). Returns "" if done, else why not.
         """
         p = guest.platform
-        mask = self.platform_mask.get(p)
+        mask = self._pmask.get(p)
         if mask is None or not mask[i]:
             return f"{self.hosts[i].name} does not take {p} guests now (not installed, or the host is not on)"
-        if not (self.platform_count[p][i] < self.platform_limit[p][i] and self.count[i] < self.max_guests[i]):
+        if not (self._pcount[p][i] < self._plimit[p][i] and self._count[i] < self._max_guests[i]):
             return f"guest limit: {self.hosts[i].name} is full"
-        for what, free, need in (("memory", self.mem_free, guest.memory_mib), ("vcpus", self.vcpu_free, guest.vcpus),
-                                 ("disk", self.disk_free, disk_mb)):
+        for what, free, need in (("memory", self._mem, guest.memory_mib), ("vcpus", self._vcpu, guest.vcpus),
+                                 ("disk", self._disk, disk_mb)):
             if free[i] < need - 1e-9:
                 return f"{what}: {self.hosts[i].name} has {free[i]:.0f} free, needs {need:.0f}"
         self._change(i, p, guest.memory_mib, guest.vcpus, disk_mb, 1)
@@ -601,9 +626,11 @@ class World:
         g.placed_s = env.now
         host.guests_placed += 1
         host.guests_now += 1
-        host.peak_guests = max(host.peak_guests, host.guests_now)
-        used = host.memory_capacity_mib - self.placer.mem_free[i]
-        host.peak_memory_mib = max(host.peak_memory_mib, used)
+        if host.guests_now > host.peak_guests:
+            host.peak_guests = host.guests_now
+        used = host.memory_capacity_mib - self.placer._mem[i]
+        if used > host.peak_memory_mib:
+            host.peak_memory_mib = used
         host.cache_mb += got - own
         try:
             g.state = "provisioning"
@@ -616,18 +643,45 @@ class World:
                 yield from self.provision(g, host)
             g.provisioned_s = env.now
             g.state = "booting"
-            yield from self._phases(g, host, "start")
+            solo = self._solo(g, host, "start") if self.solo_runs else None
+            if solo is not None:
+                g.job = (solo, None)
+                yield solo.done
+                g.job = None
+            else:
+                yield from self._phases(g, host, "start")
             g.ready_s = env.now
             g.state = "running"
             for hook in self.on_ready:
                 hook(g)
-            yield from self._run_for(g)
+            # Run for the lifetime (for ever if infinite). An interrupt whose
+            # cause is a Relocation (a cold migration) runs the relocation's
+            # steps inside the guest's own life and then goes on running; time
+            # spent away does not count against the lifetime. Any other
+            # interrupt (a failure) ends the guest (the outer except).
+            end = env._now + g.lifetime_s
+            while True:
+                try:
+                    yield env.event() if end == math.inf else env.timeout(end - env._now)
+                    break
+                except simpy.Interrupt as intr:
+                    if not isinstance(intr.cause, Relocation):
+                        raise
+                    t0 = env._now
+                    yield from intr.cause.steps(g)
+                    end += env._now - t0
             host = g.host  # a migration may have moved it
             g.stop_s = env.now
             g.state = "stopping"
             for hook in self.on_stop:
                 hook(g)
-            yield from self._phases(g, host, "stop")
+            solo = self._solo(g, host, "stop") if self.solo_runs else None
+            if solo is not None:
+                g.job = (solo, None)
+                yield solo.done
+                g.job = None
+            else:
+                yield from self._phases(g, host, "stop")
             g.state = "stopped"
         except simpy.Interrupt as intr:
             g.state = "failed"
@@ -642,27 +696,6 @@ class World:
         host = g.host
         self.placer.release(host.index, g, g.disk_mb)
         host.guests_now -= 1
-
-    def _run_for(self, g: Guest):
-        """Run for the guest's lifetime (for ever if infinite).
-
-        An interrupt whose cause is a :class:`Relocation` (a cold migration)
-        runs the relocation's steps inside the guest's own life and then goes on
-        running; time spent away does not count against the lifetime. Any other
-        interrupt (a failure) ends the guest.
-        """
-        env = self.env
-        end = env.now + g.lifetime_s
-        while True:
-            try:
-                yield env.event() if math.isinf(end) else env.timeout(end - env.now)
-                return
-            except simpy.Interrupt as intr:
-                if not isinstance(intr.cause, Relocation):
-                    raise
-                t0 = env.now
-                yield from intr.cause.steps(g)
-                end += env.now - t0
 
     # -- operations on running guests (vsim.migration, vsim.faults, vsim.energy) --
     def spawn_guest(self, w: Workload, lifetime_s: float) -> Guest:
@@ -734,7 +767,8 @@ class World:
         until then."""
         phases = g.profile.start_phases if what == "start" else g.profile.stop_phases
         for k, ph in enumerate(phases):
-            solo = self._solo(g, host, what, k) if self.solo_runs else None
+            # (the caller has tried a solo run from the first phase already)
+            solo = self._solo(g, host, what, k) if k and self.solo_runs else None
             if solo is not None:
                 g.job = (solo, None)
                 yield solo.done
@@ -759,8 +793,10 @@ class World:
             spec = host.solo_specs[key] = self._solo_spec(host, profile, what, g, first)
         if spec is False:
             return None
-        run = SoloRun(self.env, spec, g.phases)
-        return run if run.start() else None
+        for r in spec.resources:  # is anybody else using them? (then step by step)
+            if r._n or r._owner is not None:
+                return None
+        return SoloRun(self.env, spec, g.phases).start()
 
     def _solo_spec(self, host: Host, profile: Profile, what: str, g: Guest, first: int = 0) -> SoloSpec | bool:
         """The steps of ``what`` (from phase ``first``) on ``host``, as run_phase
@@ -910,7 +946,7 @@ def _fewer_collections():
     reference counting as before, and results do not depend on the collector.
     """
     old = gc.get_threshold()
-    gc.set_threshold(max(old[0], 50_000), max(old[1], 20), max(old[2], 100))
+    gc.set_threshold(max(old[0], 400_000), max(old[1], 20), max(old[2], 100))
     try:
         yield
     finally:
