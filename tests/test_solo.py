@@ -107,9 +107,9 @@ def test_utilisation_asked_mid_boot_is_exact():
     env = simpy.Environment()
     cpu = FairShare(env, 4.0, job_cap=1.0, name="cpu")
     disk = FairShare(env, 1.0, name="disk")
-    spec = SoloSpec([("a", [(cpu, 2.0), (disk, 1.0)]), ("b", [(None, 0.5), (cpu, 1.0)])])
+    spec = SoloSpec([("a", [(0, 2.0), (1, 1.0)]), ("b", [(None, 0.5), (0, 1.0)])], (cpu, disk))
     phases = []
-    run = SoloRun(env, spec, phases)
+    run = SoloRun(env, spec, (cpu, disk), phases)
     assert run.start() is run
     assert len(env._queue) == 1  # one event for four steps
     env.run(until=2.5)  # half-way through the disk step
@@ -117,7 +117,16 @@ def test_utilisation_asked_mid_boot_is_exact():
     assert disk.utilisation() == pytest.approx(0.5 / 2.5)
     env.run()
     assert run.done.processed and run.done.value == pytest.approx(4.5)
+    # asked mid-run, so handed over: the phases are recorded one by one
     assert phases == [("a", 0.0, pytest.approx(3.0)), ("b", pytest.approx(3.0), pytest.approx(4.5))]
+    # undisturbed, the same run leaves one packed entry with the same phases
+    env2 = simpy.Environment()
+    rates2 = (FairShare(env2, 4.0, job_cap=1.0, name="cpu"), FairShare(env2, 1.0, name="disk"))
+    phases2 = []
+    SoloRun(env2, spec, rates2, phases2).start()
+    env2.run()
+    assert phases2 == [(spec, 0.0)] and len(env2._queue) == 0
+    assert spec.records == (("a", 0.0, 3.0), ("b", 3.0, 4.5))
     assert cpu.work_done == pytest.approx(3.0) and disk.work_done == pytest.approx(1.0)
     assert cpu.jobs_completed == 2 and disk.jobs_completed == 1
 
@@ -126,7 +135,7 @@ def test_a_busy_resource_refuses_a_solo_run_and_nothing_is_taken():
     env = simpy.Environment()
     cpu, disk = FairShare(env, 1.0, name="cpu"), FairShare(env, 1.0, name="disk")
     cpu.use(5.0)
-    run = SoloRun(env, SoloSpec([("a", [(disk, 1.0), (cpu, 1.0)])]), [])
+    run = SoloRun(env, SoloSpec([("a", [(1, 1.0), (0, 1.0)])], (cpu, disk)), (cpu, disk), [])
     assert run.start() is None
     assert disk._owner is None and cpu._owner is None and len(env._queue) == 1
 

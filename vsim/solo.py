@@ -49,34 +49,43 @@ __all__ = ["SoloRun", "SoloSpec"]
 
 
 class SoloSpec:
-    """The steps of a sequence of phases on one host, worked out once.
+    """The steps of a sequence of phases, worked out once for every host of a kind.
 
-    ``steps`` are ``(resource or None, work, seconds alone)``; a latency step
-    has no resource and its work is its duration. ``spans`` are ``(phase name,
-    index one past its last step)``. ``totals`` are ``(resource, work, jobs)``
-    summed over the steps, credited in one go when a run ends undisturbed.
+    ``resources`` are the host's shared resources that steps may name, by
+    index (the world passes ``(cpu, disk, nic)`` of one host; every host of
+    the same group has the same rates, so one spec serves them all and stays
+    in the processor's cache). ``phases`` are ``(name, [(index or None, work),
+    ...])``; a latency step has no resource and its work is its duration.
+
+    ``steps`` are ``(index or None, work, seconds alone)``; ``spans`` are
+    ``(phase name, index one past its last step)``; ``kinds`` the indices used;
+    ``totals`` ``(index, work, jobs)`` summed over the steps, credited in one
+    go when a run ends undisturbed.
     """
 
-    __slots__ = ("steps", "spans", "resources", "totals", "offsets", "total", "records")
+    __slots__ = ("steps", "spans", "kinds", "totals", "offsets", "total", "records", "eligible")
 
-    def __init__(self, phases: list[tuple[str, list[tuple[FairShare | None, float]]]]) -> None:
-        steps: list[tuple[FairShare | None, float, float]] = []
+    def __init__(self, phases: list[tuple[str, list[tuple[int | None, float]]]],
+                 resources: tuple[FairShare, ...]) -> None:
+        steps: list[tuple[int | None, float, float]] = []
         spans: list[tuple[str, int]] = []
-        totals: dict[FairShare, list] = {}
+        totals: dict[int, list] = {}
         for name, parts in phases:
-            for res, work in parts:
-                if res is None:
+            for k, work in parts:
+                if k is None:
                     steps.append((None, work, work))
                 else:
-                    steps.append((res, work, work / res.job_cap))  # alone: min(capacity, job_cap)
-                    t = totals.setdefault(res, [res, 0.0, 0])
+                    steps.append((k, work, work / resources[k].job_cap))  # alone: min(capacity, job_cap)
+                    t = totals.setdefault(k, [k, 0.0, 0])
                     t[1] += work
                     t[2] += 1
             spans.append((name, len(steps)))
         self.steps = tuple(steps)
         self.spans = tuple(spans)
-        self.resources = tuple(totals)
+        self.kinds = tuple(totals)
         self.totals = tuple(tuple(t) for t in totals.values())
+        # Only plain fair-share resources can be held by a solo run.
+        self.eligible = all(type(resources[k]) is FairShare for k in self.kinds)
         # When each step ends, counted from the start; a run started at t0 has
         # its steps end at t0 + offsets[k] and its phases span t0 + a .. t0 + b.
         offsets, t = [], 0.0
@@ -92,14 +101,17 @@ class SoloSpec:
             a = b
         self.records = tuple(records)
 
-    @property
-    def eligible(self) -> bool:
-        """Only plain fair-share resources can be held by a solo run."""
-        return all(type(r) is FairShare for r in self.resources)
+    def free(self, resources: tuple[FairShare, ...]) -> bool:
+        """Is nobody else using the resources this sequence needs?"""
+        for k in self.kinds:
+            r = resources[k]
+            if r._n or r._owner is not None:
+                return False
+        return True
 
 
 class SoloRun:
-    """One run of a :class:`SoloSpec` for one guest, started now.
+    """One run of a :class:`SoloSpec` on one host's ``resources``, for one guest, started now.
 
     ``done`` is the event the guest waits for; its value is the finish time.
     The phases are appended to ``phases`` (a guest's list of ``(name, start,
@@ -108,11 +120,14 @@ class SoloRun:
     :meth:`~vsim.world.Guest.phase_records` and the phases table expand.
     """
 
-    __slots__ = ("env", "spec", "phases", "done", "t0", "timer", "cur", "dead", "materialised")
+    __slots__ = ("env", "spec", "res", "phases", "done", "t0", "timer", "cur", "dead", "materialised", "resume",
+                 "child")
 
-    def __init__(self, env: simpy.Environment, spec: SoloSpec, phases: list) -> None:
+    def __init__(self, env: simpy.Environment, spec: SoloSpec, resources: tuple[FairShare, ...],
+                 phases: list) -> None:
         self.env = env
         self.spec = spec
+        self.res = resources
         self.phases = phases
         self.done = Event(env)
         self.t0 = env._now
@@ -120,15 +135,19 @@ class SoloRun:
         self.cur: tuple | None = None  # the ordinary job in progress, once materialised
         self.dead = False
         self.materialised = False
+        # resume(k): a new solo run of this sequence's phases from its k-th, or
+        # None; a materialised run asks at each phase boundary (set by the world).
+        self.resume = None
+        self.child: SoloRun | None = None
 
     def start(self) -> SoloRun | None:
         """Take the resources and schedule the end; None (and nothing taken) if
         any of them is in use."""
-        spec = self.spec
-        for r in spec.resources:
-            if r._owner is not None or r._n:
-                return None
-        for r in spec.resources:
+        spec, res = self.spec, self.res
+        if not spec.free(res):
+            return None
+        for k in spec.kinds:
+            r = res[k]
             r._owner = self
             if r.peak_jobs < 1:
                 r.peak_jobs = 1
@@ -140,13 +159,14 @@ class SoloRun:
 
     # -- the undisturbed end ------------------------------------------------------
     def _finish(self, _timer) -> None:
-        spec = self.spec
-        for r, work, jobs in spec.totals:
+        res = self.res
+        for k, work, jobs in self.spec.totals:
+            r = res[k]
             r._owner = None
             r._work_done += work
             r._busy_integral += work / r.capacity
             r.jobs_completed += jobs
-        self.phases.append((spec, self.t0))  # packed: expanded by the results (Guest.phase_records)
+        self.phases.append((self.spec, self.t0))  # packed: expanded by the results (Guest.phase_records)
         self.timer = None
         done = self.done
         done._ok = True
@@ -164,9 +184,9 @@ class SoloRun:
         """
         self.timer.callbacks.clear()  # the scheduled end will not be used
         self.timer = None
-        spec = self.spec
-        for r in spec.resources:
-            r._owner = None
+        spec, res = self.spec, self.res
+        for k in spec.kinds:
+            res[k]._owner = None
         now = self.env._now
         t0 = self.t0
         ends = [t0 + off for off in spec.offsets]
@@ -176,20 +196,21 @@ class SoloRun:
             k += 1
         steps = spec.steps
         for j in range(k):
-            res, work, _ = steps[j]
-            if res is not None:
-                res._credit(work, 1)
+            kind, work, _ = steps[j]
+            if kind is not None:
+                res[kind]._credit(work, 1)
         left = 0.0
         if k < n:
-            res, work, _ = steps[k]
-            if res is None:
+            kind, work, _ = steps[k]
+            if kind is None:
                 left = ends[k] - now
             else:
+                r = res[kind]
                 began = ends[k - 1] if k else self.t0
-                got = (now - began) * res.job_cap
+                got = (now - began) * r.job_cap
                 if got > work:
                     got = work
-                res._credit(got, 0)
+                r._credit(got, 0)
                 left = work - got
         for (name, a, b), (_, stop) in zip(spec.records, spec.spans, strict=True):
             if stop > k:
@@ -207,9 +228,10 @@ class SoloRun:
         if k == len(self.spec.steps):  # finished at this very instant
             self.done.succeed(env._now)
             return
-        res = self.spec.steps[k][0]
-        ev = env.timeout(left) if res is None else res.use(left)
-        self.cur = (res, ev)
+        kind = self.spec.steps[k][0]
+        r = None if kind is None else self.res[kind]
+        ev = env.timeout(left) if r is None else r.use(left)
+        self.cur = (r, ev)
         env.process(self._rest(k, ev))
 
     def _rest(self, k: int, ev):
@@ -233,9 +255,17 @@ class SoloRun:
                 span += 1
             if j == len(steps):
                 break
-            res, work, _ = steps[j]
-            ev = env.timeout(work) if res is None else res.use(work)
-            self.cur = (res, ev)
+            if self.resume is not None and spans[span - 1][1] == j:  # between two phases: quiet again?
+                child = self.child = self.resume(span)
+                if child is not None:
+                    yield child.done
+                    if self.dead:
+                        return
+                    break
+            kind, work, _ = steps[j]
+            r = None if kind is None else self.res[kind]
+            ev = env.timeout(work) if r is None else r.use(work)
+            self.cur = (r, ev)
         self.done.succeed(env._now)
 
     def cancel(self, _job=None) -> None:
@@ -245,5 +275,7 @@ class SoloRun:
         self.dead = True
         if self.timer is not None:
             self._settle()
+        elif self.child is not None:
+            self.child.cancel()
         elif self.cur is not None and self.cur[0] is not None:
             self.cur[0].cancel(self.cur[1])

@@ -35,6 +35,7 @@ import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import simpy
@@ -108,6 +109,7 @@ class Host:
         # The disk is shared in disk-seconds: reading X MB costs X / read_mb_s of it.
         self.disk = FairShare(env, 1.0, name=f"{self.name}.disk")
         self.nic = FairShare(env, self.net_mb_s, name=f"{self.name}.nic")
+        self.rates = (self.cpu, self.disk, self.nic)  # as vsim.solo names them: 0, 1, 2
         # Reservations.
         self.memory_capacity_mib = self.memory_mib * group.overcommit.memory
         self.vcpu_capacity = self.cores * group.overcommit.cpu
@@ -120,7 +122,6 @@ class Host:
         self.peak_guests = 0
         self.peak_memory_mib = 0.0
         self.cache_mb = 0.0
-        self.solo_specs: dict[tuple, object] = {}  # (what, profile, ...) -> SoloSpec (vsim.solo) or False
         # on | booting (powering on) | draining | off | failed; only an "on" host
         # takes new guests (see World.set_host_state, vsim.energy, vsim.faults).
         self.state = "on"
@@ -510,6 +511,7 @@ class World:
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else int(seed)
         self.env = simpy.Environment()
+        self._solo_specs: dict[tuple, SoloSpec] = {}  # (host group, what, profile, ...) -> steps (vsim.solo)
         self.hosts: list[Host] = []
         for group in scenario.hosts:
             for k in range(group.count):
@@ -785,44 +787,49 @@ class World:
             im = g.image
             if im is None or im.kind != "vm-disk" or im.name not in host.cache:
                 return None  # nothing to clone, layers to pull, or an image to fetch first
-            key = (what, profile.name, im.name, g.clone)
+            key = (host.group, what, profile.name, first, im.name, g.clone)
         else:
-            key = (what, profile.name, first)
-        spec = host.solo_specs.get(key)
+            key = (host.group, what, profile.name, first)
+        spec = self._solo_specs.get(key)
         if spec is None:
-            spec = host.solo_specs[key] = self._solo_spec(host, profile, what, g, first)
-        if spec is False:
+            spec = self._solo_specs[key] = self._solo_spec(host, profile, what, g, first)
+        if not spec.eligible or not spec.free(host.rates):
             return None
-        for r in spec.resources:  # is anybody else using them? (then step by step)
-            if r._n or r._owner is not None:
-                return None
-        return SoloRun(self.env, spec, g.phases).start()
+        run = SoloRun(self.env, spec, host.rates, g.phases).start()
+        if what != "clone" and len(spec.spans) > 1:
+            run.resume = partial(self._solo_from, g, host, what, first)
+        return run
 
-    def _solo_spec(self, host: Host, profile: Profile, what: str, g: Guest, first: int = 0) -> SoloSpec | bool:
-        """The steps of ``what`` (from phase ``first``) on ``host``, as run_phase
-        and provision take them."""
+    def _solo_from(self, g: Guest, host: Host, what: str, first: int, k: int) -> SoloRun | None:
+        """A solo run of ``what`` from its phase ``first + k`` (for a run that was
+        handed over to ordinary jobs and reached a phase boundary)."""
+        return self._solo(g, host, what, first + k)
+
+    def _solo_spec(self, host: Host, profile: Profile, what: str, g: Guest, first: int = 0) -> SoloSpec:
+        """The steps of ``what`` (from phase ``first``) on a host like ``host``,
+        as run_phase and provision take them (resources by index into
+        ``host.rates``: 0 CPU, 1 disk, 2 network)."""
         if what == "clone":
             im = g.image
             if g.clone == "full":
-                phases = [("clone-full", [(host.disk, host.disk_seconds(read_mb=im.disk_mb, write_mb=im.disk_mb))])]
+                phases = [("clone-full", [(1, host.disk_seconds(read_mb=im.disk_mb, write_mb=im.disk_mb))])]
             else:
                 ov = profile.linked_clone_overlay_mb.value
-                phases = [("clone-linked", [(host.disk, host.disk_seconds(write_mb=ov))])]
+                phases = [("clone-linked", [(1, host.disk_seconds(write_mb=ov))])]
         else:
             phases = []
             for ph in (profile.start_phases if what == "start" else profile.stop_phases)[first:]:
-                parts: list[tuple[FairShare | None, float]] = []
+                parts: list[tuple[int | None, float]] = []
                 if ph.cpu_s:
-                    parts.append((host.cpu, ph.cpu_s))
+                    parts.append((0, ph.cpu_s))
                 if ph.disk_read_mb or ph.disk_write_mb:
-                    parts.append((host.disk, host.disk_seconds(ph.disk_read_mb, ph.disk_write_mb)))
+                    parts.append((1, host.disk_seconds(ph.disk_read_mb, ph.disk_write_mb)))
                 if ph.net_mb:
-                    parts.append((host.nic, ph.net_mb))
+                    parts.append((2, ph.net_mb))
                 if ph.latency_s:
                     parts.append((None, ph.latency_s))
                 phases.append((ph.name, parts))
-        spec = SoloSpec(phases)
-        return spec if spec.eligible else False
+        return SoloSpec(phases, host.rates)
 
     def _wait(self, g: Guest, resource: FairShare, work: float):
         """Run ``work`` on a shared resource on the guest's behalf."""
