@@ -82,7 +82,7 @@ class Energy:
             if g.host is None or g.placed_s != g.placed_s:  # never placed (NaN)
                 continue
             end = now if g.stopped_s != g.stopped_s else g.stopped_s
-            moves = g.extra.get("moves", ()) if g.extra else ()
+            moves = g._extra.get("moves", ()) if g._extra else ()
             cur = moves[0][1] if moves else g.host.index
             t = g.placed_s
             for tm, _src, dst in moves:

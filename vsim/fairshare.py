@@ -76,6 +76,12 @@ class SharedRate:
     accounting of what it served. Subclasses keep ``_n`` (active jobs),
     ``_busy_integral`` and ``_work_done`` up to date in their ``_advance``."""
 
+    # Slots: a datacenter has thousands of these, and compact objects stay in
+    # the processor's caches. (__dict__ too, made only if someone sets another
+    # attribute, e.g. a test instrumenting an instance.)
+    __slots__ = ("env", "name", "capacity", "job_cap", "_n", "_t_last", "_busy_integral", "_work_done",
+                 "jobs_completed", "peak_jobs", "_owner", "__dict__")
+
     def __init__(self, env: simpy.Environment, capacity: float, job_cap: float | None, name: str) -> None:
         if not capacity > 0 or not math.isfinite(capacity):
             raise ValueError(f"{name}: capacity must be a positive finite number, got {capacity!r}")
@@ -93,10 +99,9 @@ class SharedRate:
         self._work_done = 0.0
         self.jobs_completed = 0
         self.peak_jobs = 0
-
-    # A solo run (vsim.solo) holding this resource while nobody else uses it.
-    # Anything that needs the resource's true state hands the run over first.
-    _owner = None
+        # A solo run (vsim.solo) holding this resource while nobody else uses it.
+        # Anything that needs the resource's true state hands the run over first.
+        self._owner = None
 
     def _advance(self) -> None:  # pragma: no cover - every subclass has its own
         raise NotImplementedError
@@ -146,6 +151,9 @@ class FairShare(SharedRate):
     name:
         Label used in records and error messages.
     """
+
+    __slots__ = ("_heap", "_seq", "_cancelled", "_vtime", "_due", "_due_eid", "_due_timer", "_timer", "_timer_at",
+                 "_queue", "_eids", "_fire")
 
     def __init__(
         self,

@@ -141,7 +141,7 @@ class Guest:
         "id", "name", "workload", "profile", "kind", "platform", "host", "image", "clone",
         "requested_s", "placed_s", "provisioned_s", "ready_s", "stop_s", "stopped_s",
         "state", "reason", "memory_mib", "vcpus", "disk_mb", "pulled_mb", "lifetime_s",
-        "phases", "process", "job", "extra",
+        "phases", "process", "job", "_extra",
     )
 
     def __init__(self, gid: int, workload: Workload, profile: Profile, image: Image | None,
@@ -175,7 +175,16 @@ class Guest:
         self.phases: list[tuple] = []
         self.process: simpy.Process | None = None
         self.job: tuple[FairShare, simpy.Event] | None = None  # shared-resource work in progress
-        self.extra: dict = {}  # per-guest data of optional mechanisms (services, cgroups, ...)
+        self._extra: dict | None = None  # see extra
+
+    @property
+    def extra(self) -> dict:
+        """Per-guest data of optional mechanisms (services, cgroups, migration...),
+        made on first use (most guests never need one)."""
+        d = self._extra
+        if d is None:
+            d = self._extra = {}
+        return d
 
     @property
     def startup_s(self) -> float:
@@ -698,6 +707,7 @@ class World:
         host = g.host
         self.placer.release(host.index, g, g.disk_mb)
         host.guests_now -= 1
+        g.process = None  # its life is over: let the process and its frames go
 
     # -- operations on running guests (vsim.migration, vsim.faults, vsim.energy) --
     def spawn_guest(self, w: Workload, lifetime_s: float) -> Guest:
