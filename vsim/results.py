@@ -22,7 +22,6 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
-from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -475,33 +474,27 @@ class Results:
 
 
 def _instance_table(guests) -> tuple[pd.DataFrame, list]:
-    """The instances table, built column by column, and per guest ``(id,
-    workload, platform, host)`` for its phase rows."""
+    """The instances table, built column by column from one pass over the
+    guests, and per guest ``(id, workload, platform, host)`` for its phase rows."""
     cols = list(COLUMNS["instances"])
     if not guests:
         return pd.DataFrame.from_records([], columns=cols), []
-
-    def get(attr):
-        return list(map(attrgetter(attr), guests))
-
-    def times(attr):
-        return np.array(get(attr), dtype=float)
-
-    host = [g.host.name if g.host is not None else "" for g in guests]
-    workload = [g.workload.name for g in guests]
-    ids, platform = get("id"), get("platform")
-    req, placed, prov = times("requested_s"), times("placed_s"), times("provisioned_s")
-    ready, stopped = times("ready_s"), times("stopped_s")
+    rows = [(g.id, g.name, g.workload.name, g.kind, g.platform, g.host.name if g.host is not None else "",
+             g.requested_s, g.placed_s, g.provisioned_s, g.ready_s, g.stopped_s,
+             g.memory_mib, g.vcpus, g.disk_mb if g.host is not None else 0.0, g.pulled_mb, g.state, g.reason)
+            for g in guests]
+    (ids, name, workload, kind, platform, host, req, placed, prov, ready, stopped,
+     memory, vcpus, disk, pulled, state, reason) = zip(*rows, strict=True)
+    del rows
+    req, placed, prov, ready, stopped = (np.array(c, dtype=float) for c in (req, placed, prov, ready, stopped))
     data = {
-        "id": np.array(ids, dtype=np.int64), "name": get("name"), "workload": workload, "kind": get("kind"),
-        "platform": platform, "host": host,
+        "id": np.array(ids, dtype=np.int64), "name": list(name), "workload": list(workload), "kind": list(kind),
+        "platform": list(platform), "host": list(host),
         "requested_s": req, "placed_s": placed, "provisioned_s": prov, "ready_s": ready, "stopped_s": stopped,
         "startup_s": ready - req, "provision_s": prov - placed, "boot_s": ready - prov,
         # numbers as given (whole vCPUs stay integers, as a table of rows would infer)
-        "memory_mib": np.array(get("memory_mib")), "vcpus": np.array(get("vcpus")),
-        "disk_mb": np.array([g.disk_mb if g.host is not None else 0.0 for g in guests]),
-        "pulled_mb": np.array(get("pulled_mb")),
-        "state": get("state"), "reason": get("reason"),
+        "memory_mib": np.array(memory), "vcpus": np.array(vcpus), "disk_mb": np.array(disk),
+        "pulled_mb": np.array(pulled), "state": list(state), "reason": list(reason),
     }
     assert list(data) == cols  # the documented order
     owners = list(zip(ids, workload, platform, host, strict=True))
