@@ -230,3 +230,67 @@ def test_a_completion_below_the_clocks_resolution_still_happens():
             steps += 1
         assert done.processed, work
         assert math.isclose(env.now, 1e6 + work, rel_tol=1e-12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    ops=st.lists(st.tuples(st.sampled_from([0, 1, 2, 3, 3, 4]), st.integers(0, 999), st.booleans()),
+                 min_size=1, max_size=150),
+    policy=st.sampled_from(["first-fit", "best-fit", "worst-fit", "spread"]),
+    dirty_max=st.sampled_from([256, 256, 0]),
+    log_room=st.sampled_from([10_000, 10_000, 40, 3]),
+)
+def test_placement_kept_up_to_date_lazily_equals_the_rule_after_any_changes(ops, policy, dirty_max, log_room):
+    """Places, releases and hosts going down or up in any order: every decision
+    equals the host-by-host rule, whichever way the placer caught up (host by
+    host from the change log, all at once, or after the log was dropped)."""
+    from vsim.world import Guest
+
+    wls = [workload(name="vm", platform="kvm", image="vm", memory_mib=3000, vcpus=2),
+           workload(name="ct", platform="docker", image="app", memory_mib=700, vcpus=0.5),
+           workload(name="plain", platform="docker", memory_mib=1500, vcpus=1)]
+    sc = scenario(wls, hosts=[host(count=12, memory_gib=8, cores=4, disk={"capacity_gib": 4})], placement=policy)
+    world = World(sc)
+    placer = world.placer
+    placer._DIRTY_MAX = dirty_max  # 0: re-score all at once as soon as more than a quarter of the hosts changed
+    placer._LOG_SLACK = log_room - 16 * len(placer.hosts)  # drop the change log after log_room changes
+    placed: list[tuple[int, Guest, float]] = []
+    for k, (op, n, flag) in enumerate(ops):
+        if op <= 2:
+            w = sc.workloads[op]
+            g = Guest(k, w, sc.profile(w.platform), sc.image_map.get(w.image) if w.image else None, 0.0, 1.0)
+            own = world.own_disk_mb(g)
+            want = _plain_rule(placer, g, own)
+            i, got = placer.place(g, own)
+            assert (i, got if i is not None else None) == want
+            if i is not None:
+                placed.append((i, g, own))
+        elif op == 3 and placed:
+            i, g, own = placed.pop(n % len(placed))
+            placer.release(i, g, own)
+        else:
+            placer.set_available(n % len(placer.hosts), flag)
+
+
+def test_room_given_back_or_a_host_coming_back_is_seen_at_the_next_placement():
+    from vsim.world import Guest
+
+    sc = scenario([workload(name="big", platform="docker", memory_mib=6000, vcpus=1)],
+                  hosts=[host(count=2, memory_gib=8, cores=4)], placement="best-fit")
+    world = World(sc)
+    placer = world.placer
+    w = sc.workloads[0]
+
+    def guest(k):
+        return Guest(k, w, sc.profile("docker"), None, 0.0, 1.0)
+
+    a, b = guest(0), guest(1)
+    assert placer.place(a, 0.0)[0] == 0 and placer.place(b, 0.0)[0] == 1  # one big guest fills a host
+    assert placer.place(guest(2), 0.0)[0] is None
+    placer.release(1, b, 0.0)
+    assert placer.place(guest(3), 0.0)[0] == 1  # the room given back on host 1
+    placer.release(0, a, 0.0)
+    placer.set_available(0, False)
+    assert placer.place(guest(4), 0.0)[0] is None  # host 0 has room but is down
+    placer.set_available(0, True)
+    assert placer.place(guest(5), 0.0)[0] == 0

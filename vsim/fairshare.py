@@ -30,8 +30,15 @@ new finish moment; the one live timer, if it would fire too early, re-arms
 itself for that moment when it goes off. The re-armed timer takes the place
 (time, priority and event id) that the naive model's timer would have had, so
 simultaneous events are still processed in exactly the same order, and a run
-gives bit-for-bit the same results either way, only faster. (This reaches into
-SimPy 4's event queue, ``env._queue`` and ``env._eid``, the one place vsim does.)
+gives bit-for-bit the same results either way, only faster. When the timer
+finds jobs finished, it processes their events itself, there and then, as
+SimPy's own step would (callbacks in order, after the resource's state is
+complete), instead of scheduling each as another event at the same instant:
+one event per job, not two. An idle resource restarts its virtual time from
+zero, so finish marks stay small numbers and keep their digits. (All this
+reaches into SimPy 4's event queue, ``env._queue`` and ``env._eid``, and its
+events' ``callbacks``: vsim.fairshare and vsim.solo are the only places that
+do; ``simpy>=4.1,<5`` is pinned for it.)
 
 Example: one disk of 1 disk-second per second, n guests each reading 1 s worth
 of data at time 0. Each gets 1/n of the disk, so all of them finish at n

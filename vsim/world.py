@@ -20,8 +20,12 @@ discrete-event model.
   from the registry, then unpacks them. Booting runs the platform's start phases
   (CPU work, disk reads and writes, network transfer, fixed latency) on the
   host's shared resources.
-* Placement asks every host at once (numpy arrays of free capacity), so a
-  thousand hosts cost no Python loop per guest.
+* Placement keeps, for each shape of guest, the policy's score of every host
+  and re-scores only the hosts that changed since it last looked; choosing is
+  one numpy arg-min, so a thousand hosts cost no Python loop per guest.
+* On a quiet host a guest's clone, start or stop phases run as one event
+  (:mod:`vsim.solo`), handed over to ordinary fair-share jobs the moment
+  anything else needs the same resources: same results, far fewer events.
 
 Everything that happens is kept on the guests and hosts as plain numbers and
 turned into tables once, at the end, by :mod:`vsim.results`.
