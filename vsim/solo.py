@@ -133,12 +133,11 @@ class SoloRun:
     ``done`` is the event the guest waits for; its value is the finish time.
     The phases are appended to ``phases`` (a guest's list of ``(name, start,
     end)``) as the step-by-step model records them; a run that ends undisturbed
-    appends one packed entry ``(spec, t0)`` for all of them instead, which
-    :meth:`~vsim.world.Guest.phase_records` and the phases table expand.
+    appends one packed entry ``(spec, t0)`` for all of them instead, which the
+    phases table (:mod:`vsim.results`) expands.
     """
 
-    __slots__ = ("env", "spec", "res", "phases", "done", "t0", "timer", "cur", "dead", "materialised", "resume",
-                 "child")
+    __slots__ = ("env", "spec", "res", "phases", "done", "t0", "timer", "cur", "dead", "resume", "child")
 
     def __init__(self, env: simpy.Environment, spec: SoloSpec, resources: tuple[FairShare, ...],
                  phases: list) -> None:
@@ -151,18 +150,24 @@ class SoloRun:
         self.timer: _Timer | None = None
         self.cur: tuple | None = None  # the ordinary job in progress, once materialised
         self.dead = False
-        self.materialised = False
         # resume(k): a new solo run of this sequence's phases from its k-th, or
         # None; a materialised run asks at each phase boundary (set by the world).
         self.resume = None
         self.child: SoloRun | None = None
 
+    @classmethod
+    def begin(cls, env: simpy.Environment, spec: SoloSpec, resources: tuple[FairShare, ...],
+              phases: list) -> SoloRun | None:
+        """A run started now, or None (and nothing made) if a resource is in use."""
+        return cls(env, spec, resources, phases)._take() if spec.free(resources) else None
+
     def start(self) -> SoloRun | None:
         """Take the resources and schedule the end; None (and nothing taken) if
         any of them is in use."""
+        return self._take() if self.spec.free(self.res) else None
+
+    def _take(self) -> SoloRun:
         spec, res = self.spec, self.res
-        if not spec.free(res):
-            return None
         for k in spec.kinds:
             r = res[k]
             r._owner = self
@@ -180,10 +185,8 @@ class SoloRun:
         for k, work, jobs in self.spec.totals:
             r = res[k]
             r._owner = None
-            r._work_done += work
-            r._busy_integral += work / r.capacity
-            r.jobs_completed += jobs
-        self.phases.append((self.spec, self.t0))  # packed: expanded by the results (Guest.phase_records)
+            r._credit(work, jobs)
+        self.phases.append((self.spec, self.t0))  # packed: expanded by vsim.results' phases table
         self.timer = None
         done = self.done
         done._ok = True
@@ -239,7 +242,6 @@ class SoloRun:
         """Someone else needs one of the resources: go on as ordinary jobs from now."""
         if self.timer is None:
             return
-        self.materialised = True
         k, left = self._settle()
         env = self.env
         if k == len(self.spec.steps):  # finished at this very instant

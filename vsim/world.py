@@ -175,7 +175,7 @@ class Guest:
         self.lifetime_s = lifetime_s
         # (name, start_s, end_s) per phase, in time order; a solo run that ends
         # undisturbed leaves one packed entry (SoloSpec, t0) for all its phases
-        # instead (see phase_records, vsim.solo).
+        # instead (vsim.solo; the phases table expands them).
         self.phases: list[tuple] = []
         self.process: simpy.Process | None = None
         self.job: tuple[FairShare, simpy.Event] | None = None  # shared-resource work in progress
@@ -193,17 +193,6 @@ class Guest:
     @property
     def startup_s(self) -> float:
         return self.ready_s - self.requested_s
-
-    def phase_records(self) -> list[tuple[str, float, float]]:
-        """The guest's phases so far as ``(name, start_s, end_s)``, in time order."""
-        out: list[tuple[str, float, float]] = []
-        for entry in self.phases:
-            if len(entry) == 2:  # a solo run's phases, packed
-                spec, t0 = entry
-                out += [(name, t0 + a, t0 + b) for name, a, b in spec.records]
-            else:
-                out.append(entry)
-        return out
 
 
 class _Shape:
@@ -428,10 +417,6 @@ class _Placer:
             sh.seen = now
         return sh
 
-    def fits(self, guest: Guest, own_disk_mb: float) -> np.ndarray:
-        """Which hosts can take ``guest`` now (a boolean array)."""
-        return self._shape(guest, own_disk_mb).score < np.inf
-
     def place(self, guest: Guest, own_disk_mb: float) -> tuple[int, float] | tuple[None, str]:
         p = guest.platform
         if p not in self._pmask:
@@ -649,22 +634,10 @@ class World:
         host.cache_mb += got - own
         try:
             g.state = "provisioning"
-            solo = self._solo(g, host, "clone") if self.solo_runs else None
-            if solo is not None:
-                g.job = (solo, None)
-                yield solo.done
-                g.job = None
-            else:
-                yield from self.provision(g, host)
+            yield from self._phases(g, host, "clone")
             g.provisioned_s = env.now
             g.state = "booting"
-            solo = self._solo(g, host, "start") if self.solo_runs else None
-            if solo is not None:
-                g.job = (solo, None)
-                yield solo.done
-                g.job = None
-            else:
-                yield from self._phases(g, host, "start")
+            yield from self._phases(g, host, "start")
             g.ready_s = env.now
             g.state = "running"
             for hook in self.on_ready:
@@ -690,13 +663,7 @@ class World:
             g.state = "stopping"
             for hook in self.on_stop:
                 hook(g)
-            solo = self._solo(g, host, "stop") if self.solo_runs else None
-            if solo is not None:
-                g.job = (solo, None)
-                yield solo.done
-                g.job = None
-            else:
-                yield from self._phases(g, host, "stop")
+            yield from self._phases(g, host, "stop")
             g.state = "stopped"
         except simpy.Interrupt as intr:
             g.state = "failed"
@@ -778,13 +745,21 @@ class World:
 
     # -- solo runs (vsim.solo): a sequence of phases in one event on a quiet host --
     def _phases(self, g: Guest, host: Host, what: str):
-        """Run the guest's ``what`` ("start" or "stop") phases: as one solo run
-        from the first phase its host's resources are free for, step by step
-        until then."""
+        """Run the guest's ``what`` phases: "clone" (its disk, see provision),
+        "start" or "stop". As one solo run from the first phase its host's
+        resources are free for, step by step until then."""
+        if what == "clone":
+            solo = self._solo(g, host, what) if self.solo_runs else None
+            if solo is None:
+                yield from self.provision(g, host)
+                return
+            g.job = (solo, None)
+            yield solo.done
+            g.job = None
+            return
         phases = g.profile.start_phases if what == "start" else g.profile.stop_phases
         for k, ph in enumerate(phases):
-            # (the caller has tried a solo run from the first phase already)
-            solo = self._solo(g, host, what, k) if k and self.solo_runs else None
+            solo = self._solo(g, host, what, k) if self.solo_runs else None
             if solo is not None:
                 g.job = (solo, None)
                 yield solo.done
@@ -807,10 +782,10 @@ class World:
         spec = self._solo_specs.get(key)
         if spec is None:
             spec = self._solo_specs[key] = self._solo_spec(host, profile, what, g, first)
-        if not spec.eligible or not spec.free(host.rates):
+        if not spec.eligible:
             return None
-        run = SoloRun(self.env, spec, host.rates, g.phases).start()
-        if what != "clone" and len(spec.spans) > 1:
+        run = SoloRun.begin(self.env, spec, host.rates, g.phases)
+        if run is not None and what != "clone" and len(spec.spans) > 1:
             run.resume = partial(self._solo_from, g, host, what, first)
         return run
 
