@@ -294,3 +294,19 @@ def test_room_given_back_or_a_host_coming_back_is_seen_at_the_next_placement():
     assert placer.place(guest(4), 0.0)[0] is None  # host 0 has room but is down
     placer.set_available(0, True)
     assert placer.place(guest(5), 0.0)[0] == 0
+
+
+def test_best_fit_takes_the_host_left_with_exactly_the_memory_needed():
+    # A host with exactly the memory needed (or within the 1e-9 MiB
+    # tolerance) fits and is the best fit; one with a little less does not.
+    from vsim.world import Guest
+
+    sc = scenario([workload(name="w", platform="docker", memory_mib=1000, vcpus=1)],
+                  hosts=[host(count=4, memory_gib=8, cores=4)], placement="best-fit")
+    for exact in (0.0, -0.5e-9):
+        placer = World(sc).placer
+        g = Guest(0, sc.workloads[0], sc.profile("docker"), None, 0.0, 1.0)
+        need = g.memory_mib
+        for i, free in ((0, need - 0.01), (1, need + 1.0), (2, need + exact), (3, need + 0.5)):
+            placer._change(i, "docker", placer._mem[i] - free, 0.0, 0.0, 0)
+        assert placer.place(g, 0.0)[0] == 2

@@ -137,7 +137,7 @@ def test_a_busy_resource_refuses_a_solo_run_and_nothing_is_taken():
     cpu.use(5.0)
     run = SoloRun(env, SoloSpec([("a", [(1, 1.0), (0, 1.0)])], (cpu, disk)), (cpu, disk), [])
     assert run.start() is None
-    assert disk._owner is None and cpu._owner is None and len(env._queue) == 1
+    assert disk._holders == [] and cpu._holders == [] and len(env._queue) == 1
 
 
 @settings(max_examples=40, deadline=None)
@@ -175,3 +175,90 @@ def test_every_scenario_file_gives_the_same_results_both_ways(path):
     r2, _ = _run(sc, False)
     _same_results(r1, r2)
     assert math.isclose(r1.meta["sim_end_s"], r2.meta["sim_end_s"])
+
+
+def test_slots_are_the_most_jobs_that_each_still_get_their_full_rate():
+    env = simpy.Environment()
+    assert FairShare(env, 31.85, job_cap=1.0).slots == 31
+    assert FairShare(env, 4.0, job_cap=1.0).slots == 4
+    assert FairShare(env, 0.9999, job_cap=1.0).slots == 1  # job_cap is cut to the capacity
+    assert FairShare(env, 800.0).slots == 1  # one job may take the whole link
+
+
+@settings(max_examples=200, deadline=None)
+@given(capacity=st.floats(0.01, 1e4), job_cap=st.floats(0.001, 1e4))
+def test_every_job_gets_its_full_rate_while_at_most_slots_share(capacity, job_cap):
+    r = FairShare(simpy.Environment(), capacity, job_cap=job_cap)
+    assert r.rate_per_job(r.slots) == r.job_cap
+    assert r.slots == 1 or r.rate_per_job(r.slots + 1) < r.job_cap
+
+
+def test_solo_runs_share_a_many_core_cpu_until_its_slots_are_taken():
+    env = simpy.Environment()
+    cpu = FairShare(env, 4.0, job_cap=1.0, name="cpu")  # 4 slots
+    spec = SoloSpec([("boot", [(0, 10.0)])], (cpu,))
+    runs = [SoloRun.begin(env, spec, (cpu,), []) for _ in range(3)]
+    assert all(r is not None for r in runs) and len(cpu._holders) == 3
+    job = cpu.use(5.0)  # 3 runs + 1 job: each still gets one core, nobody is handed over
+    assert all(r.timer is not None for r in runs)
+    assert SoloRun.begin(env, spec, (cpu,), []) is None  # no slot left for a fourth run
+    cpu.use(5.0)  # 5 would share 4 cores: every run is handed over, now
+    assert cpu._holders == [] and all(r.timer is None for r in runs)
+    env.run()
+    # 5 jobs at 0.8 core each until the two short ones finish at 6.25 s, then 3 at 1 core
+    assert job.value == pytest.approx(6.25)
+    assert [r.done.value for r in runs] == [pytest.approx(6.25 + 5.0)] * 3
+    assert cpu.work_done == pytest.approx(40.0)
+
+
+def test_solo_runs_share_a_disk_while_their_spans_of_use_do_not_overlap():
+    env = simpy.Environment()
+    cpu, disk = FairShare(env, 8.0, job_cap=1.0, name="cpu"), FairShare(env, 1.0, name="disk")
+    # disk 0-1 s, CPU 1-4 s, disk 4-5 s
+    spec = SoloSpec([("a", [(1, 1.0), (0, 3.0), (1, 1.0)])], (cpu, disk))
+    first = SoloRun.begin(env, spec, (cpu, disk), [])
+    env.run(until=1.0)
+    second = SoloRun.begin(env, spec, (cpu, disk), [])  # disk 1-2 and 5-6: no overlap
+    assert second is not None and first.timer is not None
+    env.run(until=1.5)
+    assert SoloRun.begin(env, spec, (cpu, disk), []) is None  # disk 1.5-2.5 would overlap the second's
+    env.run(until=2.0)
+    late = disk.use(0.5)  # an ordinary job on the disk: runs whose disk use is not over are handed over
+    assert first.timer is None and second.timer is None and disk._holders == []
+    env.run()
+    assert late.value == pytest.approx(2.5)
+    assert first.done.value == pytest.approx(5.0) and second.done.value == pytest.approx(6.0)
+
+
+def test_two_vms_booting_a_few_seconds_apart_on_a_big_host_both_run_solo():
+    def events(*ats):
+        wls = [workload(name=f"w{k}", count=1, at_s=at, clone="linked", image="vm",
+                        lifetime={"type": "fixed", "duration_s": 30}) for k, at in enumerate(ats)]
+        sc = scenario(wls, hosts=[host(cached_images=["vm"])])
+        solo, w = _run(sc, True)
+        _same_results(solo, _run(sc, False)[0])
+        return w.events
+
+    # Their CPU steps overlap (16 cores: both at full speed) and their disk
+    # steps do not: nothing is handed over, so no event is added.
+    assert events(0.0, 1.0) == events(0.0) + events(1.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    arrivals=st.lists(st.tuples(st.sampled_from(["kvm", "docker"]), st.floats(0, 20),
+                                st.sampled_from(["full", "linked"])), min_size=2, max_size=10),
+    cores=st.sampled_from([2, 3, 5, 9]),
+    hosts=st.integers(1, 2),
+    fail_at=st.none() | st.floats(0, 30),
+)
+def test_crowded_small_hosts_give_the_same_results_both_ways(arrivals, cores, hosts, fail_at):
+    # Few cores (1 to 8 slots) and boots close together: solo runs share CPUs
+    # and disks, are handed over, and go solo again at phase boundaries.
+    wls = [workload(name=f"w{k}", platform=p, count=1, at_s=at, image="vm" if p == "kvm" else "app",
+                    lifetime={"type": "fixed", "duration_s": 15}, **({"clone": c} if p == "kvm" else {}))
+           for k, (p, at, c) in enumerate(arrivals)]
+    extra = {"failures": [{"host": "h-0" if hosts > 1 else "h", "at_s": fail_at}]} if fail_at is not None else {}
+    sc = scenario(wls, hosts=[host(count=hosts, cores=cores, cached_images=["vm"], overcommit={"cpu": 8.0})],
+                  placement="best-fit", **extra)
+    _same_results(_run(sc, True)[0], _run(sc, False)[0])

@@ -87,7 +87,7 @@ class SharedRate:
     # the processor's caches. (__dict__ too, made only if someone sets another
     # attribute, e.g. a test instrumenting an instance.)
     __slots__ = ("env", "name", "capacity", "job_cap", "_n", "_t_last", "_busy_integral", "_work_done",
-                 "jobs_completed", "peak_jobs", "_owner", "__dict__")
+                 "jobs_completed", "peak_jobs", "slots", "_holders", "__dict__")
 
     def __init__(self, env: simpy.Environment, capacity: float, job_cap: float | None, name: str) -> None:
         if not capacity > 0 or not math.isfinite(capacity):
@@ -105,13 +105,45 @@ class SharedRate:
         self._busy_integral = 0.0  # integral of (rate used / capacity) dt
         self._work_done = 0.0
         self.jobs_completed = 0
-        self.peak_jobs = 0
-        # A solo run (vsim.solo) holding this resource while nobody else uses it.
-        # Anything that needs the resource's true state hands the run over first.
-        self._owner = None
+        self.peak_jobs = 0  # most jobs at once (a solo run holding it counts as one, for its whole run)
+        # How many jobs can run at once each at its full rate ``job_cap`` (the
+        # largest n with capacity / n >= job_cap, so a CPU of 31.85 cores and one
+        # core per job has 31; a disk or link whose one job may take it all has 1).
+        slots = max(1, math.floor(self.capacity / self.job_cap))
+        while slots > 1 and self.capacity / slots < self.job_cap:
+            slots -= 1
+        self.slots = slots
+        # Solo runs (vsim.solo) holding this resource: entries (run, first use,
+        # end of last use, run start, the run's spans of use relative to its
+        # start). Anything that needs the resource's true state, or a job that
+        # could slow one of them down, hands them over first (_hand_over).
+        self._holders: list[tuple] = []
 
     def _advance(self) -> None:  # pragma: no cover - every subclass has its own
         raise NotImplementedError
+
+    def _hand_over(self) -> None:
+        """Materialise every solo run holding this resource (vsim.solo)."""
+        for h in tuple(self._holders):
+            h[0].materialise()
+
+    def _make_room(self) -> None:
+        """A job is about to start: hand over the solo runs it could slow down.
+
+        With spare slots (a many-core CPU), nobody is slowed down while every
+        job and solo run still gets its full rate. With one slot, the new job
+        (of unknown length) would share the resource with any solo run that
+        uses it now or later; runs whose last use is over are left alone.
+        """
+        hs = self._holders
+        if self.slots > 1:
+            if self._n + 1 + len(hs) > self.slots:
+                self._hand_over()
+            return
+        now = self.env._now
+        for h in tuple(hs):
+            if h[2] > now:
+                h[0].materialise()
 
     def _credit(self, work: float, jobs: int) -> None:
         """Account ``work`` served to a lone job at full rate (by a solo run)."""
@@ -122,14 +154,14 @@ class SharedRate:
     @property
     def active(self) -> int:
         """Number of jobs currently being served."""
-        if self._owner is not None:
-            self._owner.materialise()
+        if self._holders:
+            self._hand_over()
         return self._n
 
     def utilisation(self, until: float | None = None) -> float:
         """Mean fraction of capacity used from creation to ``until`` (default now)."""
-        if self._owner is not None:
-            self._owner.materialise()
+        if self._holders:
+            self._hand_over()
         self._advance()
         t = self.env.now if until is None else until
         return self._busy_integral / t if t > 0 else 0.0
@@ -137,8 +169,8 @@ class SharedRate:
     @property
     def work_done(self) -> float:
         """Total work units served so far."""
-        if self._owner is not None:
-            self._owner.materialise()
+        if self._holders:
+            self._hand_over()
         self._advance()
         return self._work_done
 
@@ -218,8 +250,8 @@ class FairShare(SharedRate):
         """
         if not 0.0 <= work < math.inf:
             raise ValueError(f"{self.name}: work must be a finite number >= 0, got {work!r}")
-        if self._owner is not None:
-            self._owner.materialise()
+        if self._holders:
+            self._make_room()
         done = Event(self.env)
         if work == 0:
             done.succeed(0.0)
@@ -230,6 +262,8 @@ class FairShare(SharedRate):
         done._vsim_job = seq  # lets cancel() find the job
         heapq.heappush(self._heap, (self._vtime + work, seq, done))
         n = self._n = self._n + 1
+        if self._holders:
+            n += len(self._holders)
         if n > self.peak_jobs:
             self.peak_jobs = n
         self._reschedule()
@@ -241,8 +275,6 @@ class FairShare(SharedRate):
         The job stops receiving service at once and its event never fires.
         Cost O(log n) amortised: the heap entry is skipped when it surfaces.
         """
-        if self._owner is not None:
-            self._owner.materialise()
         seq = getattr(job, "_vsim_job", None)
         if seq is None or job.triggered or seq in self._cancelled:
             return

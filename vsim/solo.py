@@ -1,4 +1,4 @@
-"""Solo runs: a guest's boot in one event while nothing competes with it.
+"""Solo runs: a guest's boot in one event while nothing slows it down.
 
 A boot is a sequence of steps on the host's shared resources: CPU work, disk
 reads and writes, network transfers, fixed latencies, one after another. When
@@ -9,11 +9,22 @@ datacenter that is the common case: a host sees a new guest every few minutes
 and a boot takes seconds. Simulating each step as a separate fair-share job
 then costs a dozen events for a result that was known in advance.
 
-A :class:`SoloRun` takes the resources its steps use while *nobody else*
-uses them (no active job, no other solo run) and schedules one event, at the
-end. The moment anything else touches one of those resources (another
-guest's job, a service request, a query of its utilisation or of its
-active jobs) the run is *materialised* at that instant:
+A :class:`SoloRun` *holds* the resources its steps use and schedules one
+event, at the end. It may start only if every step is sure to get its full
+rate, as far as anyone can know at that moment:
+
+* on a resource with room for several jobs at full rate (a 32-core CPU gives
+  each boot thread its one core until 31 share it: its ``slots``), there must
+  be a slot free for the whole run, counting every job and solo run on it;
+* on a one-slot resource (a disk, a network link) there must be no job, and
+  the run's spans of use must not overlap those of the solo runs holding it
+  (two boots a second apart can share a disk they use for a fraction of a
+  second each).
+
+The moment anything could change that (a job that would take the last slot,
+a job on a one-slot resource that a holder still has to use, a query of its
+utilisation or of its active jobs), the runs concerned are *materialised*
+at that instant:
 
 * the work of the steps already finished, and the part of the current step
   already done, is credited to the resources (their utilisation and work
@@ -22,7 +33,7 @@ active jobs) the run is *materialised* at that instant:
   work that remains (a latency step simply waits out what remains of it);
 * the remaining steps run one by one as ordinary jobs, as they would have
   from the start; at each phase boundary the run goes solo again if its
-  host has become quiet.
+  host has room for it.
 
 Under processor sharing a job's future depends only on the work it still
 needs, so the materialised timeline is the one the step-by-step model gives:
@@ -80,7 +91,7 @@ class SoloSpec:
     go when a run ends undisturbed.
     """
 
-    __slots__ = ("steps", "spans", "kinds", "totals", "offsets", "total", "records", "eligible")
+    __slots__ = ("steps", "spans", "kinds", "totals", "offsets", "total", "records", "eligible", "uses")
 
     def __init__(self, phases: list[tuple[str, list[tuple[int | None, float]]]],
                  resources: tuple[FairShare, ...]) -> None:
@@ -117,14 +128,62 @@ class SoloSpec:
             records.append((name, a, b))
             a = b
         self.records = tuple(records)
-
-    def free(self, resources: tuple[FairShare, ...]) -> bool:
-        """Is nobody else using the resources this sequence needs?"""
+        # Per resource used: (index, spans of use relative to the start, first
+        # use, end of the last use); adjacent steps on one resource make one span.
+        uses = []
         for k in self.kinds:
+            spans_k: list[list[float]] = []
+            a = 0.0
+            for step, b in zip(steps, offsets, strict=True):
+                if step[0] == k:
+                    if spans_k and spans_k[-1][1] == a:
+                        spans_k[-1][1] = b
+                    else:
+                        spans_k.append([a, b])
+                a = b
+            spans_t = tuple((x, y) for x, y in spans_k)
+            uses.append((k, spans_t, spans_t[0][0], spans_t[-1][1]))
+        self.uses = tuple(uses)
+
+    def admits(self, resources: tuple[FairShare, ...], t0: float) -> bool:
+        """Can a run started at ``t0`` have every step at full rate, as far as
+        anyone can know now?
+
+        On a resource with spare slots (a many-core CPU: every job gets its
+        ``job_cap`` while at most ``slots`` share it) there must be a free slot
+        for the whole run, counting every job and every solo run that holds it.
+        On a one-slot resource (a disk, a link) there must be no job, and the
+        run's spans of use must not overlap those of the solo runs holding it.
+        """
+        for k, spans, a, b in self.uses:
             r = resources[k]
-            if r._n or r._owner is not None:
+            hs = r._holders
+            if r.slots > 1:
+                if r._n + len(hs) >= r.slots:
+                    return False
+                continue
+            if r._n:
                 return False
+            if hs:
+                lo, hi = t0 + a, t0 + b
+                for _, h_lo, h_hi, h_t0, h_spans in hs:
+                    if hi <= h_lo or h_hi <= lo:
+                        continue  # this holder uses the resource wholly before or after
+                    for x, y in spans:
+                        x += t0
+                        y += t0
+                        for u, v in h_spans:
+                            if x < h_t0 + v and h_t0 + u < y:
+                                return False
         return True
+
+
+def _release(holders: list[tuple], run: SoloRun) -> None:
+    """Take ``run``'s entry out of a resource's list of solo runs holding it."""
+    for j, h in enumerate(holders):
+        if h[0] is run:
+            del holders[j]
+            return
 
 
 class SoloRun:
@@ -158,21 +217,24 @@ class SoloRun:
     @classmethod
     def begin(cls, env: simpy.Environment, spec: SoloSpec, resources: tuple[FairShare, ...],
               phases: list) -> SoloRun | None:
-        """A run started now, or None (and nothing made) if a resource is in use."""
-        return cls(env, spec, resources, phases)._take() if spec.free(resources) else None
+        """A run started now, or None (and nothing made) if some step might not
+        get its full rate (see :meth:`SoloSpec.admits`)."""
+        return cls(env, spec, resources, phases)._take() if spec.admits(resources, env._now) else None
 
     def start(self) -> SoloRun | None:
         """Take the resources and schedule the end; None (and nothing taken) if
-        any of them is in use."""
-        return self._take() if self.spec.free(self.res) else None
+        some step might not get its full rate (see :meth:`SoloSpec.admits`)."""
+        return self._take() if self.spec.admits(self.res, self.t0) else None
 
     def _take(self) -> SoloRun:
-        spec, res = self.spec, self.res
-        for k in spec.kinds:
+        spec, res, t0 = self.spec, self.res, self.t0
+        for k, spans, a, b in spec.uses:
             r = res[k]
-            r._owner = self
-            if r.peak_jobs < 1:
-                r.peak_jobs = 1
+            hs = r._holders
+            hs.append((self, t0 + a, t0 + b, t0, spans))
+            n = r._n + len(hs)
+            if r.peak_jobs < n:
+                r.peak_jobs = n
         env = self.env
         timer = self.timer = _Timer()
         timer.callbacks = [self._finish]
@@ -184,7 +246,7 @@ class SoloRun:
         res = self.res
         for k, work, jobs in self.spec.totals:
             r = res[k]
-            r._owner = None
+            _release(r._holders, self)
             r._credit(work, jobs)
         self.phases.append((self.spec, self.t0))  # packed: expanded by vsim.results' phases table
         self.timer = None
@@ -206,7 +268,7 @@ class SoloRun:
         self.timer = None
         spec, res = self.spec, self.res
         for k in spec.kinds:
-            res[k]._owner = None
+            _release(res[k]._holders, self)
         now = self.env._now
         t0 = self.t0
         ends = [t0 + off for off in spec.offsets]
