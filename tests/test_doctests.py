@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["vsim.fairshare", "vsim.weighted", "vsim.solo"]
+MODULES = ["vsim.fairshare", "vsim.weighted", "vsim.solo", "vsim.phaselog"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from vsim.errors import ScenarioError
 from vsim.fairshare import FairShare
+from vsim.phaselog import PhaseLog
 from vsim.scenario import load_scenario
 from vsim.solo import SoloRun, SoloSpec
 from vsim.world import World
@@ -108,8 +109,8 @@ def test_utilisation_asked_mid_boot_is_exact():
     cpu = FairShare(env, 4.0, job_cap=1.0, name="cpu")
     disk = FairShare(env, 1.0, name="disk")
     spec = SoloSpec([("a", [(0, 2.0), (1, 1.0)]), ("b", [(None, 0.5), (0, 1.0)])], (cpu, disk))
-    phases = []
-    run = SoloRun(env, spec, (cpu, disk), phases)
+    log = PhaseLog()
+    run = SoloRun(env, spec, (cpu, disk), log, gid=3)
     assert run.start() is run
     assert len(env._queue) == 1  # one event for four steps
     env.run(until=2.5)  # half-way through the disk step
@@ -118,14 +119,16 @@ def test_utilisation_asked_mid_boot_is_exact():
     env.run()
     assert run.done.processed and run.done.value == pytest.approx(4.5)
     # asked mid-run, so handed over: the phases are recorded one by one
-    assert phases == [("a", 0.0, pytest.approx(3.0)), ("b", pytest.approx(3.0), pytest.approx(4.5))]
+    assert log.rows(3) == [("a", 0.0, pytest.approx(3.0)), ("b", pytest.approx(3.0), pytest.approx(4.5))]
+    assert len(log) == 2
     # undisturbed, the same run leaves one packed entry with the same phases
     env2 = simpy.Environment()
     rates2 = (FairShare(env2, 4.0, job_cap=1.0, name="cpu"), FairShare(env2, 1.0, name="disk"))
-    phases2 = []
-    SoloRun(env2, spec, rates2, phases2).start()
+    log2 = PhaseLog()
+    SoloRun(env2, spec, rates2, log2, gid=3).start()
     env2.run()
-    assert phases2 == [(spec, 0.0)] and len(env2._queue) == 0
+    assert (log2.gid, log2.what, log2.start) == ([3], [spec], [0.0]) and len(env2._queue) == 0
+    assert log2.rows(3) == [("a", 0.0, 3.0), ("b", 3.0, 4.5)]
     assert spec.records == (("a", 0.0, 3.0), ("b", 3.0, 4.5))
     assert cpu.work_done == pytest.approx(3.0) and disk.work_done == pytest.approx(1.0)
     assert cpu.jobs_completed == 2 and disk.jobs_completed == 1
@@ -135,7 +138,7 @@ def test_a_busy_resource_refuses_a_solo_run_and_nothing_is_taken():
     env = simpy.Environment()
     cpu, disk = FairShare(env, 1.0, name="cpu"), FairShare(env, 1.0, name="disk")
     cpu.use(5.0)
-    run = SoloRun(env, SoloSpec([("a", [(1, 1.0), (0, 1.0)])], (cpu, disk)), (cpu, disk), [])
+    run = SoloRun(env, SoloSpec([("a", [(1, 1.0), (0, 1.0)])], (cpu, disk)), (cpu, disk), PhaseLog())
     assert run.start() is None
     assert disk._holders == [] and cpu._holders == [] and len(env._queue) == 1
 
@@ -197,11 +200,11 @@ def test_solo_runs_share_a_many_core_cpu_until_its_slots_are_taken():
     env = simpy.Environment()
     cpu = FairShare(env, 4.0, job_cap=1.0, name="cpu")  # 4 slots
     spec = SoloSpec([("boot", [(0, 10.0)])], (cpu,))
-    runs = [SoloRun.begin(env, spec, (cpu,), []) for _ in range(3)]
+    runs = [SoloRun.begin(env, spec, (cpu,), PhaseLog()) for _ in range(3)]
     assert all(r is not None for r in runs) and len(cpu._holders) == 3
     job = cpu.use(5.0)  # 3 runs + 1 job: each still gets one core, nobody is handed over
     assert all(r.timer is not None for r in runs)
-    assert SoloRun.begin(env, spec, (cpu,), []) is None  # no slot left for a fourth run
+    assert SoloRun.begin(env, spec, (cpu,), PhaseLog()) is None  # no slot left for a fourth run
     cpu.use(5.0)  # 5 would share 4 cores: every run is handed over, now
     assert cpu._holders == [] and all(r.timer is None for r in runs)
     env.run()
@@ -216,12 +219,12 @@ def test_solo_runs_share_a_disk_while_their_spans_of_use_do_not_overlap():
     cpu, disk = FairShare(env, 8.0, job_cap=1.0, name="cpu"), FairShare(env, 1.0, name="disk")
     # disk 0-1 s, CPU 1-4 s, disk 4-5 s
     spec = SoloSpec([("a", [(1, 1.0), (0, 3.0), (1, 1.0)])], (cpu, disk))
-    first = SoloRun.begin(env, spec, (cpu, disk), [])
+    first = SoloRun.begin(env, spec, (cpu, disk), PhaseLog())
     env.run(until=1.0)
-    second = SoloRun.begin(env, spec, (cpu, disk), [])  # disk 1-2 and 5-6: no overlap
+    second = SoloRun.begin(env, spec, (cpu, disk), PhaseLog())  # disk 1-2 and 5-6: no overlap
     assert second is not None and first.timer is not None
     env.run(until=1.5)
-    assert SoloRun.begin(env, spec, (cpu, disk), []) is None  # disk 1.5-2.5 would overlap the second's
+    assert SoloRun.begin(env, spec, (cpu, disk), PhaseLog()) is None  # disk 1.5-2.5 would overlap the second's
     env.run(until=2.0)
     late = disk.use(0.5)  # an ordinary job on the disk: runs whose disk use is not over are handed over
     assert first.timer is None and second.timer is None and disk._holders == []

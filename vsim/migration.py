@@ -299,7 +299,7 @@ def live_migrate(world, g, target, limits, dirty_mb_s: float, cause: str = "scen
     g.extra.pop("cpu_throttle", None)
     world.move_guest(g, target)
     g.state = "running"
-    g.phases.append(("migrate-live", t0, env.now))
+    world.phase_log.add(g.id, "migrate-live", t0, env.now)
     _record(world, g, "live", cause, src, target, t0, rounds=rounds, downtime_s=downtime, mb_moved=moved,
             converged=converged, throttle_max=throttle_max, outcome="done")
 
@@ -349,13 +349,13 @@ def cold_migrate(world, g, target, profile=None, cause: str = "scenario", reserv
                 moved_mb = _disk_copy_mb(g)
             if moved_mb:
                 yield from _copy_disk(world, src, target, moved_mb)
-                g.phases.append(("migrate-copy", t1, env.now))
+                world.phase_log.add(g.id, "migrate-copy", t1, env.now)
             if g.kind != "container" and old.image_format != new.image_format:
                 t2 = env.now
                 cpu_s, disk_s = conversion_work(target, moved_mb)
                 yield from _jobs(world, [(target.cpu, target.cpu.use(cpu_s)), (target.disk, target.disk.use(disk_s))])
                 conv = env.now - t2
-                g.phases.append(("convert", t2, env.now))
+                world.phase_log.add(g.id, "convert", t2, env.now)
             if target.state in ("on", "draining"):
                 extra = disk - g.disk_mb if g.kind == "container" else 0.0
                 world.move_guest(g, target, new)

@@ -357,7 +357,7 @@ class Results:
     @classmethod
     def from_world(cls, world) -> Results:
         instances, owners = _instance_table(world.guests)
-        phases = _phase_table(world.guests, owners)
+        phases = _phase_table(world.phase_log, owners)
         now = world.env.now
         host_rows = []
         for h in world.hosts:
@@ -473,12 +473,13 @@ class Results:
         return dest
 
 
-def _instance_table(guests) -> tuple[pd.DataFrame, list]:
+def _instance_table(guests) -> tuple[pd.DataFrame, tuple]:
     """The instances table, built column by column from one pass over the
-    guests, and per guest ``(id, workload, platform, host)`` for its phase rows."""
+    guests, and its ``workload``, ``platform`` and ``host`` columns as arrays
+    indexed by guest id (for the phase rows)."""
     cols = list(COLUMNS["instances"])
     if not guests:
-        return pd.DataFrame.from_records([], columns=cols), []
+        return pd.DataFrame.from_records([], columns=cols), ()
     rows = [(g.id, g.name, g.workload.name, g.kind, g.platform, g.host.name if g.host is not None else "",
              g.requested_s, g.placed_s, g.provisioned_s, g.ready_s, g.stopped_s,
              g.memory_mib, g.vcpus, g.disk_mb if g.host is not None else 0.0, g.pulled_mb, g.state, g.reason)
@@ -497,71 +498,55 @@ def _instance_table(guests) -> tuple[pd.DataFrame, list]:
         "pulled_mb": np.array(pulled), "state": list(state), "reason": list(reason),
     }
     assert list(data) == cols  # the documented order
-    owners = list(zip(ids, workload, platform, host, strict=True))
+    assert data["id"][-1] == len(guests) - 1  # a guest's id is its index (World.guests)
+    owners = tuple(np.array(c, dtype=object) for c in (workload, platform, host))
     return pd.DataFrame(data, columns=cols), owners
 
 
-def _phase_table(guests, owners) -> pd.DataFrame:
-    """The phases table, built column by column (a million guests have ~10 million
-    phases: one tuple per row would cost gigabytes before the DataFrame exists).
+def _phase_table(log, owners: tuple) -> pd.DataFrame:
+    """The phases table, built column by column from the world's phase log
+    (vsim.phaselog; a million guests have ~10 million phases: one tuple per
+    row would cost gigabytes before the DataFrame exists).
 
-    A guest's ``phases`` holds ``(name, start, end)`` entries and packed
-    ``(SoloSpec, t0)`` entries (vsim.solo: several phases run as one). Each
-    entry points into a table of templates, one per packed spec (its phases'
-    offsets from t0) and one per plain phase name (offsets 0), so that every
-    row is ``base + offset`` for the whole table at once: a plain entry's base
-    is its own start and end, a packed one's is its t0.
+    Rows come by guest id, each guest's phases in time order. Every entry of
+    the log points into a table of templates: one per packed solo run's spec
+    (its phases' offsets from the run's start) and one per plain phase name
+    (offsets 0), so that every row is ``base + offset`` for the whole table at
+    once: a plain entry's base is its own start and end, a packed one's is
+    the run's start.
     """
     cols = list(COLUMNS["phases"])
+    if not len(log):
+        return pd.DataFrame.from_records([], columns=cols)
+    # Each distinct name or spec once (specs by identity, names by value).
+    codes, uniques = pd.factorize(pd.Series(log.what, dtype=object), sort=False)
     names: list[str] = []  # template rows: name, offset of the start, offset of the end
     off_a: list[float] = []
     off_b: list[float] = []
-    plain: dict[str, int] = {}
-    packed: dict[int, tuple[int, int]] = {}  # id(spec) -> (first template row, rows)
-    t_first, t_count, base_s, base_e, per_guest = [], [], [], [], []
-    for g in guests:
-        n = 0
-        for entry in g.phases:
-            if len(entry) == 2:  # packed solo run
-                spec, t0 = entry
-                got = packed.get(id(spec))
-                if got is None:
-                    got = packed[id(spec)] = (len(names), len(spec.records))
-                    for name, a, b in spec.records:
-                        names.append(name)
-                        off_a.append(a)
-                        off_b.append(b)
-                first, k = got
-                base_s.append(t0)
-                base_e.append(t0)
-            else:
-                name, t_s, t_e = entry
-                first = plain.get(name)
-                if first is None:
-                    first = plain[name] = len(names)
-                    names.append(name)
-                    off_a.append(0.0)
-                    off_b.append(0.0)
-                k = 1
-                base_s.append(t_s)
-                base_e.append(t_e)
-            t_first.append(first)
-            t_count.append(k)
-            n += k
-        per_guest.append(n)
-    counts = np.array(per_guest, dtype=np.int64)
-    total = int(counts.sum())
-    if total == 0:
-        return pd.DataFrame.from_records([], columns=cols)
-    reps = np.array(t_count, dtype=np.int64)
+    first = np.empty(len(uniques), dtype=np.int64)
+    count = np.empty(len(uniques), dtype=np.int64)
+    for u, what in enumerate(uniques):
+        first[u] = len(names)
+        recs = ((what, 0.0, 0.0),) if isinstance(what, str) else what.records
+        count[u] = len(recs)
+        for name, a, b in recs:
+            names.append(name)
+            off_a.append(a)
+            off_b.append(b)
+    gid = np.array(log.gid, dtype=np.int64)
+    order = np.argsort(gid, kind="stable")  # by guest, each guest's entries in the order recorded
+    codes = codes[order]
+    reps = count[codes]
+    total = int(reps.sum())
     entry_start = np.cumsum(reps) - reps  # first row of each entry
     row_in_entry = np.arange(total, dtype=np.int64) - np.repeat(entry_start, reps)
-    tmpl = np.repeat(np.array(t_first, dtype=np.int64), reps) + row_in_entry
-    start = np.repeat(np.array(base_s, dtype=float), reps) + np.array(off_a)[tmpl]
-    end = np.repeat(np.array(base_e, dtype=float), reps) + np.array(off_b)[tmpl]
-    data = {"id": np.repeat(np.array([o[0] for o in owners], dtype=np.int64), counts)}
-    for k, col in enumerate(cols[1:4], start=1):
-        data[col] = np.repeat(np.array([o[k] for o in owners], dtype=object), counts)
+    tmpl = np.repeat(first[codes], reps) + row_in_entry
+    start = np.repeat(np.array(log.start, dtype=float)[order], reps) + np.array(off_a)[tmpl]
+    end = np.repeat(np.array(log.end, dtype=float)[order], reps) + np.array(off_b)[tmpl]
+    ids = np.repeat(gid[order], reps)
+    data = {"id": ids}
+    for col, arr in zip(cols[1:4], owners, strict=True):
+        data[col] = arr[ids]
     data[cols[4]] = np.array(names, dtype=object)[tmpl]
     data[cols[5]] = start
     data[cols[6]] = end

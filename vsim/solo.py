@@ -57,11 +57,14 @@ more core-second, on an idle host: one event, at 4.5 s.
 >>> env = simpy.Environment()
 >>> cpu, disk = FairShare(env, 4.0, job_cap=1.0, name="cpu"), FairShare(env, 1.0, name="disk")
 >>> spec = SoloSpec([("a", [(0, 2.0), (1, 1.0)]), ("b", [(None, 0.5), (0, 1.0)])], (cpu, disk))
->>> run = SoloRun(env, spec, (cpu, disk), []).start()
+>>> log = PhaseLog()
+>>> run = SoloRun(env, spec, (cpu, disk), log, gid=0).start()
 >>> len(env._queue), spec.records
 (1, (('a', 0.0, 3.0), ('b', 3.0, 4.5)))
 >>> env.run(); env.now
 4.5
+>>> len(log), log.rows(0)
+(1, [('a', 0.0, 3.0), ('b', 3.0, 4.5)])
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ import simpy
 from simpy.events import NORMAL, Event
 
 from vsim.fairshare import FairShare, _Timer
+from vsim.phaselog import PhaseLog
 
 __all__ = ["SoloRun", "SoloSpec"]
 
@@ -190,20 +194,21 @@ class SoloRun:
     """One run of a :class:`SoloSpec` on one host's ``resources``, for one guest, started now.
 
     ``done`` is the event the guest waits for; its value is the finish time.
-    The phases are appended to ``phases`` (a guest's list of ``(name, start,
-    end)``) as the step-by-step model records them; a run that ends undisturbed
-    appends one packed entry ``(spec, t0)`` for all of them instead, which the
-    phases table (:mod:`vsim.results`) expands.
+    The phases are recorded in ``log`` (a :class:`~vsim.phaselog.PhaseLog`)
+    under guest id ``gid`` as the step-by-step model records them; a run that
+    ends undisturbed records one packed entry (the spec, started at t0) for
+    all of them instead, which the phases table expands.
     """
 
-    __slots__ = ("env", "spec", "res", "phases", "done", "t0", "timer", "cur", "dead", "resume", "child")
+    __slots__ = ("env", "spec", "res", "log", "gid", "done", "t0", "timer", "cur", "dead", "resume", "child")
 
     def __init__(self, env: simpy.Environment, spec: SoloSpec, resources: tuple[FairShare, ...],
-                 phases: list) -> None:
+                 log: PhaseLog, gid: int = 0) -> None:
         self.env = env
         self.spec = spec
         self.res = resources
-        self.phases = phases
+        self.log = log
+        self.gid = gid
         self.done = Event(env)
         self.t0 = env._now
         self.timer: _Timer | None = None
@@ -216,10 +221,10 @@ class SoloRun:
 
     @classmethod
     def begin(cls, env: simpy.Environment, spec: SoloSpec, resources: tuple[FairShare, ...],
-              phases: list) -> SoloRun | None:
+              log: PhaseLog, gid: int = 0) -> SoloRun | None:
         """A run started now, or None (and nothing made) if some step might not
         get its full rate (see :meth:`SoloSpec.admits`)."""
-        return cls(env, spec, resources, phases)._take() if spec.admits(resources, env._now) else None
+        return cls(env, spec, resources, log, gid)._take() if spec.admits(resources, env._now) else None
 
     def start(self) -> SoloRun | None:
         """Take the resources and schedule the end; None (and nothing taken) if
@@ -248,7 +253,7 @@ class SoloRun:
             r = res[k]
             _release(r._holders, self)
             r._credit(work, jobs)
-        self.phases.append((self.spec, self.t0))  # packed: expanded by vsim.results' phases table
+        self.log.add(self.gid, self.spec, self.t0, self.t0)  # packed: one entry for all its phases
         self.timer = None
         done = self.done
         done._ok = True
@@ -297,7 +302,7 @@ class SoloRun:
         for (name, a, b), (_, stop) in zip(spec.records, spec.spans, strict=True):
             if stop > k:
                 break
-            self.phases.append((name, t0 + a, t0 + b))
+            self.log.add(self.gid, name, t0 + a, t0 + b)
         return k, left
 
     def materialise(self) -> None:
@@ -331,7 +336,7 @@ class SoloRun:
                 return
             j += 1
             while span < len(spans) and spans[span][1] <= j:  # phases that end here (some may be empty)
-                self.phases.append((spans[span][0], start, env._now))
+                self.log.add(self.gid, spans[span][0], start, env._now)
                 start = env._now
                 span += 1
             if j == len(steps):

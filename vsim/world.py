@@ -45,6 +45,7 @@ import numpy as np
 import simpy
 
 from vsim.fairshare import FairShare
+from vsim.phaselog import PhaseLog
 from vsim.profile import Phase, Profile
 from vsim.scenario import (
     BatchArrivals,
@@ -145,7 +146,7 @@ class Guest:
         "id", "name", "workload", "profile", "kind", "platform", "host", "image", "clone",
         "requested_s", "placed_s", "provisioned_s", "ready_s", "stop_s", "stopped_s",
         "state", "reason", "memory_mib", "vcpus", "disk_mb", "pulled_mb", "lifetime_s",
-        "phases", "process", "job", "_extra",
+        "process", "job", "_extra",
     )
 
     def __init__(self, gid: int, workload: Workload, profile: Profile, image: Image | None,
@@ -173,10 +174,6 @@ class Guest:
         self.disk_mb = 0.0
         self.pulled_mb = 0.0
         self.lifetime_s = lifetime_s
-        # (name, start_s, end_s) per phase, in time order; a solo run that ends
-        # undisturbed leaves one packed entry (SoloSpec, t0) for all its phases
-        # instead (vsim.solo; the phases table expands them).
-        self.phases: list[tuple] = []
         self.process: simpy.Process | None = None
         self.job: tuple[FairShare, simpy.Event] | None = None  # shared-resource work in progress
         self._extra: dict | None = None  # see extra
@@ -523,7 +520,8 @@ class World:
         }
         self.default_registry = scenario.registries[0].name if scenario.registries else None
         self.placer = _Placer(self.hosts, scenario.placement)
-        self.guests: list[Guest] = []
+        self.guests: list[Guest] = []  # guest id = index here
+        self.phase_log = PhaseLog()  # every guest's phases (the phases table)
         # Hooks for optional mechanisms: called with the guest when it becomes
         # ready, and when it starts stopping or fails.
         self.on_ready: list = []
@@ -784,7 +782,7 @@ class World:
             spec = self._solo_specs[key] = self._solo_spec(host, profile, what, g, first)
         if not spec.eligible:
             return None
-        run = SoloRun.begin(self.env, spec, host.rates, g.phases)
+        run = SoloRun.begin(self.env, spec, host.rates, self.phase_log, g.id)
         if run is not None and what != "clone" and len(spec.spans) > 1:
             run.resume = partial(self._solo_from, g, host, what, first)
         return run
@@ -839,7 +837,7 @@ class World:
             yield from self._wait(g, host.nic, ph.net_mb)
         if ph.latency_s:
             yield env.timeout(ph.latency_s)
-        g.phases.append((ph.name, t0, env.now))
+        self.phase_log.add(g.id, ph.name, t0, env.now)
 
     def provision(self, g: Guest, host: Host):
         """Give the guest its disk: clone a VM image, or pull and unpack layers."""
@@ -851,21 +849,21 @@ class World:
         if im.kind == "vm-disk":
             if im.name not in host.cache:
                 yield from self._fetch(host, [(im.name, im.transfer_mb, im.disk_mb)], im.registry, g)
-                g.phases.append(("pull", t0, env.now))
+                self.phase_log.add(g.id, "pull", t0, env.now)
             t1 = env.now
             if g.clone == "full":
                 yield from self._wait(g, host.disk, host.disk_seconds(read_mb=im.disk_mb, write_mb=im.disk_mb))
-                g.phases.append(("clone-full", t1, env.now))
+                self.phase_log.add(g.id, "clone-full", t1, env.now)
             else:
                 ov = g.profile.linked_clone_overlay_mb.value
                 yield from self._wait(g, host.disk, host.disk_seconds(write_mb=ov))
-                g.phases.append(("clone-linked", t1, env.now))
+                self.phase_log.add(g.id, "clone-linked", t1, env.now)
         else:
             todo = [lay for lay in im.layers if lay.id not in host.cache]
             if todo:
                 yield from self._fetch(host, [(lay.id, lay.size_mb, lay.disk_mb) for lay in todo],
                                        im.registry, g, extract=True)
-                g.phases.append(("pull+extract", t0, env.now))
+                self.phase_log.add(g.id, "pull+extract", t0, env.now)
 
     def _fetch(self, host: Host, items: list[tuple[str, float, float]], registry: str | None,
                g: Guest, extract: bool = False):
