@@ -203,10 +203,10 @@ def test_solo_runs_share_a_many_core_cpu_until_its_slots_are_taken():
     runs = [SoloRun.begin(env, spec, (cpu,), PhaseLog()) for _ in range(3)]
     assert all(r is not None for r in runs) and len(cpu._holders) == 3
     job = cpu.use(5.0)  # 3 runs + 1 job: each still gets one core, nobody is handed over
-    assert all(r.timer is not None for r in runs)
+    assert all(r.live for r in runs)
     assert SoloRun.begin(env, spec, (cpu,), PhaseLog()) is None  # no slot left for a fourth run
     cpu.use(5.0)  # 5 would share 4 cores: every run is handed over, now
-    assert cpu._holders == [] and all(r.timer is None for r in runs)
+    assert cpu._holders == [] and not any(r.live for r in runs)
     env.run()
     # 5 jobs at 0.8 core each until the two short ones finish at 6.25 s, then 3 at 1 core
     assert job.value == pytest.approx(6.25)
@@ -222,12 +222,12 @@ def test_solo_runs_share_a_disk_while_their_spans_of_use_do_not_overlap():
     first = SoloRun.begin(env, spec, (cpu, disk), PhaseLog())
     env.run(until=1.0)
     second = SoloRun.begin(env, spec, (cpu, disk), PhaseLog())  # disk 1-2 and 5-6: no overlap
-    assert second is not None and first.timer is not None
+    assert second is not None and first.live
     env.run(until=1.5)
     assert SoloRun.begin(env, spec, (cpu, disk), PhaseLog()) is None  # disk 1.5-2.5 would overlap the second's
     env.run(until=2.0)
     late = disk.use(0.5)  # an ordinary job on the disk: runs whose disk use is not over are handed over
-    assert first.timer is None and second.timer is None and disk._holders == []
+    assert not first.live and not second.live and disk._holders == []
     env.run()
     assert late.value == pytest.approx(2.5)
     assert first.done.value == pytest.approx(5.0) and second.done.value == pytest.approx(6.0)

@@ -110,7 +110,9 @@ class SharedRate:
         # largest n with capacity / n >= job_cap, so a CPU of 31.85 cores and one
         # core per job has 31; a disk or link whose one job may take it all has 1).
         slots = max(1, math.floor(self.capacity / self.job_cap))
-        while slots > 1 and self.capacity / slots < self.job_cap:
+        while self.capacity / (slots + 1) >= self.job_cap:  # the division rounded down
+            slots += 1
+        while slots > 1 and self.capacity / slots < self.job_cap:  # ... or up
             slots -= 1
         self.slots = slots
         # Solo runs (vsim.solo) holding this resource: entries (run, first use,

@@ -74,7 +74,7 @@ import heapq
 import simpy
 from simpy.events import NORMAL, Event
 
-from vsim.fairshare import FairShare, _Timer
+from vsim.fairshare import FairShare
 from vsim.phaselog import PhaseLog
 
 __all__ = ["SoloRun", "SoloSpec"]
@@ -95,10 +95,13 @@ class SoloSpec:
     go when a run ends undisturbed.
     """
 
-    __slots__ = ("steps", "spans", "kinds", "totals", "offsets", "total", "records", "eligible", "uses")
+    __slots__ = ("steps", "spans", "kinds", "totals", "offsets", "total", "records", "eligible", "uses", "what",
+                 "first")
 
     def __init__(self, phases: list[tuple[str, list[tuple[int | None, float]]]],
-                 resources: tuple[FairShare, ...]) -> None:
+                 resources: tuple[FairShare, ...], what: str = "", first: int = 0) -> None:
+        self.what = what  # which sequence (the world's "clone", "start" or "stop") ...
+        self.first = first  # ... from which of its phases
         steps: list[tuple[int | None, float, float]] = []
         spans: list[tuple[str, int]] = []
         totals: dict[int, list] = {}
@@ -200,7 +203,12 @@ class SoloRun:
     all of them instead, which the phases table expands.
     """
 
-    __slots__ = ("env", "spec", "res", "log", "gid", "done", "t0", "timer", "cur", "dead", "resume", "child")
+    __slots__ = ("env", "spec", "res", "log", "gid", "done", "t0", "live", "callbacks", "cur", "dead", "resume",
+                 "guest", "child")
+    # The run is its own entry in SimPy's event queue, at its end (see _take):
+    # what Environment.step reads of an event, besides its callbacks.
+    _ok = True
+    _value = None
 
     def __init__(self, env: simpy.Environment, spec: SoloSpec, resources: tuple[FairShare, ...],
                  log: PhaseLog, gid: int = 0) -> None:
@@ -211,12 +219,15 @@ class SoloRun:
         self.gid = gid
         self.done = Event(env)
         self.t0 = env._now
-        self.timer: _Timer | None = None
+        self.live = False  # scheduled, undisturbed so far
+        self.callbacks: list | None = None
         self.cur: tuple | None = None  # the ordinary job in progress, once materialised
         self.dead = False
-        # resume(k): a new solo run of this sequence's phases from its k-th, or
-        # None; a materialised run asks at each phase boundary (set by the world).
+        # resume(guest, spec, k): a new solo run of the spec's phases from its
+        # k-th, or None; a materialised run asks at each phase boundary (the
+        # world sets it, and the guest it passes back).
         self.resume = None
+        self.guest = None
         self.child: SoloRun | None = None
 
     @classmethod
@@ -241,20 +252,20 @@ class SoloRun:
             if r.peak_jobs < n:
                 r.peak_jobs = n
         env = self.env
-        timer = self.timer = _Timer()
-        timer.callbacks = [self._finish]
-        heapq.heappush(env._queue, (self.t0 + spec.total, NORMAL, next(env._eid), timer))
+        self.live = True
+        self.callbacks = [_FINISH]
+        heapq.heappush(env._queue, (t0 + spec.total, NORMAL, next(env._eid), self))
         return self
 
     # -- the undisturbed end ------------------------------------------------------
-    def _finish(self, _timer) -> None:
+    def _finish(self, _event=None) -> None:
         res = self.res
         for k, work, jobs in self.spec.totals:
             r = res[k]
             _release(r._holders, self)
             r._credit(work, jobs)
         self.log.add(self.gid, self.spec, self.t0, self.t0)  # packed: one entry for all its phases
-        self.timer = None
+        self.live = False
         done = self.done
         done._ok = True
         done._value = self.env._now
@@ -269,8 +280,8 @@ class SoloRun:
         Returns the current step and the work (or, for a latency step, the
         time) it still needs. Records the phases already finished.
         """
-        self.timer.callbacks.clear()  # the scheduled end will not be used
-        self.timer = None
+        self.callbacks.clear()  # the scheduled end will not be used: inert in the queue
+        self.live = False
         spec, res = self.spec, self.res
         for k in spec.kinds:
             _release(res[k]._holders, self)
@@ -307,7 +318,7 @@ class SoloRun:
 
     def materialise(self) -> None:
         """Someone else needs one of the resources: go on as ordinary jobs from now."""
-        if self.timer is None:
+        if not self.live:
             return
         k, left = self._settle()
         env = self.env
@@ -342,7 +353,7 @@ class SoloRun:
             if j == len(steps):
                 break
             if self.resume is not None and spans[span - 1][1] == j:  # between two phases: quiet again?
-                child = self.child = self.resume(span)
+                child = self.child = self.resume(self.guest, spec, span)
                 if child is not None:
                     yield child.done
                     if self.dead:
@@ -359,9 +370,12 @@ class SoloRun:
         if self.dead or self.done.triggered:
             return
         self.dead = True
-        if self.timer is not None:
+        if self.live:
             self._settle()
         elif self.child is not None:
             self.child.cancel()
         elif self.cur is not None and self.cur[0] is not None:
             self.cur[0].cancel(self.cur[1])
+
+
+_FINISH = SoloRun._finish  # the one callback of every run's queue entry (a plain function: no bound method per run)

@@ -39,7 +39,6 @@ import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 import simpy
@@ -507,6 +506,7 @@ class World:
         self.seed = scenario.seed if seed is None else int(seed)
         self.env = simpy.Environment()
         self._solo_specs: dict[tuple, SoloSpec] = {}  # (host group, what, profile, ...) -> steps (vsim.solo)
+        self._resume_solo = self._solo_from  # one bound method for every solo run
         self.hosts: list[Host] = []
         for group in scenario.hosts:
             for k in range(group.count):
@@ -784,13 +784,14 @@ class World:
             return None
         run = SoloRun.begin(self.env, spec, host.rates, self.phase_log, g.id)
         if run is not None and what != "clone" and len(spec.spans) > 1:
-            run.resume = partial(self._solo_from, g, host, what, first)
+            run.resume = self._resume_solo
+            run.guest = g
         return run
 
-    def _solo_from(self, g: Guest, host: Host, what: str, first: int, k: int) -> SoloRun | None:
-        """A solo run of ``what`` from its phase ``first + k`` (for a run that was
-        handed over to ordinary jobs and reached a phase boundary)."""
-        return self._solo(g, host, what, first + k)
+    def _solo_from(self, g: Guest, spec: SoloSpec, k: int) -> SoloRun | None:
+        """A solo run of ``spec``'s sequence from its phase ``k`` (for a run that
+        was handed over to ordinary jobs and reached a phase boundary)."""
+        return self._solo(g, g.host, spec.what, spec.first + k)
 
     def _solo_spec(self, host: Host, profile: Profile, what: str, g: Guest, first: int = 0) -> SoloSpec:
         """The steps of ``what`` (from phase ``first``) on a host like ``host``,
@@ -816,7 +817,7 @@ class World:
                 if ph.latency_s:
                     parts.append((None, ph.latency_s))
                 phases.append((ph.name, parts))
-        return SoloSpec(phases, host.rates)
+        return SoloSpec(phases, host.rates, what, first)
 
     def _wait(self, g: Guest, resource: FairShare, work: float):
         """Run ``work`` on a shared resource on the guest's behalf."""
