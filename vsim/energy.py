@@ -77,28 +77,27 @@ class Energy:
         once with numpy.
         """
         world = self.world
-        hosts, times, deltas = [], [], []
-        for g in world.guests:
-            if g.host is None or g.placed_s != g.placed_s:  # never placed (NaN)
+        placed = [g for g in world.guests if g.host is not None and g.placed_s == g.placed_s]  # not NaN
+        # One stay per guest that never moved: (host, from, to, vCPUs) ...
+        stays = [(g.host.index, g.placed_s, now if g.stopped_s != g.stopped_s else g.stopped_s, g.vcpus)
+                 for g in placed if not (g._extra and g._extra.get("moves"))]
+        for g in placed:  # ... and one per host a moved guest was on
+            moves = g._extra.get("moves") if g._extra else None
+            if not moves:
                 continue
-            end = now if g.stopped_s != g.stopped_s else g.stopped_s
-            moves = g._extra.get("moves", ()) if g._extra else ()
-            cur = moves[0][1] if moves else g.host.index
-            t = g.placed_s
+            cur, t = moves[0][1], g.placed_s
             for tm, _src, dst in moves:
-                hosts += (cur, cur)
-                times += (t, tm)
-                deltas += (g.vcpus, -g.vcpus)
+                stays.append((cur, t, tm, g.vcpus))
                 cur, t = dst, tm
-            hosts += (cur, cur)
-            times += (t, end)
-            deltas += (g.vcpus, -g.vcpus)
+            stays.append((cur, t, now if g.stopped_s != g.stopped_s else g.stopped_s, g.vcpus))
         n = len(world.hosts)
-        if not hosts:
+        if not stays:
             return [0.0] * n
-        h = np.array(hosts, dtype=np.int64)
-        t = np.array(times, dtype=float)
-        dv = np.array(deltas, dtype=float)
+        sh, s0, s1, sv = (np.array(c) for c in zip(*stays, strict=True))
+        # Each stay adds its vCPUs to its host's load at its start and takes them off at its end.
+        h = np.repeat(sh.astype(np.int64), 2)
+        t = np.column_stack((s0, s1)).astype(float).ravel()
+        dv = np.column_stack((sv, -sv)).astype(float).ravel()
         order = np.lexsort((dv, t, h))
         h, t, dv = h[order], t[order], dv[order]
         load = np.cumsum(dv)  # running load over all hosts, one after another

@@ -480,7 +480,7 @@ def _instance_table(guests) -> tuple[pd.DataFrame, tuple]:
     cols = list(COLUMNS["instances"])
     if not guests:
         return pd.DataFrame.from_records([], columns=cols), ()
-    rows = [(g.id, g.name, g.workload.name, g.kind, g.platform, g.host.name if g.host is not None else "",
+    rows = [(g.id, f"{g.workload.name}-{g.id}", g.workload.name, g.kind, g.platform, g.host.name if g.host is not None else "",
              g.requested_s, g.placed_s, g.provisioned_s, g.ready_s, g.stopped_s,
              g.memory_mib, g.vcpus, g.disk_mb if g.host is not None else 0.0, g.pulled_mb, g.state, g.reason)
             for g in guests]

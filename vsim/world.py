@@ -142,7 +142,7 @@ class Guest:
     """One VM, container or microVM and its life so far (times in seconds)."""
 
     __slots__ = (
-        "id", "name", "workload", "profile", "kind", "platform", "host", "image", "clone",
+        "id", "workload", "profile", "kind", "platform", "host", "image", "clone",
         "requested_s", "placed_s", "provisioned_s", "ready_s", "stop_s", "stopped_s",
         "state", "reason", "memory_mib", "vcpus", "disk_mb", "pulled_mb", "lifetime_s",
         "process", "job", "_extra",
@@ -151,7 +151,6 @@ class Guest:
     def __init__(self, gid: int, workload: Workload, profile: Profile, image: Image | None,
                  requested_s: float, lifetime_s: float) -> None:
         self.id = gid
-        self.name = f"{workload.name}-{gid}"
         self.workload = workload
         self.profile = profile
         self.kind = profile.guest_kind
@@ -176,6 +175,11 @@ class Guest:
         self.process: simpy.Process | None = None
         self.job: tuple[FairShare, simpy.Event] | None = None  # shared-resource work in progress
         self._extra: dict | None = None  # see extra
+
+    @property
+    def name(self) -> str:
+        """``WORKLOAD-ID``, e.g. ``web-12`` (made when asked: most guests are never named)."""
+        return f"{self.workload.name}-{self.id}"
 
     @property
     def extra(self) -> dict:
