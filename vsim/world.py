@@ -198,8 +198,8 @@ class Guest:
 class _Shape:
     """What the placer keeps for one shape of guest: the policy's score of
     every host (inf where the shape does not fit) and how much of the change
-    log it has seen. ``fits_one`` is the placement rule for one host, the same
-    as :meth:`_Placer._fits_all` applies to all of them."""
+    log it has seen. ``rescore`` applies the placement rule host by host, the
+    same rule :meth:`_Placer._fits_all` applies to all hosts at once."""
 
     __slots__ = ("placer", "guest", "own", "mask", "pcount", "plimit", "mem_lo", "vcpu_lo", "own_lo", "sure_lo",
                  "has_image", "score", "seen")
@@ -219,17 +219,25 @@ class _Shape:
         self.score: np.ndarray = np.zeros(0)
         self.seen = -1
 
-    def fits_one(self, i: int) -> bool:
+    def rescore(self, hosts) -> None:
+        """Bring the scores of ``hosts`` (indices) up to date: the placement
+        rule for one host at a time, the same as :meth:`_Placer._fits_all`
+        applies to all of them (one loop, everything it reads held in locals:
+        this runs for every host changed since the shape last looked)."""
         pl = self.placer
-        if not (self.mask[i] and self.pcount[i] < self.plimit[i] and pl._count[i] < pl._max_guests[i]
-                and pl._mem[i] >= self.mem_lo and pl._vcpu[i] >= self.vcpu_lo):
-            return False
-        free = pl._disk[i]
-        if free >= self.sure_lo:
-            return True
-        if not self.has_image:
-            return False
-        return free >= self.own_lo and free >= (self.own + pl.extra_disk_mb(self.guest, i)) - 1e-9
+        score, score_of, inf = self.score, pl._score_of, math.inf
+        mask, pcount, plimit, count, max_guests = self.mask, self.pcount, self.plimit, pl._count, pl._max_guests
+        mem, vcpu, disk = pl._mem, pl._vcpu, pl._disk
+        mem_lo, vcpu_lo, sure_lo, own_lo = self.mem_lo, self.vcpu_lo, self.sure_lo, self.own_lo
+        for i in hosts:
+            if (mask[i] and pcount[i] < plimit[i] and count[i] < max_guests[i]
+                    and mem[i] >= mem_lo and vcpu[i] >= vcpu_lo):
+                free = disk[i]
+                if free >= sure_lo or (self.has_image and free >= own_lo
+                                       and free >= (self.own + pl.extra_disk_mb(self.guest, i)) - 1e-9):
+                    score[i] = score_of(i)
+                    continue
+            score[i] = inf
 
 
 class _Placer:
@@ -411,9 +419,7 @@ class _Placer:
             if len(log) - k > max(self._DIRTY_MAX, len(self.hosts) >> 2):
                 sh.score = self._score_all(guest, own_disk_mb)
             else:
-                score, score_of, fits_one = sh.score, self._score_of, sh.fits_one
-                for i in set(log[k:]):
-                    score[i] = score_of(i) if fits_one(i) else np.inf
+                sh.rescore(set(log[k:]))
             sh.seen = now
         return sh
 
