@@ -642,10 +642,20 @@ class World:
         host.cache_mb += got - own
         try:
             g.state = "provisioning"
-            yield from self._phases(g, host, "clone")
+            ev = self._solo_wait(g, host, "clone")
+            if ev is None:
+                yield from self._phases(g, host, "clone")
+            else:
+                yield ev
+                g.job = None
             g.provisioned_s = env.now
             g.state = "booting"
-            yield from self._phases(g, host, "start")
+            ev = self._solo_wait(g, host, "start")
+            if ev is None:
+                yield from self._phases(g, host, "start")
+            else:
+                yield ev
+                g.job = None
             g.ready_s = env.now
             g.state = "running"
             for hook in self.on_ready:
@@ -671,7 +681,12 @@ class World:
             g.state = "stopping"
             for hook in self.on_stop:
                 hook(g)
-            yield from self._phases(g, host, "stop")
+            ev = self._solo_wait(g, host, "stop")
+            if ev is None:
+                yield from self._phases(g, host, "stop")
+            else:
+                yield ev
+                g.job = None
             g.state = "stopped"
         except simpy.Interrupt as intr:
             g.state = "failed"
@@ -752,22 +767,27 @@ class World:
         return True
 
     # -- solo runs (vsim.solo): a sequence of phases in one event on a quiet host --
+    def _solo_wait(self, g: Guest, host: Host, what: str) -> simpy.Event | None:
+        """Start the guest's ``what`` phases ("clone", "start" or "stop") as one
+        solo run, and return the event to wait for; None if they must begin
+        step by step (then :meth:`_phases`). A plain call, not a generator: the
+        common case costs the lifecycle one ``yield``."""
+        run = self._solo(g, host, what) if self.solo_runs else None
+        if run is None:
+            return None
+        g.job = (run, None)
+        return run.done
+
     def _phases(self, g: Guest, host: Host, what: str):
-        """Run the guest's ``what`` phases: "clone" (its disk, see provision),
-        "start" or "stop". As one solo run from the first phase its host's
-        resources are free for, step by step until then."""
+        """Run the guest's ``what`` phases step by step ("clone": its disk, see
+        provision; "start" or "stop"), going solo from the first later phase
+        its host has room for (the first phase was just refused by _solo_wait)."""
         if what == "clone":
-            solo = self._solo(g, host, what) if self.solo_runs else None
-            if solo is None:
-                yield from self.provision(g, host)
-                return
-            g.job = (solo, None)
-            yield solo.done
-            g.job = None
+            yield from self.provision(g, host)
             return
         phases = g.profile.start_phases if what == "start" else g.profile.stop_phases
         for k, ph in enumerate(phases):
-            solo = self._solo(g, host, what, k) if self.solo_runs else None
+            solo = self._solo(g, host, what, k) if k and self.solo_runs else None
             if solo is not None:
                 g.job = (solo, None)
                 yield solo.done
