@@ -202,7 +202,7 @@ class _Shape:
     same rule :meth:`_Placer._fits_all` applies to all hosts at once."""
 
     __slots__ = ("placer", "guest", "own", "mask", "pcount", "plimit", "mem_lo", "vcpu_lo", "own_lo", "sure_lo",
-                 "has_image", "score", "seen")
+                 "has_image", "score", "seen", "best", "best_i")
 
     def __init__(self, placer: _Placer, guest: Guest, own_disk_mb: float) -> None:
         p = guest.platform
@@ -218,6 +218,10 @@ class _Shape:
         self.sure_lo = (own_disk_mb + placer._items(im)[0]) - 1e-9 if im is not None else self.own_lo
         self.score: np.ndarray = np.zeros(0)
         self.seen = -1
+        # The lowest score and its host (the lowest index among equal scores),
+        # as score.argmin() gives them; best_i < 0: not known, ask argmin.
+        self.best = math.inf
+        self.best_i = -1
 
     def rescore(self, hosts) -> None:
         """Bring the scores of ``hosts`` (indices) up to date: the placement
@@ -229,15 +233,30 @@ class _Shape:
         mask, pcount, plimit, count, max_guests = self.mask, self.pcount, self.plimit, pl._count, pl._max_guests
         mem, vcpu, disk = pl._mem, pl._vcpu, pl._disk
         mem_lo, vcpu_lo, sure_lo, own_lo = self.mem_lo, self.vcpu_lo, self.sure_lo, self.own_lo
+        m, mi = inf, -1  # the lowest new score among these hosts
         for i in hosts:
             if (mask[i] and pcount[i] < plimit[i] and count[i] < max_guests[i]
                     and mem[i] >= mem_lo and vcpu[i] >= vcpu_lo):
                 free = disk[i]
                 if free >= sure_lo or (self.has_image and free >= own_lo
                                        and free >= (self.own + pl.extra_disk_mb(self.guest, i)) - 1e-9):
-                    score[i] = score_of(i)
+                    x = score[i] = score_of(i)
+                    if x < m or (x == m and i < mi):
+                        m, mi = x, i
                     continue
             score[i] = inf
+        # The best host is still known if it did not change, or if one of these
+        # now scores at least as well as it did (every other host is unchanged).
+        bi = self.best_i
+        if bi < 0 or mi < 0:
+            if bi in hosts:
+                self.best_i = -1
+            return
+        b = self.best
+        if m < b or (m == b and mi <= bi):
+            self.best, self.best_i = m, mi
+        elif bi in hosts:
+            self.best_i = -1
 
 
 class _Placer:
@@ -412,12 +431,14 @@ class _Placer:
             if sh is None:
                 sh = self._shapes[key] = _Shape(self, guest, own_disk_mb)
             sh.score = self._score_all(guest, own_disk_mb)
+            sh.best_i = -1
             sh.seen = now
             return sh
         k = sh.seen - self._log_start
         if k < len(log):
             if len(log) - k > max(self._DIRTY_MAX, len(self.hosts) >> 2):
                 sh.score = self._score_all(guest, own_disk_mb)
+                sh.best_i = -1
             else:
                 sh.rescore(set(log[k:]))
             sh.seen = now
@@ -427,9 +448,13 @@ class _Placer:
         p = guest.platform
         if p not in self._pmask:
             return None, f"platform: no host runs {p}"
-        score = self._shape(guest, own_disk_mb).score
-        i = int(score.argmin())
-        if score[i] == np.inf:  # no host fits: say why
+        sh = self._shape(guest, own_disk_mb)
+        if sh.best_i < 0:
+            score = sh.score
+            sh.best_i = i = int(score.argmin())
+            sh.best = float(score[i])
+        i = sh.best_i
+        if sh.best == math.inf:  # no host fits: say why
             mask = self.platform_mask[p]
             if not np.count_nonzero(mask):  # installed, but every such host is unavailable (set_available)
                 return None, f"hosts: every host running {p} is down, off or draining"
