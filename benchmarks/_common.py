@@ -17,7 +17,10 @@ Figures reported for each case:
 * ``runs``: how many runs ``wall_s`` is the best of (the baseline and the vsim
   case alternate, see :func:`run_pair`);
 * ``ratio``: ``wall_s`` divided by the plain-SimPy baseline's ``wall_s`` for the
-  same lifecycles, measured in the same invocation.
+  same lifecycles, measured in the same invocation. Where the two alternate
+  (:func:`run_pair`), the ratio of each back-to-back pair is printed below the
+  table too: on a shared machine they spread, and their median is the
+  steadier figure.
 
 This file is not collected by pytest (only ``tests/`` is, and the benchmark
 files are named ``bench_*.py``). No timings appear in the test suite.
@@ -178,14 +181,30 @@ def run_pair(base: tuple, case: tuple, repeat: int = 1) -> list[dict]:
     returned rows say how many runs each figure is the best of (``runs``).
     """
     best: list[dict | None] = [None, None]
+    pairs: list[float] = []
     for _ in range(max(1, repeat)):
+        got = []
         for k, (module, func, label, kwargs) in enumerate((base, case)):
             row = run_case(module, func, label, **kwargs)
+            got.append(row)
             if best[k] is None or row["wall_s"] < best[k]["wall_s"]:
                 best[k] = row
+        pairs.append(got[1]["wall_s"] / got[0]["wall_s"])
     for row in best:
         row["runs"] = max(1, repeat)
+    best[1]["pair_ratios"] = pairs
     return [best[0], with_ratio(best[1], best[0])]
+
+
+def pair_note(row: dict) -> str:
+    """One line on the ratios of each back-to-back pair (see run_pair): on a
+    machine whose speed drifts, their spread says how far to trust ``ratio``."""
+    p = sorted(row.get("pair_ratios") or [])
+    if len(p) < 2:
+        return ""
+    mid = p[len(p) // 2] if len(p) % 2 else (p[len(p) // 2 - 1] + p[len(p) // 2]) / 2
+    return (f"{row['case']}: ratio of each back-to-back pair {', '.join(f'{x:.2f}' for x in row['pair_ratios'])} "
+            f"(median {mid:.2f})")
 
 
 def _child(module: str, func: str, kwargs_json: str) -> None:

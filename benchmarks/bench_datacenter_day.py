@@ -49,6 +49,8 @@ def main() -> None:
     args = ap.parse_args()
     rows = cases(args.guests, args.hosts, args.repeat)
     print(_common.format_table(rows))
+    if note := _common.pair_note(rows[1]):
+        print(note)
     print(f"final states: {rows[1]['states']}; simulated {rows[1]['sim_end_s']:,.0f} s")
 
 

@@ -49,6 +49,7 @@ def main() -> None:
         series = scale[:2] + [dict(r, case=r["case"].replace("datacenter-day", "scaling")) for r in dc] + scale[2:]
         rows += scale
         notes += bench_scaling.growth(series)
+    notes += [n for n in map(_common.pair_note, rows) if n]
     storms = [r for r in rows if r["case"].startswith("boot-storm")]
     if len(storms) == 2:
         notes.append(f"{storms[1]['case']} / {storms[0]['case']}: {storms[1]['wall_s'] / storms[0]['wall_s']:.1f}x "

@@ -262,7 +262,11 @@ class SoloRun:
         res = self.res
         for k, work, jobs in self.spec.totals:
             r = res[k]
-            _release(r._holders, self)
+            hs = r._holders
+            if hs[0][0] is self:  # the usual case: the oldest holder ends first
+                del hs[0]
+            else:
+                _release(hs, self)
             r._credit(work, jobs)
         self.log.add(self.gid, self.spec, self.t0, self.t0)  # packed: one entry for all its phases
         self.live = False
