@@ -34,6 +34,7 @@ turned into tables once, at the end, by :mod:`vsim.results`.
 from __future__ import annotations
 
 import gc
+import heapq
 import math
 import re
 import time
@@ -42,8 +43,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL
 
-from vsim.fairshare import FairShare
+from vsim.fairshare import FairShare, _Timer
 from vsim.phaselog import PhaseLog
 from vsim.profile import Phase, Profile
 from vsim.scenario import (
@@ -612,7 +614,7 @@ class World:
         env = self.env
         for t, life in zip(times.tolist(), lifetimes.tolist(), strict=True):
             if t > env.now:
-                yield env.timeout(t - env.now)
+                yield _wake_after(env, t - env._now)
             g = Guest(len(self.guests), w, profile, image, env.now, life)
             self.guests.append(g)
             g.process = env.process(self.lifecycle(g))
@@ -693,7 +695,7 @@ class World:
             end = env._now + g.lifetime_s
             while True:
                 try:
-                    yield env.event() if end == math.inf else env.timeout(end - env._now)
+                    yield env.event() if end == math.inf else _wake_after(env, end - env._now)
                     break
                 except simpy.Interrupt as intr:
                     if not isinstance(intr.cause, Relocation):
@@ -1001,6 +1003,18 @@ def _fewer_collections():
         yield
     finally:
         gc.set_threshold(*old)
+
+
+def _wake_after(env: simpy.Environment, delay: float) -> _Timer:
+    """What ``env.timeout(delay)`` does for a process that only waits (no
+    value, never shared): a bare entry in SimPy's event queue at ``now +
+    delay``, normal priority, without building a Timeout. Every guest waits twice
+    (its arrival and its lifetime); like vsim.fairshare, this relies on
+    SimPy 4's queue (``simpy>=4.1,<5`` is pinned)."""
+    w = _Timer()
+    w.callbacks = []
+    heapq.heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), w))
+    return w
 
 
 def _expand(groups: list[HostGroup]):
