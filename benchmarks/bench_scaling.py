@@ -27,9 +27,21 @@ def cases(sizes=(10_000, 100_000, 1_000_000), repeat: int = 1) -> list[dict]:
 
 
 def growth(rows: list[dict]) -> list[str]:
+    """How the wall time grows from one size to the next, vsim's and, beside
+    it, the baseline's own (measured next to it: on a machine whose speed
+    drifts, a growth far from the baseline's is drift as much as scaling)."""
     runs = [r for r in rows if r["case"].startswith("scaling")]
-    return [f"{b['case']} / {a['case']}: {b['wall_s'] / a['wall_s']:.1f}x the wall time for "
-            f"{b['lifecycles'] / a['lifecycles']:.0f}x the lifecycles" for a, b in zip(runs, runs[1:], strict=False)]
+    base = {r["lifecycles"]: r for r in rows if r["case"].startswith("baseline") and "storm" not in r["case"]
+            and "timeouts" not in r["case"]}
+    out = []
+    for a, b in zip(runs, runs[1:], strict=False):
+        line = (f"{b['case']} / {a['case']}: {b['wall_s'] / a['wall_s']:.1f}x the wall time for "
+                f"{b['lifecycles'] / a['lifecycles']:.0f}x the lifecycles")
+        ba, bb = base.get(a["lifecycles"]), base.get(b["lifecycles"])
+        if ba and bb:
+            line += f" (the baseline's: {bb['wall_s'] / ba['wall_s']:.1f}x)"
+        out.append(line)
+    return out
 
 
 def main() -> None:
