@@ -356,7 +356,7 @@ class SoloRun:
                 span += 1
             if j == len(steps):
                 break
-            if self.resume is not None and spans[span - 1][1] == j:  # between two phases: quiet again?
+            if self.resume is not None and spans[span - 1][1] == j:  # between two phases: solo again?
                 child = self.child = self.resume(self.guest, spec, span)
                 if child is not None:
                     yield child.done

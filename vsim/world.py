@@ -21,14 +21,17 @@ discrete-event model.
   (CPU work, disk reads and writes, network transfer, fixed latency) on the
   host's shared resources.
 * Placement keeps, for each shape of guest, the policy's score of every host
-  and re-scores only the hosts that changed since it last looked; choosing is
-  one numpy arg-min, so a thousand hosts cost no Python loop per guest.
-* On a quiet host a guest's clone, start or stop phases run as one event
-  (:mod:`vsim.solo`), handed over to ordinary fair-share jobs the moment
-  anything else needs the same resources: same results, far fewer events.
+  and its best host, and re-scores only the hosts that changed since it last
+  looked; a numpy arg-min only when the best host got worse, so a thousand
+  hosts cost no Python loop over every host per guest.
+* While every step is sure to get its full rate (a free core slot, no
+  overlapping use of the disk or link), a guest's clone, start or stop phases
+  run as one event (:mod:`vsim.solo`), handed over to ordinary fair-share jobs
+  the moment anything could slow them down: same results, far fewer events.
 
-Everything that happens is kept on the guests and hosts as plain numbers and
-turned into tables once, at the end, by :mod:`vsim.results`.
+Everything that happens is kept on the guests and hosts as plain numbers, and
+phases in the world's phase log (:mod:`vsim.phaselog`), and turned into tables
+once, at the end, by :mod:`vsim.results`.
 """
 
 from __future__ import annotations
@@ -533,8 +536,8 @@ def _seeds(seed: int, n: int) -> list[np.random.Generator]:
 class World:
     """A scenario made runnable: ``World(scenario, seed).run()`` returns Results."""
 
-    # Run a guest's clone, start or stop phases in one event while its host is
-    # otherwise quiet (vsim.solo). False: every step is a separate fair-share
+    # Run a guest's clone, start or stop phases in one event while nothing can
+    # slow them down (vsim.solo). False: every step is a separate fair-share
     # job. Results are the same either way, up to rounding in the last digits.
     solo_runs = True
 
@@ -797,7 +800,7 @@ class World:
         g.process.interrupt(reason)
         return True
 
-    # -- solo runs (vsim.solo): a sequence of phases in one event on a quiet host --
+    # -- solo runs (vsim.solo): a sequence of phases in one event while nothing slows it --
     def _solo_wait(self, g: Guest, host: Host, what: str) -> simpy.Event | None:
         """Start the guest's ``what`` phases ("clone", "start" or "stop") as one
         solo run, and return the event to wait for; None if they must begin
