@@ -106,10 +106,13 @@ def install(world) -> None:
     for h in sc.hosts:
         for p in h.platforms:
             kernels.setdefault(p, set()).add(h.os)
-    # Only if some container workload's OS is missing from the kernels of the
-    # hosts running its platform (otherwise the check passes every guest).
-    if any(_kernel_check(_Probe(w, sc), kernels) for w in sc.workloads):
-        world.on_request.append(lambda g: _kernel_check(g, kernels))
+    # A workload's guests all have its platform and image: decided once per
+    # workload, and a hook only if some workload fails the check.
+    refused = {w.name: why for w in sc.workloads
+               if (why := _kernel_check(sc.profile(w.platform).guest_kind, w.platform,
+                                        sc.image_map.get(w.image) if w.image else None, kernels))}
+    if refused:
+        world.on_request.append(lambda g: refused.get(g.workload.name, ""))
     active = [w for w in sc.workloads
               if w.service or w.stress or w.limits or w.memory_use or w.writes or w.inside]
     if not active:
@@ -129,25 +132,16 @@ def install(world) -> None:
         world.env.process(rt.sample())
 
 
-class _Probe:
-    """What the kernel check reads of a guest, for a workload's guests."""
-
-    def __init__(self, w, sc) -> None:
-        self.kind = sc.profile(w.platform).guest_kind
-        self.platform = w.platform
-        self.image = sc.image_map.get(w.image) if w.image else None
-
-
-def _kernel_check(g, kernels: dict[str, set[str]]) -> str:
+def _kernel_check(kind: str, platform: str, image, kernels: dict[str, set[str]]) -> str:
     """A container uses its host's kernel: its image's OS must match a host's."""
-    if g.kind != "container" or g.image is None:
+    if kind != "container" or image is None:
         return ""
-    want = g.image.os
-    have = kernels.get(g.platform, set())
+    want = image.os
+    have = kernels.get(platform, set())
     if want in have:
         return ""
     return (f"kernel: a {want} container shares its host's kernel, and every host running "
-            f"{g.platform} has a {'/'.join(sorted(have))} kernel; run it on a {want} host or in a {want} VM")
+            f"{platform} has a {'/'.join(sorted(have))} kernel; run it on a {want} host or in a {want} VM")
 
 
 class _Guest:

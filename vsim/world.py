@@ -273,9 +273,10 @@ class _Placer:
     then kept up to date lazily: every change to a host (a guest placed or
     released, the host going down, an image pull registered) is noted in a
     change log, and the next placement of a shape re-scores only the hosts
-    changed since that shape last looked. Choosing a host is then one arg-min
-    over the scores: a thousand hosts cost one numpy call per guest and a few
-    Python steps per host that changed, not a loop over every host.
+    changed since that shape last looked, and keeps track of the best host as
+    it goes; a numpy arg-min over the scores is needed only when the best host
+    got worse. A thousand hosts cost a few Python steps per host that changed,
+    not a loop over every host.
 
     The free capacities are kept as Python lists (one element at a time is
     what placement reads and writes); ``mem_free``, ``vcpu_free``,
@@ -430,23 +431,16 @@ class _Placer:
         im = guest.image
         key = (guest.platform, guest.memory_mib, guest.vcpus, own_disk_mb, None if im is None else im.name)
         sh = self._shapes.get(key)
+        if sh is None:
+            sh = self._shapes[key] = _Shape(self, guest, own_disk_mb)
         log = self._changed
-        now = self._log_start + len(log)
-        if sh is None or sh.seen < self._log_start:
-            if sh is None:
-                sh = self._shapes[key] = _Shape(self, guest, own_disk_mb)
+        k = sh.seen - self._log_start  # where in the log its unseen changes begin; < 0: new, or the log was dropped
+        if k < 0 or len(log) - k > max(self._DIRTY_MAX, len(self.hosts) >> 2):
             sh.score = self._score_all(guest, own_disk_mb)
             sh.best_i = -1
-            sh.seen = now
-            return sh
-        k = sh.seen - self._log_start
-        if k < len(log):
-            if len(log) - k > max(self._DIRTY_MAX, len(self.hosts) >> 2):
-                sh.score = self._score_all(guest, own_disk_mb)
-                sh.best_i = -1
-            else:
-                sh.rescore(set(log[k:]))
-            sh.seen = now
+        elif k < len(log):
+            sh.rescore(set(log[k:]))
+        sh.seen = self._log_start + len(log)
         return sh
 
     def place(self, guest: Guest, own_disk_mb: float) -> tuple[int, float] | tuple[None, str]:
@@ -831,8 +825,9 @@ class World:
 
     def _solo(self, g: Guest, host: Host, what: str, first: int = 0) -> SoloRun | None:
         """Start ``what`` ("clone", "start" or "stop" phases) of ``g`` as a solo
-        run, or return None if it must run step by step (a resource is busy, the
-        CPU is shared by weight, or a clone's image is not on the host yet)."""
+        run, or return None if it must run step by step (some step might not get
+        its full rate, the CPU is shared by weight, or a clone's image is not on
+        the host yet)."""
         profile = g.profile
         if what == "clone":
             im = g.image
@@ -862,25 +857,11 @@ class World:
         as run_phase and provision take them (resources by index into
         ``host.rates``: 0 CPU, 1 disk, 2 network)."""
         if what == "clone":
-            im = g.image
-            if g.clone == "full":
-                phases = [("clone-full", [(1, host.disk_seconds(read_mb=im.disk_mb, write_mb=im.disk_mb))])]
-            else:
-                ov = profile.linked_clone_overlay_mb.value
-                phases = [("clone-linked", [(1, host.disk_seconds(write_mb=ov))])]
+            name, disk_s = _clone_step(g, host)
+            phases = [(name, [(1, disk_s)])]
         else:
-            phases = []
-            for ph in (profile.start_phases if what == "start" else profile.stop_phases)[first:]:
-                parts: list[tuple[int | None, float]] = []
-                if ph.cpu_s:
-                    parts.append((0, ph.cpu_s))
-                if ph.disk_read_mb or ph.disk_write_mb:
-                    parts.append((1, host.disk_seconds(ph.disk_read_mb, ph.disk_write_mb)))
-                if ph.net_mb:
-                    parts.append((2, ph.net_mb))
-                if ph.latency_s:
-                    parts.append((None, ph.latency_s))
-                phases.append((ph.name, parts))
+            phases = [(ph.name, _phase_steps(host, ph))
+                      for ph in (profile.start_phases if what == "start" else profile.stop_phases)[first:]]
         return SoloSpec(phases, host.rates, what, first)
 
     def _wait(self, g: Guest, resource: FairShare, work: float):
@@ -891,17 +872,14 @@ class World:
         g.job = None
 
     def run_phase(self, g: Guest, host: Host, ph: Phase):
-        """One start/stop phase: CPU, then disk, then network, then fixed latency."""
+        """One start/stop phase, step by step (see _phase_steps)."""
         env = self.env
         t0 = env.now
-        if ph.cpu_s:
-            yield from self._wait(g, host.cpu, ph.cpu_s)
-        if ph.disk_read_mb or ph.disk_write_mb:
-            yield from self._wait(g, host.disk, host.disk_seconds(ph.disk_read_mb, ph.disk_write_mb))
-        if ph.net_mb:
-            yield from self._wait(g, host.nic, ph.net_mb)
-        if ph.latency_s:
-            yield env.timeout(ph.latency_s)
+        for k, work in _phase_steps(host, ph):
+            if k is None:
+                yield env.timeout(work)
+            else:
+                yield from self._wait(g, host.rates[k], work)
         self.phase_log.add(g.id, ph.name, t0, env.now)
 
     def provision(self, g: Guest, host: Host):
@@ -916,13 +894,9 @@ class World:
                 yield from self._fetch(host, [(im.name, im.transfer_mb, im.disk_mb)], im.registry, g)
                 self.phase_log.add(g.id, "pull", t0, env.now)
             t1 = env.now
-            if g.clone == "full":
-                yield from self._wait(g, host.disk, host.disk_seconds(read_mb=im.disk_mb, write_mb=im.disk_mb))
-                self.phase_log.add(g.id, "clone-full", t1, env.now)
-            else:
-                ov = g.profile.linked_clone_overlay_mb.value
-                yield from self._wait(g, host.disk, host.disk_seconds(write_mb=ov))
-                self.phase_log.add(g.id, "clone-linked", t1, env.now)
+            name, disk_s = _clone_step(g, host)
+            yield from self._wait(g, host.disk, disk_s)
+            self.phase_log.add(g.id, name, t1, env.now)
         else:
             todo = [lay for lay in im.layers if lay.id not in host.cache]
             if todo:
@@ -1010,6 +984,32 @@ def _fewer_collections():
         yield
     finally:
         gc.set_threshold(*old)
+
+
+def _phase_steps(host: Host, ph: Phase) -> list[tuple[int | None, float]]:
+    """A start/stop phase as the steps it runs, in order: CPU work, then disk
+    time, then network transfer (each as ``(index into host.rates, work)``),
+    then fixed latency ``(None, seconds)``; steps of zero are left out."""
+    steps: list[tuple[int | None, float]] = []
+    if ph.cpu_s:
+        steps.append((0, ph.cpu_s))
+    if ph.disk_read_mb or ph.disk_write_mb:
+        steps.append((1, host.disk_seconds(ph.disk_read_mb, ph.disk_write_mb)))
+    if ph.net_mb:
+        steps.append((2, ph.net_mb))
+    if ph.latency_s:
+        steps.append((None, ph.latency_s))
+    return steps
+
+
+def _clone_step(g: Guest, host: Host) -> tuple[str, float]:
+    """A VM's clone of its (cached) image on ``host``: the phase name and its
+    disk time (a full copy reads and writes the image; a linked clone writes
+    only its overlay)."""
+    im = g.image
+    if g.clone == "full":
+        return "clone-full", host.disk_seconds(read_mb=im.disk_mb, write_mb=im.disk_mb)
+    return "clone-linked", host.disk_seconds(write_mb=g.profile.linked_clone_overlay_mb.value)
 
 
 def _wake_after(env: simpy.Environment, delay: float) -> _Timer:
