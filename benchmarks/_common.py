@@ -60,7 +60,7 @@ def datacenter_day(guests: int = 100_000, hosts: int = 1_000, seed: int = 1):
     container images start cold and are pulled layer by layer from a shared
     registry, and two of them share a base layer.
     """
-    from vsim.scenario import parse_scenario
+    from vsim.spec.scenario import parse_scenario
 
     rate = 100_000 / DAY_S
     mix = [  # name, platform, share, vcpus, memory_mib, image, clone, mean lifetime (s)
@@ -119,7 +119,7 @@ def boot_storm(guests: int, seed: int = 1):
     The host is made big enough to hold them all, so every VM boots and all of
     them share one disk and one CPU: the worst case for a shared resource.
     """
-    from vsim.scenario import parse_scenario
+    from vsim.spec.scenario import parse_scenario
 
     data = {
         "name": f"boot-storm-{guests}",
@@ -211,8 +211,8 @@ def _child(module: str, func: str, kwargs_json: str) -> None:
     spec = importlib.util.spec_from_file_location(module, HERE / f"{module}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    import vsim.results  # noqa: F401  (imports are not part of any measured time)
-    import vsim.world  # noqa: F401
+    import vsim.model.world  # noqa: F401
+    import vsim.results.tables  # noqa: F401  (imports are not part of any measured time)
 
     row = measure(getattr(mod, func), **json.loads(kwargs_json))
     print(json.dumps(row))

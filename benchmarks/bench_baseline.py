@@ -63,7 +63,12 @@ def _steps(scenario, w, group) -> tuple[list[float], list[float]]:
 
 def run_baseline(scenario) -> dict:
     """Run the plain-SimPy equivalent of ``scenario``; return counts."""
-    from vsim.scenario import BatchArrivals, ExponentialLifetime, FixedLifetime, PoissonArrivals
+    from vsim.spec.scenario import (
+        BatchArrivals,
+        ExponentialLifetime,
+        FixedLifetime,
+        PoissonArrivals,
+    )
 
     env = simpy.Environment()
     records: list[tuple] = []
@@ -112,7 +117,7 @@ def run_baseline(scenario) -> dict:
 
 
 def _common_events(env) -> int:
-    from vsim.world import _events_scheduled
+    from vsim.model.world import _events_scheduled
 
     return _events_scheduled(env)
 

@@ -17,7 +17,7 @@ import _common
 
 
 def storm(guests: int = 100_000) -> dict:
-    from vsim.world import World
+    from vsim.model.world import World
 
     world = World(_common.boot_storm(guests))
     res = world.run()

@@ -20,7 +20,7 @@ import _common
 
 def datacenter(guests: int = 100_000, hosts: int = 1_000, seed: int = 1) -> dict:
     """Build, run and tabulate the datacenter day; return counts for the table."""
-    from vsim.world import World
+    from vsim.model.world import World
 
     sc = _common.datacenter_day(guests=guests, hosts=hosts, seed=seed)
     world = World(sc)

@@ -23,8 +23,8 @@ import simpy
 
 
 def fairshare(jobs: int = 100_000, seed: int = 1) -> dict:
-    from vsim.fairshare import FairShare
-    from vsim.world import _events_scheduled
+    from vsim.engine.fairshare import FairShare
+    from vsim.model.world import _events_scheduled
 
     work = np.random.default_rng(seed).exponential(1.0, size=jobs)
     env = simpy.Environment()
@@ -42,7 +42,7 @@ def fairshare(jobs: int = 100_000, seed: int = 1) -> dict:
 
 
 def timeouts(jobs: int = 100_000, seed: int = 1) -> dict:
-    from vsim.world import _events_scheduled
+    from vsim.model.world import _events_scheduled
 
     work = np.random.default_rng(seed).exponential(1.0, size=jobs)
     env = simpy.Environment()

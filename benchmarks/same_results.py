@@ -30,8 +30,9 @@ ROOT = HERE.parent
 if str(ROOT) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(ROOT))
 
-import vsim  # noqa: E402
 from _common import datacenter_day  # noqa: E402
+
+import vsim  # noqa: E402
 
 
 def table_hash(df: pd.DataFrame) -> str:

@@ -15,7 +15,7 @@ import time
 import pandas as pd
 
 from vsim.experiments.sweep import sweep
-from vsim.scenario import parse_scenario
+from vsim.spec.scenario import parse_scenario
 
 SCENARIO = {
     "name": "speedup",

@@ -1,6 +1,6 @@
 """Small builders for scenarios used across tests."""
 
-from vsim.scenario import parse_scenario
+from vsim.spec.scenario import parse_scenario
 
 
 def host(**kw):

@@ -8,10 +8,10 @@ from hypothesis import strategies as st
 import vsim
 from tests.conftest import SCENARIOS
 from tests.helpers import host, scenario, workload
-from vsim.cgroups import CpuGroup
-from vsim.fairshare import FairShare
-from vsim.weighted import WeightedFairShare
-from vsim.world import World
+from vsim.engine.fairshare import FairShare
+from vsim.engine.weighted import WeightedFairShare
+from vsim.mechanisms.cgroups import CpuGroup
+from vsim.model.world import World
 
 
 def _run(cpu, jobs):

@@ -99,7 +99,7 @@ def test_boot_storm_startup_grows_with_n_and_respects_the_disk_bound():
     # Lower bound from the disk alone: n guests each needing D disk-seconds on
     # one disk cannot all be ready before n * D.
     kvm = vsim.load_profile("kvm")
-    disk = vsim.scenario.Disk()
+    disk = vsim.spec.scenario.Disk()
     d_one = kvm.linked_clone_overlay_mb.value / disk.write_mb_s + sum(
         ph.disk_read_mb / disk.read_mb_s + ph.disk_write_mb / disk.write_mb_s for ph in kvm.start_phases)
     for r in df[df["platform"] == "kvm"].itertuples():

@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["vsim.fairshare", "vsim.weighted", "vsim.solo", "vsim.phaselog"]
+MODULES = ["vsim.engine.fairshare", "vsim.engine.weighted", "vsim.engine.solo", "vsim.engine.phaselog"]
 
 
 @pytest.mark.parametrize("name", MODULES)

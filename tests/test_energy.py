@@ -7,9 +7,9 @@ import yaml
 
 import vsim
 from tests.helpers import host, scenario, workload
-from vsim.errors import ScenarioError
 from vsim.experiments.operations import consolidation_report
-from vsim.scenario import parse_scenario
+from vsim.spec.errors import ScenarioError
+from vsim.spec.scenario import parse_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 CONSOLIDATION = ROOT / "scenarios" / "consolidation.yaml"

@@ -5,7 +5,7 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vsim.fairshare import FairShare
+from vsim.engine.fairshare import FairShare
 
 
 def run_jobs(jobs, capacity=1.0, job_cap=None):

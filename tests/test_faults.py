@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 import vsim
 from tests.helpers import host, scenario, workload
-from vsim.errors import ScenarioError
-from vsim.world import World
+from vsim.model.world import World
+from vsim.spec.errors import ScenarioError
 
 HOSTS = [host(name=f"h{i}", cores=8, memory_gib=16, platforms=["kvm", "docker"], cached_images=["vm"])
          for i in range(3)]

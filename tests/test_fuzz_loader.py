@@ -16,8 +16,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vsim.errors import ScenarioError
-from vsim.scenario import Scenario, _vocabulary, parse_scenario, parse_yaml_text
+from vsim.spec.errors import ScenarioError
+from vsim.spec.scenario import Scenario, _vocabulary, parse_scenario, parse_yaml_text
 
 FAST = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
             derandomize=False)

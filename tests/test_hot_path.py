@@ -24,8 +24,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vsim.cli import main
-from vsim.fairshare import FairShare
-from vsim.world import World
+from vsim.engine.fairshare import FairShare
+from vsim.model.world import World
 
 
 class NaiveFairShare:
@@ -244,7 +244,7 @@ def test_placement_kept_up_to_date_lazily_equals_the_rule_after_any_changes(ops,
     """Places, releases and hosts going down or up in any order: every decision
     equals the host-by-host rule, whichever way the placer caught up (host by
     host from the change log, all at once, or after the log was dropped)."""
-    from vsim.world import Guest
+    from vsim.model.world import Guest
 
     wls = [workload(name="vm", platform="kvm", image="vm", memory_mib=3000, vcpus=2),
            workload(name="ct", platform="docker", image="app", memory_mib=700, vcpus=0.5),
@@ -273,7 +273,7 @@ def test_placement_kept_up_to_date_lazily_equals_the_rule_after_any_changes(ops,
 
 
 def test_room_given_back_or_a_host_coming_back_is_seen_at_the_next_placement():
-    from vsim.world import Guest
+    from vsim.model.world import Guest
 
     sc = scenario([workload(name="big", platform="docker", memory_mib=6000, vcpus=1)],
                   hosts=[host(count=2, memory_gib=8, cores=4)], placement="best-fit")
@@ -299,7 +299,7 @@ def test_room_given_back_or_a_host_coming_back_is_seen_at_the_next_placement():
 def test_best_fit_takes_the_host_left_with_exactly_the_memory_needed():
     # A host with exactly the memory needed (or within the 1e-9 MiB
     # tolerance) fits and is the best fit; one with a little less does not.
-    from vsim.world import Guest
+    from vsim.model.world import Guest
 
     sc = scenario([workload(name="w", platform="docker", memory_mib=1000, vcpus=1)],
                   hosts=[host(count=4, memory_gib=8, cores=4)], placement="best-fit")

@@ -31,8 +31,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import vsim
-from vsim.fairshare import FairShare
-from vsim.world import World
+from vsim.engine.fairshare import FairShare
+from vsim.model.world import World
 
 PLATFORMS = ["kvm", "docker", "firecracker", "virtualbox"]
 MIB_PER_GIB = 1024.0

@@ -7,8 +7,8 @@ import pytest
 
 import vsim
 from tests.helpers import host, scenario, workload
-from vsim.errors import ScenarioError
-from vsim.migration import CONVERT_CPU_S_PER_MB
+from vsim.mechanisms.migration import CONVERT_CPU_S_PER_MB
+from vsim.spec.errors import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
 MB_PER_MIB = 1.048576

@@ -15,8 +15,8 @@ from conftest import SCENARIOS
 
 import vsim
 from vsim.experiments.plan import load_plan, parse_plan, plan
-from vsim.profile import load_profile
-from vsim.scenario import read_yaml
+from vsim.spec.profile import load_profile
+from vsim.spec.scenario import read_yaml
 
 PLAN = SCENARIOS / "plan-web-tier.yaml"
 

@@ -16,11 +16,11 @@ import yaml
 
 import vsim
 from vsim.cli import main
-from vsim.errors import ScenarioError
 from vsim.experiments.profiles import profile_detail, profile_table
-from vsim.profile import Efficiency, load_profile, profile_names
-from vsim.results import COLUMNS
-from vsim.scenario import Disk, HostGroup, parse_scenario
+from vsim.results.tables import COLUMNS
+from vsim.spec.errors import ScenarioError
+from vsim.spec.profile import Efficiency, load_profile, profile_names
+from vsim.spec.scenario import Disk, HostGroup, parse_scenario
 
 GUEST_MIB = 1024.0
 
@@ -214,7 +214,7 @@ def test_scenario_files_use_published_image_sizes():
     """Scenario files that use a published image use its published size."""
     from conftest import SCENARIOS
 
-    from vsim.scenario import read_yaml
+    from vsim.spec.scenario import read_yaml
 
     seen = 0
     for path in sorted(SCENARIOS.glob("*.yaml")):

@@ -79,7 +79,7 @@ def scenario_blocks():
 def test_yaml_examples_are_valid_scenarios(text):
     import yaml
 
-    from vsim.scenario import parse_scenario
+    from vsim.spec.scenario import parse_scenario
 
     sc = parse_scenario(yaml.safe_load(text), where="README.md")
     import vsim

@@ -6,7 +6,7 @@ import pytest
 from helpers import host, scenario, workload
 
 import vsim
-from vsim.scenario import apply_overrides, parse_scenario, scenario_schema
+from vsim.spec.scenario import apply_overrides, parse_scenario, scenario_schema
 
 
 def problems(data):

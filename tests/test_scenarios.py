@@ -13,7 +13,7 @@ FILES = sorted(p for p in SCENARIOS.glob("*.yaml") if not p.name.startswith("pla
 def test_scenario_validates_and_runs(path):
     sc = vsim.load_scenario(path)
     res = vsim.simulate(sc)
-    # Every requested guest has a row; an HA restart (vsim.faults) adds one for the replacement.
+    # Every requested guest has a row; an HA restart (vsim.mechanisms.faults) adds one for the replacement.
     rec = res.tables.get("recoveries")
     replacements = int((rec["new_id"] >= 0).sum()) if rec is not None else 0
     assert len(res.instances) == sc.guest_count() + replacements

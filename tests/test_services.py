@@ -15,7 +15,7 @@ import pytest
 
 import vsim
 from tests.conftest import SCENARIOS
-from vsim.services import _SEED_KEY, service_summary
+from vsim.mechanisms.services import _SEED_KEY, service_summary
 
 SEEDS = range(10)
 TOL = 0.05

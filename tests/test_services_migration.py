@@ -135,7 +135,7 @@ def test_stress_and_writes_follow_the_guest():
 
 
 def test_fixed_arrivals_validate_and_reject_a_zero_rate():
-    from vsim.errors import ScenarioError
+    from vsim.spec.errors import ScenarioError
 
     with pytest.raises(ScenarioError, match=r"service\.arrivals\.rate_per_s"):
         scenario([workload(service={"arrivals": {"type": "fixed", "rate_per_s": 0}, "cpu_s": 0.1})])

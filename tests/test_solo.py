@@ -1,4 +1,4 @@
-"""Solo runs (vsim.solo) change the event count, not the results.
+"""Solo runs (vsim.engine.solo) change the event count, not the results.
 
 A guest's clone, start or stop phases run as one event while its host's
 resources are otherwise idle, and are handed over to ordinary fair-share jobs
@@ -18,12 +18,12 @@ from helpers import host, scenario, workload
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vsim.errors import ScenarioError
-from vsim.fairshare import FairShare
-from vsim.phaselog import PhaseLog
-from vsim.scenario import load_scenario
-from vsim.solo import SoloRun, SoloSpec
-from vsim.world import World
+from vsim.engine.fairshare import FairShare
+from vsim.engine.phaselog import PhaseLog
+from vsim.engine.solo import SoloRun, SoloSpec
+from vsim.model.world import World
+from vsim.spec.errors import ScenarioError
+from vsim.spec.scenario import load_scenario
 
 # The two ways add the same durations in a different order, and a busy host's
 # fair share divides them differently: times agree to far below a microsecond.

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vsim
-from vsim.world import EXTRACT_CPU_S_PER_MB, GBIT_TO_MB_S
+from vsim.model.world import EXTRACT_CPU_S_PER_MB, GBIT_TO_MB_S
 
 
 def uncontended_phase_s(profile, read_mb_s=800.0, write_mb_s=750.0, speed=1.0, net_mb_s=1250.0):

@@ -14,16 +14,17 @@ so contention is simulated, not assumed. Typical use::
 See the README for the command line (``vsim run``, ``vsim compare``, ...).
 """
 
-from vsim.errors import ScenarioError
+from vsim import _compat
 from vsim.experiments.bootstorm import boot_storm
 from vsim.experiments.compare import compare
 from vsim.experiments.density import density
 from vsim.experiments.plan import plan
 from vsim.experiments.sweep import sweep
-from vsim.profile import Profile, builtin_profiles, load_profile, profile_names
-from vsim.results import COLUMNS, Results, load_results
-from vsim.scenario import Scenario, load_scenario, parse_scenario, scenario_schema
-from vsim.world import World, simulate
+from vsim.model.world import World, simulate
+from vsim.results.tables import COLUMNS, Results, load_results
+from vsim.spec.errors import ScenarioError
+from vsim.spec.profile import Profile, builtin_profiles, load_profile, profile_names
+from vsim.spec.scenario import Scenario, load_scenario, parse_scenario, scenario_schema
 
 __all__ = [
     "COLUMNS",
@@ -49,3 +50,4 @@ __all__ = [
 
 __version__ = "0.1.0"
 
+_compat.install()

@@ -23,7 +23,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from vsim.errors import ScenarioError
+from vsim.spec.errors import ScenarioError
 
 EXIT_USAGE = 2
 
@@ -75,8 +75,8 @@ def _profiled(fn, *a, top: int = 25, **kw):
 
 
 def cmd_run(args) -> int:
-    from vsim.scenario import load_scenario
-    from vsim.world import simulate
+    from vsim.model.world import simulate
+    from vsim.spec.scenario import load_scenario
 
     sc = load_scenario(args.scenario, overrides=args.set)
     if args.out and Path(args.out).exists() and not args.force:
@@ -88,7 +88,7 @@ def cmd_run(args) -> int:
     print()
     print(_fmt_table(res.summary_table()))
     if "requests" in res.tables and len(res.requests):
-        from vsim.services import service_summary
+        from vsim.mechanisms.services import service_summary
 
         print()
         print("services (latency in s):")
@@ -110,7 +110,7 @@ def cmd_run(args) -> int:
 
 
 def _print_operations(res) -> None:
-    """Migrations, failures and energy of a run (vsim.migration, vsim.faults, vsim.energy)."""
+    """Migrations, failures and energy of a run (vsim.mechanisms.migration, vsim.mechanisms.faults, vsim.mechanisms.energy)."""
     t = res.tables
     m = t.get("migrations")
     if m is not None and len(m):
@@ -134,7 +134,7 @@ def _print_operations(res) -> None:
 
 
 def cmd_validate(args) -> int:
-    from vsim.scenario import load_scenario
+    from vsim.spec.scenario import load_scenario
 
     bad = 0
     for f in args.scenarios:
@@ -157,7 +157,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_schema(args) -> int:
-    from vsim.scenario import scenario_schema
+    from vsim.spec.scenario import scenario_schema
 
     print(json.dumps(scenario_schema(), indent=2))
     return 0
@@ -255,7 +255,7 @@ def cmd_plan(args) -> int:
 
 def _is_plan_file(path: str) -> bool:
     """A plan has ``demand:`` and ``architectures:`` where a scenario has ``hosts:``."""
-    from vsim.scenario import read_yaml
+    from vsim.spec.scenario import read_yaml
 
     data = read_yaml(path)
     return isinstance(data, dict) and "demand" in data and "architectures" in data and "hosts" not in data

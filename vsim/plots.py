@@ -1,6 +1,6 @@
 """Plots: matplotlib figures drawn from result DataFrames.
 
-Every function here takes DataFrames (the tables of :mod:`vsim.results` or of
+Every function here takes DataFrames (the tables of :mod:`vsim.results.tables` or of
 :mod:`vsim.experiments`) and returns a matplotlib ``Axes``; none of them knows
 anything about SimPy or the model. Every axis is labelled with its unit.
 """

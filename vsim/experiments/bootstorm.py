@@ -5,7 +5,7 @@ they share everything a boot uses: the cores that decompress kernels and run
 init systems, the disk that every guest reads its kernel, initrd and services
 from (and that a full clone copies a whole image onto), the network. The model
 shares each of these fairly between whoever is using it (processor sharing, see
-:mod:`vsim.fairshare`), so fifty guests reading 330 MB each from one disk take
+:mod:`vsim.engine.fairshare`), so fifty guests reading 330 MB each from one disk take
 about fifty times as long as one; fixed waits (firmware timers, DHCP) do not
 stretch. This is where the "minutes" of the course's VM startup (分钟级) come
 from, while a container, which reads almost nothing and runs a fraction of a
@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vsim.errors import ScenarioError
 from vsim.experiments.testbed import build_scenario, resolve_host, resolve_platforms, shape_for
-from vsim.world import simulate
+from vsim.model.world import simulate
+from vsim.spec.errors import ScenarioError
 
 __all__ = ["boot_storm", "boot_phases", "DEFAULT_COUNTS"]
 

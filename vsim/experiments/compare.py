@@ -43,7 +43,6 @@ from typing import Any
 
 import pandas as pd
 
-from vsim.errors import ScenarioError
 from vsim.experiments.bootstorm import boot_storm
 from vsim.experiments.density import density
 from vsim.experiments.microbench import BENCHMARKS, native_times, run_benchmarks
@@ -55,6 +54,7 @@ from vsim.experiments.testbed import (
     resolve_platforms,
     shape_for,
 )
+from vsim.spec.errors import ScenarioError
 
 __all__ = ["compare", "render", "DEFAULT_PLATFORMS", "STORM_N", "RAW_KEYS", "FORMATS"]
 

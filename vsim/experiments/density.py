@@ -29,13 +29,13 @@ from typing import Any
 
 import pandas as pd
 
-from vsim.errors import ScenarioError
 from vsim.experiments.testbed import build_scenario, resolve_host, resolve_platforms, shape_for
-from vsim.world import World
+from vsim.model.world import World
+from vsim.spec.errors import ScenarioError
 
 __all__ = ["density", "binding_of"]
 
-#: Reason prefixes of the placer (vsim.world._Placer) and the resource they name.
+#: Reason prefixes of the placer (vsim.model.world.Placer) and the resource they name.
 _PREFIXES = {"memory:": "memory", "vcpus:": "vcpus", "disk:": "disk", "guest limit:": "guest limit"}
 
 COLUMNS = [

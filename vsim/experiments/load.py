@@ -3,7 +3,7 @@
 ``latency_vs_load(scenario, rates)`` sets every service's Poisson rate to each
 value in turn, runs the scenario (one seed per rate, derived from ``seed``) and
 returns one row per (rate, workload, platform) with the service summary of
-:func:`vsim.services.service_summary`: the table behind the classic hockey-stick
+:func:`vsim.mechanisms.services.service_summary`: the table behind the classic hockey-stick
 plot, where the platforms with lower efficiency turn up first.
 """
 
@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from vsim.errors import ScenarioError
-from vsim.scenario import Scenario, parse_scenario
-from vsim.services import service_summary
-from vsim.world import simulate
+from vsim.mechanisms.services import service_summary
+from vsim.model.world import simulate
+from vsim.spec.errors import ScenarioError
+from vsim.spec.scenario import Scenario, parse_scenario
 
 __all__ = ["latency_vs_load"]
 

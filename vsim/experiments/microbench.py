@@ -13,7 +13,7 @@ trips). vsim repeats that experiment in the model:
    work costs ``1 / efficiency`` as much as natively, with the platform's
    efficiency for that resource class from its profile.
 
-Both runs use the host's fair-share resources (:class:`~vsim.fairshare.FairShare`),
+Both runs use the host's fair-share resources (:class:`~vsim.engine.fairshare.FairShare`),
 and the score is native time over guest time. With an idle host the score is
 close to the profile's efficiency; it drops further where the platform's
 footprint takes cores from a whole-machine job (a Type 2 hypervisor's host OS).
@@ -29,10 +29,10 @@ from typing import Any
 
 import simpy
 
+from vsim.engine.fairshare import FairShare
 from vsim.experiments.testbed import build_scenario, shape_for
-from vsim.fairshare import FairShare
-from vsim.profile import Profile
-from vsim.world import GBIT_TO_MB_S, World
+from vsim.model.world import GBIT_TO_MB_S, World
+from vsim.spec.profile import Profile
 
 __all__ = ["run_benchmarks", "BENCHMARKS"]
 

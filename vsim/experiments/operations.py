@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from vsim.errors import ScenarioError
-from vsim.scenario import Scenario, parse_scenario
-from vsim.world import simulate
+from vsim.model.world import simulate
+from vsim.spec.errors import ScenarioError
+from vsim.spec.scenario import Scenario, parse_scenario
 
 __all__ = ["consolidation_report", "dirty_rate_sweep"]
 

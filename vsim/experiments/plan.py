@@ -63,7 +63,7 @@ containers' blocking and startup (level 1) and the hosts' utilisation
 (level 2). Simplifications: a node's virtual disk runs at the host disk's
 speed, unshared with the other nodes, and the container engine's efficiency
 inside a VM is not needed here (services in nested containers are modelled
-by ``Workload.inside``, see :mod:`vsim.services`).
+by ``Workload.inside``, see :mod:`vsim.mechanisms.services`).
 """
 
 from __future__ import annotations
@@ -77,10 +77,10 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, ValidationError, model_validator
 
-from vsim.errors import ScenarioError
 from vsim.experiments.sweep import replication_seed
-from vsim.profile import profile_names
-from vsim.scenario import (
+from vsim.spec.errors import ScenarioError
+from vsim.spec.profile import profile_names
+from vsim.spec.scenario import (
     Disk,
     Image,
     Name,
@@ -397,7 +397,7 @@ def _utilisation(res, host: HostType, policy: Policy, hosts: int) -> dict[str, f
 
 def _evaluate(p: Plan, a: Architecture, h: HostType, hosts: int, scale: float) -> dict[str, Any]:
     """Run the cluster ``replications`` times; mean figures and whether targets hold."""
-    from vsim.world import simulate
+    from vsim.model.world import simulate
 
     sc = parse_scenario(_scenario_data(p, a, h, hosts, scale), where=f"{a.name} on {hosts} x {h.name}")
     blocking, p95, utils, reasons = [], [], [], {}
@@ -437,7 +437,7 @@ def _evaluate(p: Plan, a: Architecture, h: HostType, hosts: int, scale: float) -
 
 def _lower_bound(p: Plan, a: Architecture, h: HostType, scale: float) -> int:
     """Hosts needed just to hold the reservations (a bound: the simulation decides)."""
-    from vsim.scenario import parse_scenario as _ps
+    from vsim.spec.scenario import parse_scenario as _ps
 
     sc = _ps(_scenario_data(p, a, h, 1, scale), where="bound")
     prof = sc.profile(a.platform)

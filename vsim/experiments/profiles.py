@@ -9,7 +9,7 @@ a published measurement (``source:``) or a reasoned guess (``assumption:``).
 :func:`profile_table` lists the built-in profiles side by side. Its startup
 column is not the sum of the numbers typed into the profile: it is measured by
 *running the simulator*, one guest on an otherwise idle host of the default
-shape (see :class:`vsim.scenario.HostGroup`), so the disk reads and writes of
+shape (see :class:`vsim.spec.scenario.HostGroup`), so the disk reads and writes of
 each phase take the time that host's disk needs for them. Change a number in a
 profile and the table changes with it.
 
@@ -23,10 +23,10 @@ import math
 
 import pandas as pd
 
-from vsim.errors import ScenarioError
-from vsim.profile import Efficiency, Profile, builtin_profiles, load_profile, profile_names
-from vsim.scenario import Scenario, parse_scenario
-from vsim.world import simulate
+from vsim.model.world import simulate
+from vsim.spec.errors import ScenarioError
+from vsim.spec.profile import Efficiency, Profile, builtin_profiles, load_profile, profile_names
+from vsim.spec.scenario import Scenario, parse_scenario
 
 __all__ = ["idle_scenario", "idle_start", "profile_table", "profile_detail"]
 
@@ -38,7 +38,7 @@ IDLE_GUEST_MEMORY_MIB = 1024.0
 def idle_scenario(profile: str | Profile, host: dict | None = None) -> Scenario:
     """A scenario with one guest of ``profile`` on one otherwise idle host.
 
-    ``profile`` is a built-in name or a :class:`~vsim.profile.Profile` (which
+    ``profile`` is a built-in name or a :class:`~vsim.spec.profile.Profile` (which
     is put into the scenario's ``profiles`` list). ``host`` may override fields
     of the default host group (``{"cores": 4}``). The guest has no image to
     clone or pull: the published start times (``virsh start``, ``docker run``)
@@ -120,7 +120,7 @@ def profile_detail(name: str, seed: int = 0) -> str:
     the simulated timeline of one guest started on an idle default host.
 
     ``name`` is a built-in profile name or a profile YAML file; anything else
-    raises :class:`~vsim.errors.ScenarioError` listing the built-in names.
+    raises :class:`~vsim.spec.errors.ScenarioError` listing the built-in names.
     """
     if not isinstance(name, str) or not name:
         raise ScenarioError(f"profile name: expected one of {', '.join(profile_names())}")

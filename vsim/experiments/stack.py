@@ -72,7 +72,7 @@ def _guest_layers(p) -> list[tuple[str, str, bool]]:
 def platform_stack(platform: Any) -> pd.DataFrame:
     """The layers of one platform, hardware first, as a DataFrame.
 
-    ``platform`` is a profile name (``"kvm"``), a :class:`~vsim.profile.Profile`
+    ``platform`` is a profile name (``"kvm"``), a :class:`~vsim.spec.profile.Profile`
     or a profile mapping (``{"name": ..., "base": "kvm", ...}``). Columns (see
     ``vsim.COLUMNS['stack']``): ``level`` (0 = hardware), ``layer``, ``scope``
     (``hardware``, ``per host`` or ``per guest``), ``what`` it is, ``memory_mib`` and

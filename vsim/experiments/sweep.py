@@ -55,10 +55,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vsim.errors import ScenarioError
-from vsim.outputs import staged_folder
-from vsim.results import Results
-from vsim.scenario import Scenario, load_scenario, parse_scenario, set_path
+from vsim.results.outputs import staged_folder
+from vsim.results.tables import Results
+from vsim.spec.errors import ScenarioError
+from vsim.spec.scenario import Scenario, load_scenario, parse_scenario, set_path
 
 __all__ = ["sweep", "summarize", "expand", "run_metrics", "replication_seed", "METRICS", "t_quantile_975"]
 
@@ -141,7 +141,7 @@ def run_task(task: tuple) -> dict[str, Any]:
 
     Any exception becomes the ``error`` of the row instead of stopping the sweep.
     """
-    from vsim.world import simulate
+    from vsim.model.world import simulate
 
     point, rep, seed, data, metrics = task
     row: dict[str, Any] = {"point": point, "replication": rep, "seed": seed}

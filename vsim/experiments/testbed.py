@@ -25,9 +25,9 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from vsim.errors import ScenarioError
-from vsim.profile import Profile, derive_profile, load_profile, profile_names
-from vsim.scenario import HostGroup, Scenario, load_scenario, parse_scenario
+from vsim.spec.errors import ScenarioError
+from vsim.spec.profile import Profile, derive_profile, load_profile, profile_names
+from vsim.spec.scenario import HostGroup, Scenario, load_scenario, parse_scenario
 
 __all__ = [
     "DEFAULT_HOST",
@@ -113,7 +113,7 @@ _SHAPE_FIELDS = ("vcpus", "memory_mib", "disk_gib", "clone", "image")
 # -- resolving arguments ----------------------------------------------------------
 
 def resolve_host(host: Any = None) -> dict[str, Any]:
-    """A host description as a plain dict of :class:`~vsim.scenario.HostGroup` fields.
+    """A host description as a plain dict of :class:`~vsim.spec.scenario.HostGroup` fields.
 
     ``host`` may be ``None`` (the :data:`DEFAULT_HOST`), a scenario file (its first
     host group is used), a ``HostGroup``, or a mapping of HostGroup fields
@@ -132,7 +132,7 @@ def resolve_host(host: Any = None) -> dict[str, Any]:
         data.setdefault("platforms", ["kvm"])
         from pydantic import ValidationError
 
-        from vsim.scenario import format_validation_error
+        from vsim.spec.scenario import format_validation_error
 
         try:
             data = HostGroup.model_validate(data).model_dump(mode="json")
@@ -148,7 +148,7 @@ def resolve_host(host: Any = None) -> dict[str, Any]:
 
 
 def resolve_platform(p: Any) -> Profile:
-    """A platform given as a name, a :class:`~vsim.profile.Profile`, or a profile
+    """A platform given as a name, a :class:`~vsim.spec.profile.Profile`, or a profile
     mapping (``{"name": "kvm-ksm", "base": "kvm", "page_sharing": {...}}``)."""
     if isinstance(p, Profile):
         return p

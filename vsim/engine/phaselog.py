@@ -9,8 +9,8 @@ tuples per guest: appending a number to a list makes no new object for
 Python's cyclic garbage collector to scan again and again while the run
 goes on, and the table is built from the columns in a few vectorised steps.
 
-``what`` is a phase's name, or, for a solo run (:mod:`vsim.solo`) that ended
-undisturbed, its :class:`~vsim.solo.SoloSpec` with start and end both the
+``what`` is a phase's name, or, for a solo run (:mod:`vsim.engine.solo`) that ended
+undisturbed, its :class:`~vsim.engine.solo.SoloSpec` with start and end both the
 run's start: one entry stands for all of the run's phases, which
 :meth:`PhaseLog.rows` and the phases table expand from the spec's offsets.
 

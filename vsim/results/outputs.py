@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from vsim.errors import ScenarioError
+from vsim.spec.errors import ScenarioError
 
 __all__ = ["staged_folder"]
 

@@ -1,6 +1,6 @@
 """Weighted fair share: how ``cpu.weight`` divides a host's CPU between cgroups.
 
-:class:`~vsim.fairshare.FairShare` gives every running thread the same slice
+:class:`~vsim.engine.fairshare.FairShare` gives every running thread the same slice
 of the CPU. Linux's CFS scheduler does that too, but *per scheduling entity*,
 and a cgroup is one entity: its threads first win a share for the group, then
 split that share among themselves. The size of a group's share is set by its
@@ -27,7 +27,7 @@ few scheduling periods):
   active groups by the point where they saturate: O(G log G) for G groups.
 * **Inside a group** its threads share equally (``share_g / threads_g`` each),
   so each group keeps its own *virtual time* and heap of finish marks, exactly
-  as :class:`~vsim.fairshare.FairShare` does for the whole resource. An
+  as :class:`~vsim.engine.fairshare.FairShare` does for the whole resource. An
   arrival or departure costs O(log n) in its group plus the O(G log G)
   re-solve; the next completion is the earliest over the G group heads.
 
@@ -63,7 +63,7 @@ from itertools import count
 import simpy
 from simpy.events import Event
 
-from vsim.fairshare import SharedRate
+from vsim.engine.fairshare import SharedRate
 
 __all__ = ["WeightedFairShare", "ShareGroup", "DEFAULT_WEIGHT", "MIN_WEIGHT", "MAX_WEIGHT"]
 
@@ -108,7 +108,7 @@ class ShareGroup:
 class WeightedFairShare(SharedRate):
     """Hierarchical weighted processor sharing with a per-thread rate cap.
 
-    The same interface as :class:`~vsim.fairshare.FairShare` (``use``,
+    The same interface as :class:`~vsim.engine.fairshare.FairShare` (``use``,
     ``cancel``, ``utilisation``, ``active``, ``work_done``...), plus
     :meth:`group` and the ``group=`` argument of :meth:`use`. Jobs without a
     group are root tasks of weight 100 each.

@@ -17,7 +17,7 @@ one. A *control group* (cgroup) is how the kernel puts a fence around it:
 * **CPU weight** (``cpu.weight``, cgroup v2; ``cpu.shares`` in v1): under
   contention the group's threads *together* get CPU in proportion to its
   weight, not one share per thread; the host's CPU is then a
-  :class:`~vsim.weighted.WeightedFairShare` (see :mod:`vsim.weighted`).
+  :class:`~vsim.engine.weighted.WeightedFairShare` (see :mod:`vsim.engine.weighted`).
 * **pids limit** (``pids.max``): ``fork()``/``clone()`` fail once the group has
   that many tasks; the worker threads that could not start are recorded.
 
@@ -41,7 +41,7 @@ import math
 
 import simpy
 
-from vsim.fairshare import FairShare
+from vsim.engine.fairshare import FairShare
 
 __all__ = ["CpuGroup", "MemoryWatch", "use"]
 
@@ -51,8 +51,8 @@ _EPS = 1e-12
 def use(resource: FairShare, work: float, group=None):
     """Run ``work`` on a fair-share resource; withdraw it if interrupted.
 
-    ``group``: the cgroup's :class:`~vsim.weighted.ShareGroup` on a weighted
-    CPU (:mod:`vsim.weighted`), ``None`` for a plain job.
+    ``group``: the cgroup's :class:`~vsim.engine.weighted.ShareGroup` on a weighted
+    CPU (:mod:`vsim.engine.weighted`), ``None`` for a plain job.
     """
     if work <= 0:
         return
@@ -70,7 +70,7 @@ class CpuGroup:
     Parameters
     ----------
     cpu:
-        The host's CPU :class:`~vsim.fairshare.FairShare` (one job is one thread).
+        The host's CPU :class:`~vsim.engine.fairshare.FairShare` (one job is one thread).
     core_speed:
         Work one thread can do per second (the host's core speed).
     threads:
@@ -83,8 +83,8 @@ class CpuGroup:
         Called ``(time_s, throttled_s)`` once per throttled period.
     weight:
         ``cpu.weight`` (1..10000): the group's threads share one
-        :class:`~vsim.weighted.ShareGroup` of the host's
-        :class:`~vsim.weighted.WeightedFairShare` CPU; ``None``: they are
+        :class:`~vsim.engine.weighted.ShareGroup` of the host's
+        :class:`~vsim.engine.weighted.WeightedFairShare` CPU; ``None``: they are
         scheduled one by one, like root tasks.
     name:
         The group's label on the CPU.

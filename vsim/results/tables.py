@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vsim.errors import ScenarioError
-from vsim.outputs import staged_folder
+from vsim.results.outputs import staged_folder
+from vsim.spec.errors import ScenarioError
 
 __all__ = ["Results", "COLUMNS", "load_results", "columns_doc"]
 
@@ -82,7 +82,7 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "disk_util": ("float, 0-1", "mean fraction of disk time used"),
         "nic_util": ("float, 0-1", "mean fraction of network bandwidth used"),
     },
-    # -- running workloads (vsim.services, vsim.cgroups) --------------------------
+    # -- running workloads (vsim.mechanisms.services, vsim.mechanisms.cgroups) --------------------------
     "requests": {
         "id": ("int", "guest that served the request (joins instances.id)"),
         "workload": ("str", "service workload"),
@@ -120,7 +120,7 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "cause": ("str", "why it was kept or lost"),
     },
     "utilisation": {
-        "time_s": ("float, s", "end of the sampling interval (1 s, or duration_s / 1000 if longer: vsim.services)"),
+        "time_s": ("float, s", "end of the sampling interval (1 s, or duration_s / 1000 if longer: vsim.mechanisms.services)"),
         "host": ("str", "host name"),
         "cpu_util": ("float, 0-1", "fraction of the host's CPU capacity used during the interval"),
         "disk_util": ("float, 0-1", "fraction of the disk's time used during the interval"),
@@ -185,7 +185,7 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     },
 }
 
-# Tables of vsim.migration, vsim.faults and vsim.energy (issue 6).
+# Tables of vsim.mechanisms.migration, vsim.mechanisms.faults and vsim.mechanisms.energy (issue 6).
 COLUMNS["migrations"] = {
     "id": ("int", "guest id (joins instances.id); -1 if the guest did not exist yet"),
     "name": ("str", "guest name"),
@@ -505,7 +505,7 @@ def _instance_table(guests) -> tuple[pd.DataFrame, tuple]:
 
 def _phase_table(log, owners: tuple) -> pd.DataFrame:
     """The phases table, built column by column from the world's phase log
-    (vsim.phaselog; a million guests have ~10 million phases: one tuple per
+    (vsim.engine.phaselog; a million guests have ~10 million phases: one tuple per
     row would cost gigabytes before the DataFrame exists).
 
     Rows come by guest id, each guest's phases in time order. Every entry of

@@ -22,7 +22,7 @@ A profile holds
 * **start and stop phases**: CPU seconds, disk MB read and written, network MB
   and a fixed latency. With nothing else running they add up to the measured
   startup time; on a busy host the CPU, disk and network parts are stretched by
-  contention (see :mod:`vsim.fairshare`).
+  contention (see :mod:`vsim.engine.fairshare`).
 
 A scenario can use a built-in profile by name, define its own, or derive one
 (``base: kvm`` plus the fields to change).
@@ -39,7 +39,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from vsim.errors import ScenarioError
+from vsim.spec.errors import ScenarioError
 
 __all__ = [
     "Quantity",
@@ -217,7 +217,7 @@ class Profile(_Strict):
 # -- the built-in library -----------------------------------------------------
 
 def _format_errors(exc: Any, prefix: str = "") -> list[str]:
-    from vsim.scenario import format_validation_error  # local: avoid cycle
+    from vsim.spec.scenario import format_validation_error  # local: avoid cycle
 
     return format_validation_error(exc, prefix)
 
@@ -264,7 +264,7 @@ def load_profile(name_or_path: str | Path) -> Profile:
         return _builtin(s)
     p = Path(s)
     if p.suffix in (".yaml", ".yml"):
-        from vsim.scenario import read_yaml  # says which file problem it is
+        from vsim.spec.scenario import read_yaml  # says which file problem it is
 
         return derive_profile(read_yaml(p), where=str(p))
     known = ", ".join(profile_names())

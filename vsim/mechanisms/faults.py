@@ -30,7 +30,7 @@ import math
 import numpy as np
 import simpy
 
-from vsim.migration import writable_layer_mb
+from vsim.mechanisms.migration import writable_layer_mb
 
 __all__ = ["install", "FAULT_STREAM"]
 
@@ -155,7 +155,7 @@ class Faults:
 
     def _fits(self, w, lifetime_s: float) -> tuple[bool, str]:
         """Would a new guest of ``w`` find room now? (reserve, then give back)"""
-        from vsim.world import Guest
+        from vsim.model.world import Guest
 
         world = self.world
         profile = world.scenario.profile(w.platform)

@@ -1,9 +1,9 @@
 """Scenario fields for operating a fleet: migration, host failures, consolidation, power.
 
 These typed, validated pieces say what an operator (or the hardware) does to
-running guests; the model that acts on them is :mod:`vsim.migration`,
-:mod:`vsim.faults` and :mod:`vsim.energy`. They live in their own module so that
-:mod:`vsim.scenario` only has to hang them on its models:
+running guests; the model that acts on them is :mod:`vsim.mechanisms.migration`,
+:mod:`vsim.mechanisms.faults` and :mod:`vsim.mechanisms.energy`. They live in their own module so that
+:mod:`vsim.spec.scenario` only has to hang them on its models:
 
 * ``hosts[].power``: the host's power model (idle and full-load watts, how long
   a power-on takes);
@@ -25,7 +25,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from vsim.fields import Name, NonNegative, Positive, StrictModel
+from vsim.spec.fields import Name, NonNegative, Positive, StrictModel
 
 __all__ = [
     "Power",

@@ -1,10 +1,10 @@
 """The world: hosts, platforms and guests as a SimPy model.
 
-This module turns a validated :class:`~vsim.scenario.Scenario` into a running
+This module turns a validated :class:`~vsim.spec.scenario.Scenario` into a running
 discrete-event model.
 
 * A :class:`Host` is a physical server. Its CPU, disk and network interface are
-  :class:`~vsim.fairshare.FairShare` resources: whatever runs at the same time
+  :class:`~vsim.engine.fairshare.FairShare` resources: whatever runs at the same time
   shares them, so a boot storm really is slower than one boot. Its memory, vCPUs
   and disk space are *reservations*: a guest takes its share when it is placed
   and gives it back when it stops, and the total may exceed the physical amount
@@ -26,12 +26,12 @@ discrete-event model.
   hosts cost no Python loop over every host per guest.
 * While every step is sure to get its full rate (a free core slot, no
   overlapping use of the disk or link), a guest's clone, start or stop phases
-  run as one event (:mod:`vsim.solo`), handed over to ordinary fair-share jobs
+  run as one event (:mod:`vsim.engine.solo`), handed over to ordinary fair-share jobs
   the moment anything could slow them down: same results, far fewer events.
 
 Everything that happens is kept on the guests and hosts as plain numbers, and
-phases in the world's phase log (:mod:`vsim.phaselog`), and turned into tables
-once, at the end, by :mod:`vsim.results`.
+phases in the world's phase log (:mod:`vsim.engine.phaselog`), and turned into tables
+once, at the end, by :mod:`vsim.results.tables`.
 """
 
 from __future__ import annotations
@@ -42,16 +42,20 @@ import math
 import re
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import numpy as np
 import simpy
 from simpy.events import NORMAL
 
-from vsim.fairshare import FairShare, _Timer
-from vsim.phaselog import PhaseLog
-from vsim.profile import Phase, Profile
-from vsim.scenario import (
+from vsim.engine.fairshare import FairShare, _Timer
+from vsim.engine.phaselog import PhaseLog
+from vsim.engine.solo import SoloRun, SoloSpec
+from vsim.model.guest import Guest
+from vsim.model.host import Host
+from vsim.model.placement import Placer
+from vsim.model.units import EXTRACT_CPU_S_PER_MB, GBIT_TO_MB_S, MB_PER_MIB, MIB_PER_GIB
+from vsim.spec.profile import Phase, Profile
+from vsim.spec.scenario import (
     BatchArrivals,
     ExponentialLifetime,
     FixedLifetime,
@@ -61,455 +65,8 @@ from vsim.scenario import (
     Scenario,
     Workload,
 )
-from vsim.solo import SoloRun, SoloSpec
-from vsim.weighted import WeightedFairShare
 
 __all__ = ["World", "Host", "Guest", "simulate", "EXTRACT_CPU_S_PER_MB", "GBIT_TO_MB_S"]
-
-GBIT_TO_MB_S = 125.0  # 1 Gbit/s = 125 MB/s
-MIB_PER_GIB = 1024.0
-MB_PER_MIB = 1.048576
-
-# Unpacking a compressed layer (gzip) costs CPU. assumption: single-threaded
-# gunzip runs at about 100 MB/s of output on a server core, i.e. 0.01 s/MB.
-EXTRACT_CPU_S_PER_MB = 0.01
-
-
-@dataclass
-class PlatformOnHost:
-    profile: Profile
-    guests: int = 0
-    limit: float = math.inf
-
-
-class Host:
-    """One physical server and what it has promised to its guests."""
-
-    def __init__(self, world: World, index: int, group: HostGroup, ordinal: int) -> None:
-        env = world.env
-        self.world = world
-        self.index = index
-        self.group = group.name
-        self.name = group.name if group.count == 1 else f"{group.name}-{ordinal}"
-        self.cores = group.cores
-        self.core_speed = group.core_speed
-        self.memory_mib = group.memory_gib * MIB_PER_GIB
-        self.disk_mb = group.disk.capacity_gib * MIB_PER_GIB * MB_PER_MIB
-        self.read_mb_s = group.disk.read_mb_s
-        self.write_mb_s = group.disk.write_mb_s
-        self.read_iops = group.disk.random_read_iops
-        self.write_iops = group.disk.random_write_iops
-        self.net_mb_s = group.network_gbit_s * GBIT_TO_MB_S
-        self.platforms = {p: PlatformOnHost(world.scenario.profile(p)) for p in group.platforms}
-        # Footprints of the installed platforms.
-        self.footprint_mib = sum(pl.profile.host_memory_mib.value for pl in self.platforms.values())
-        self.footprint_cores = sum(pl.profile.host_cpu_cores.value for pl in self.platforms.values())
-        for pl in self.platforms.values():
-            lim = pl.profile.max_guests_per_host.value
-            pl.limit = math.inf if lim is None else lim
-        cpu_capacity = max(self.cores - self.footprint_cores, 0.05 * self.cores) * self.core_speed
-        # Shared rates. CPU work is in reference core-seconds; one job is one thread.
-        # A host that may run a workload with a cgroup cpu_weight shares its CPU by
-        # weight (vsim.weighted); every other host keeps plain fair share.
-        weighted = any(w.limits is not None and w.limits.cpu_weight is not None and w.platform in group.platforms
-                       for w in world.scenario.workloads)
-        self.cpu = (WeightedFairShare if weighted else FairShare)(
-            env, cpu_capacity, job_cap=self.core_speed, name=f"{self.name}.cpu")
-        # The disk is shared in disk-seconds: reading X MB costs X / read_mb_s of it.
-        self.disk = FairShare(env, 1.0, name=f"{self.name}.disk")
-        self.nic = FairShare(env, self.net_mb_s, name=f"{self.name}.nic")
-        self.rates = (self.cpu, self.disk, self.nic)  # as vsim.solo names them: 0, 1, 2
-        # Reservations.
-        self.memory_capacity_mib = self.memory_mib * group.overcommit.memory
-        self.vcpu_capacity = self.cores * group.overcommit.cpu
-        self.disk_capacity_mb = self.disk_mb * group.overcommit.disk
-        self.max_guests = group.max_guests if group.max_guests is not None else math.inf
-        self.cache: set[str] = set()  # image names and layer ids on local disk
-        self.pulling: dict[str, simpy.Event] = {}
-        self.guests_placed = 0
-        self.guests_now = 0
-        self.peak_guests = 0
-        self.peak_memory_mib = 0.0
-        self.cache_mb = 0.0
-        # on | booting (powering on) | draining | off | failed; only an "on" host
-        # takes new guests (see World.set_host_state, vsim.energy, vsim.faults).
-        self.state = "on"
-
-    def disk_seconds(self, read_mb: float = 0.0, write_mb: float = 0.0) -> float:
-        """Disk time needed to read and write the given amounts sequentially."""
-        return read_mb / self.read_mb_s + write_mb / self.write_mb_s
-
-    def __repr__(self) -> str:
-        return f"Host({self.name!r}, guests={self.guests_now})"
-
-
-class Guest:
-    """One VM, container or microVM and its life so far (times in seconds)."""
-
-    __slots__ = (
-        "id", "workload", "profile", "kind", "platform", "host", "image", "clone",
-        "requested_s", "placed_s", "provisioned_s", "ready_s", "stop_s", "stopped_s",
-        "state", "reason", "memory_mib", "vcpus", "disk_mb", "pulled_mb", "lifetime_s",
-        "process", "job", "_extra",
-    )
-
-    def __init__(self, gid: int, workload: Workload, profile: Profile, image: Image | None,
-                 requested_s: float, lifetime_s: float) -> None:
-        self.id = gid
-        self.workload = workload
-        self.profile = profile
-        self.kind = profile.guest_kind
-        self.platform = profile.name
-        self.host: Host | None = None
-        self.image = image
-        self.clone = workload.clone or profile.default_clone
-        self.requested_s = requested_s
-        self.placed_s = math.nan
-        self.provisioned_s = math.nan
-        self.ready_s = math.nan
-        self.stop_s = math.nan
-        self.stopped_s = math.nan
-        self.state = "requested"
-        self.reason = ""
-        self.vcpus = workload.vcpus
-        sharing = profile.page_sharing.value
-        self.memory_mib = workload.memory_mib * (1.0 - sharing) + profile.guest_memory_overhead_mib.value
-        self.disk_mb = 0.0
-        self.pulled_mb = 0.0
-        self.lifetime_s = lifetime_s
-        self.process: simpy.Process | None = None
-        self.job: tuple[FairShare, simpy.Event] | None = None  # shared-resource work in progress
-        self._extra: dict | None = None  # see extra
-
-    @property
-    def name(self) -> str:
-        """``WORKLOAD-ID``, e.g. ``web-12`` (made when asked: most guests are never named)."""
-        return f"{self.workload.name}-{self.id}"
-
-    @property
-    def extra(self) -> dict:
-        """Per-guest data of optional mechanisms (services, cgroups, migration...),
-        made on first use (most guests never need one)."""
-        d = self._extra
-        if d is None:
-            d = self._extra = {}
-        return d
-
-    @property
-    def startup_s(self) -> float:
-        return self.ready_s - self.requested_s
-
-
-class _Shape:
-    """What the placer keeps for one shape of guest: the policy's score of
-    every host (inf where the shape does not fit) and how much of the change
-    log it has seen. ``rescore`` applies the placement rule host by host, the
-    same rule :meth:`_Placer._fits_all` applies to all hosts at once."""
-
-    __slots__ = ("placer", "guest", "own", "mask", "pcount", "plimit", "mem_lo", "vcpu_lo", "own_lo", "sure_lo",
-                 "has_image", "score", "seen", "best", "best_i")
-
-    def __init__(self, placer: _Placer, guest: Guest, own_disk_mb: float) -> None:
-        p = guest.platform
-        self.placer = placer
-        self.guest = guest  # any guest of this shape: the disk rule asks it for its image
-        self.own = own_disk_mb
-        self.mask, self.pcount, self.plimit = placer._pmask[p], placer._pcount[p], placer._plimit[p]
-        self.mem_lo = guest.memory_mib - 1e-9
-        self.vcpu_lo = guest.vcpus - 1e-9
-        self.own_lo = own_disk_mb - 1e-9
-        im = guest.image
-        self.has_image = im is not None
-        self.sure_lo = (own_disk_mb + placer._items(im)[0]) - 1e-9 if im is not None else self.own_lo
-        self.score: np.ndarray = np.zeros(0)
-        self.seen = -1
-        # The lowest score and its host (the lowest index among equal scores),
-        # as score.argmin() gives them; best_i < 0: not known, ask argmin.
-        self.best = math.inf
-        self.best_i = -1
-
-    def rescore(self, hosts) -> None:
-        """Bring the scores of ``hosts`` (indices) up to date: the placement
-        rule for one host at a time, the same as :meth:`_Placer._fits_all`
-        applies to all of them (one loop, everything it reads held in locals:
-        this runs for every host changed since the shape last looked)."""
-        pl = self.placer
-        score, score_of, inf = self.score, pl._score_of, math.inf
-        mask, pcount, plimit, count, max_guests = self.mask, self.pcount, self.plimit, pl._count, pl._max_guests
-        mem, vcpu, disk = pl._mem, pl._vcpu, pl._disk
-        mem_lo, vcpu_lo, sure_lo, own_lo = self.mem_lo, self.vcpu_lo, self.sure_lo, self.own_lo
-        m, mi = inf, -1  # the lowest new score among these hosts
-        for i in hosts:
-            if (mask[i] and pcount[i] < plimit[i] and count[i] < max_guests[i]
-                    and mem[i] >= mem_lo and vcpu[i] >= vcpu_lo):
-                free = disk[i]
-                if free >= sure_lo or (self.has_image and free >= own_lo
-                                       and free >= (self.own + pl.extra_disk_mb(self.guest, i)) - 1e-9):
-                    x = score[i] = score_of(i)
-                    if x < m or (x == m and i < mi):
-                        m, mi = x, i
-                    continue
-            score[i] = inf
-        # The best host is still known if it did not change, or if one of these
-        # now scores at least as well as it did (every other host is unchanged).
-        bi = self.best_i
-        if bi < 0 or mi < 0:
-            if bi in hosts:
-                self.best_i = -1
-            return
-        b = self.best
-        if m < b or (m == b and mi <= bi):
-            self.best, self.best_i = m, mi
-        elif bi in hosts:
-            self.best_i = -1
-
-
-class _Placer:
-    """Free capacity of every host, and placement without a loop over hosts.
-
-    For each *shape* of guest (platform, memory, vCPUs, disk, image) the placer
-    keeps the policy's score of every host as a numpy array (the lowest score
-    wins; inf where the shape does not fit), computed once over all hosts and
-    then kept up to date lazily: every change to a host (a guest placed or
-    released, the host going down, an image pull registered) is noted in a
-    change log, and the next placement of a shape re-scores only the hosts
-    changed since that shape last looked, and keeps track of the best host as
-    it goes; a numpy arg-min over the scores is needed only when the best host
-    got worse. A thousand hosts cost a few Python steps per host that changed,
-    not a loop over every host.
-
-    The free capacities are kept as Python lists (one element at a time is
-    what placement reads and writes); ``mem_free``, ``vcpu_free``,
-    ``disk_free``, ``count``, ``platform_count`` and ``platform_mask`` are
-    read-only numpy views of them, rebuilt when read after a change.
-    """
-
-    # The change log is dropped when it grows this much longer than the host
-    # count; shapes that had not caught up are then recomputed in full.
-    _LOG_SLACK = 4096
-    # A shape re-scores the hosts changed since it last looked one by one, up
-    # to this many (or a quarter of the hosts); beyond, all at once with numpy.
-    _DIRTY_MAX = 256
-
-    def __init__(self, hosts: list[Host], policy: str) -> None:
-        self.hosts = hosts
-        self.policy = policy
-        self._mem = [h.memory_capacity_mib - h.footprint_mib for h in hosts]
-        self._vcpu = [float(h.vcpu_capacity) for h in hosts]
-        self._disk = [h.disk_capacity_mb - h.cache_mb for h in hosts]
-        self._count = [0.0] * len(hosts)
-        self.max_guests = np.array([h.max_guests for h in hosts], dtype=float)
-        self._max_guests = self.max_guests.tolist()
-        names = sorted({p for h in hosts for p in h.platforms})
-        self._pmask = {p: [p in h.platforms for h in hosts] for p in names}
-        self._pcount = {p: [0.0] * len(hosts) for p in names}
-        self.platform_limit = {
-            p: np.array([h.platforms[p].limit if p in h.platforms else 0 for h in hosts], dtype=float)
-            for p in names
-        }
-        self._plimit = {p: lim.tolist() for p, lim in self.platform_limit.items()}
-        self._image_items: dict[str, tuple] = {}
-        self._changed: list[int] = []  # hosts changed, in order (see touch)
-        self._log_start = 0  # position of _changed[0] in the whole history of changes
-        self._shapes: dict[tuple, _Shape] = {}
-        self._views: dict | None = None  # numpy views of the lists, until the next change
-        if policy == "best-fit":  # the fullest host that fits
-            self._score_of = self._mem.__getitem__
-        elif policy == "worst-fit":  # the emptiest
-            self._score_of = lambda i: -self._mem[i]
-        elif policy == "spread":  # the one with the fewest guests
-            self._score_of = self._count.__getitem__
-        else:  # first-fit: the first host that fits
-            self._score_of = lambda i: 0.0
-
-    # -- numpy views ---------------------------------------------------------------
-    def _view(self, name: str):
-        v = self._views
-        if v is None:
-            v = self._views = {
-                "mem_free": np.array(self._mem), "vcpu_free": np.array(self._vcpu),
-                "disk_free": np.array(self._disk), "count": np.array(self._count),
-                "platform_count": {p: np.array(c) for p, c in self._pcount.items()},
-                "platform_mask": {p: np.array(m, dtype=bool) for p, m in self._pmask.items()},
-            }
-        return v[name]
-
-    mem_free = property(lambda self: self._view("mem_free"), doc="Free memory (MiB) per host, overcommit included.")
-    vcpu_free = property(lambda self: self._view("vcpu_free"), doc="Free vCPUs per host, overcommit included.")
-    disk_free = property(lambda self: self._view("disk_free"), doc="Free disk (MB) per host.")
-    count = property(lambda self: self._view("count"), doc="Guests placed per host now.")
-    platform_count = property(lambda self: self._view("platform_count"), doc="Guests per platform per host.")
-    platform_mask = property(lambda self: self._view("platform_mask"),
-                             doc="Per platform: which hosts run it and take new guests now.")
-
-    # -- changes --------------------------------------------------------------------
-    def _change(self, i: int, p: str, mem: float, vcpus: float, disk: float, n: int) -> None:
-        """Take ``mem``, ``vcpus``, ``disk`` and ``n`` guest slots on host ``i``
-        (negative: give them back), and note the change."""
-        self._mem[i] -= mem
-        self._vcpu[i] -= vcpus
-        self._disk[i] -= disk
-        self._count[i] += n
-        self._pcount[p][i] += n
-        self.touch(i)
-
-    def touch(self, i: int) -> None:
-        """Note that host ``i``'s free capacity, availability or image cache changed."""
-        self._views = None
-        log = self._changed
-        log.append(i)
-        if len(log) > self._LOG_SLACK + 16 * len(self.hosts):
-            self._log_start += len(log)
-            log.clear()
-
-    def extra_disk_mb(self, guest: Guest, i: int) -> float:
-        """Disk host ``i`` would need for the image data it lacks (cache misses).
-
-        An image or layer already cached, or being pulled by another guest,
-        costs nothing more. O(layers): asked only of the hosts that matter.
-        """
-        im = guest.image
-        if im is None:
-            return 0.0
-        h = self.hosts[i]
-        c, p = h.cache, h.pulling
-        items = self._items(im)[1]
-        if items is None:
-            return 0.0 if (im.name in c or im.name in p) else im.disk_mb
-        extra = 0.0
-        for key, mb in items:
-            if key not in c and key not in p:
-                extra += mb
-        return extra
-
-    def _items(self, im: Image) -> tuple[float, tuple[tuple[str, float], ...] | None]:
-        """An image's whole size on disk and its layers ``(id, disk_mb)``, worked out once."""
-        got = self._image_items.get(im.name)
-        if got is None or got[0] is not im:
-            layers = None if im.kind == "vm-disk" else tuple((lay.id, lay.disk_mb) for lay in im.layers)
-            got = self._image_items[im.name] = (im, im.disk_mb, layers)
-        return got[1], got[2]
-
-    def _disk_fits(self, guest: Guest, own_disk_mb: float, among: np.ndarray) -> np.ndarray:
-        """Which hosts have the disk space the guest needs (exact), over all hosts.
-
-        The image's cache misses cost between 0 and its whole size, so a host
-        with room for ``own + whole image`` surely fits and one without room for
-        ``own`` surely does not: both are decided in one vectorised comparison.
-        Only hosts in between (and in ``among``) are asked about their cache,
-        one by one; on a datacenter with room to spare there are none.
-        """
-        free = self.disk_free
-        im = guest.image
-        if im is None:
-            return free >= own_disk_mb - 1e-9
-        fits = free >= (own_disk_mb + self._items(im)[0]) - 1e-9
-        unsure = np.greater(among, fits)  # a candidate that may or may not fit
-        if np.count_nonzero(unsure):
-            unsure &= free >= own_disk_mb - 1e-9
-            for i in np.flatnonzero(unsure).tolist():
-                fits[i] = free[i] >= (own_disk_mb + self.extra_disk_mb(guest, i)) - 1e-9
-        return fits
-
-    def _fits_all(self, guest: Guest, own_disk_mb: float) -> np.ndarray:
-        """Which hosts can take the guest now, over all hosts at once."""
-        p = guest.platform
-        ok = self.platform_mask[p] & (self.platform_count[p] < self.platform_limit[p]) & (self.count < self.max_guests)
-        ok &= self.mem_free >= guest.memory_mib - 1e-9
-        ok &= self.vcpu_free >= guest.vcpus - 1e-9
-        ok &= self._disk_fits(guest, own_disk_mb, ok)
-        return ok
-
-    def _score_all(self, guest: Guest, own_disk_mb: float) -> np.ndarray:
-        key = {"best-fit": self.mem_free, "worst-fit": -self.mem_free, "spread": self.count}.get(self.policy)
-        if key is None:
-            key = np.zeros(len(self.hosts))
-        return np.where(self._fits_all(guest, own_disk_mb), key, np.inf)
-
-    def _shape(self, guest: Guest, own_disk_mb: float) -> _Shape:
-        """The up-to-date placement state of the guest's shape (see the class docstring)."""
-        im = guest.image
-        key = (guest.platform, guest.memory_mib, guest.vcpus, own_disk_mb, None if im is None else im.name)
-        sh = self._shapes.get(key)
-        if sh is None:
-            sh = self._shapes[key] = _Shape(self, guest, own_disk_mb)
-        log = self._changed
-        k = sh.seen - self._log_start  # where in the log its unseen changes begin; < 0: new, or the log was dropped
-        if k < 0 or len(log) - k > max(self._DIRTY_MAX, len(self.hosts) >> 2):
-            sh.score = self._score_all(guest, own_disk_mb)
-            sh.best_i = -1
-        elif k < len(log):
-            sh.rescore(set(log[k:]))
-        sh.seen = self._log_start + len(log)
-        return sh
-
-    def place(self, guest: Guest, own_disk_mb: float) -> tuple[int, float] | tuple[None, str]:
-        p = guest.platform
-        if p not in self._pmask:
-            return None, f"platform: no host runs {p}"
-        sh = self._shape(guest, own_disk_mb)
-        if sh.best_i < 0:
-            score = sh.score
-            sh.best_i = i = int(score.argmin())
-            sh.best = float(score[i])
-        i = sh.best_i
-        if sh.best == math.inf:  # no host fits: say why
-            mask = self.platform_mask[p]
-            if not np.count_nonzero(mask):  # installed, but every such host is unavailable (set_available)
-                return None, f"hosts: every host running {p} is down, off or draining"
-            checks = [
-                ("guest limit", (self.platform_count[p] < self.platform_limit[p]) & (self.count < self.max_guests)),
-                ("memory", self.mem_free >= guest.memory_mib - 1e-9),
-                ("vcpus", self.vcpu_free >= guest.vcpus - 1e-9),
-                ("disk", self._disk_fits(guest, own_disk_mb, mask)),
-            ]
-            return None, self._why(guest, mask, checks, None)
-        disk = own_disk_mb + self.extra_disk_mb(guest, i)
-        self._change(i, p, guest.memory_mib, guest.vcpus, disk, 1)
-        return i, disk
-
-    def release(self, i: int, guest: Guest, own_disk_mb: float) -> None:
-        self._change(i, guest.platform, -guest.memory_mib, -guest.vcpus, -own_disk_mb, -1)
-
-    def set_available(self, i: int, available: bool) -> None:
-        """Let host ``i`` take new guests or not (it is down, off or draining)."""
-        for p, mask in self._pmask.items():
-            mask[i] = available and p in self.hosts[i].platforms
-        self.touch(i)
-
-    def reserve_on(self, i: int, guest, disk_mb: float) -> str:
-        """Reserve ``guest``'s memory, vCPUs and ``disk_mb`` on host ``i`` (a
-        migration target). ``guest`` needs ``memory_mib``, ``vcpus`` and
-        ``platform`` (the target's shape). Returns "" if done, else why not.
-        """
-        p = guest.platform
-        mask = self._pmask.get(p)
-        if mask is None or not mask[i]:
-            return f"{self.hosts[i].name} does not take {p} guests now (not installed, or the host is not on)"
-        if not (self._pcount[p][i] < self._plimit[p][i] and self._count[i] < self._max_guests[i]):
-            return f"guest limit: {self.hosts[i].name} is full"
-        for what, free, need in (("memory", self._mem, guest.memory_mib), ("vcpus", self._vcpu, guest.vcpus),
-                                 ("disk", self._disk, disk_mb)):
-            if free[i] < need - 1e-9:
-                return f"{what}: {self.hosts[i].name} has {free[i]:.0f} free, needs {need:.0f}"
-        self._change(i, p, guest.memory_mib, guest.vcpus, disk_mb, 1)
-        return ""
-
-    def _why(self, guest: Guest, mask: np.ndarray, checks, need_disk) -> str:
-        """The reason no host could take the guest, in words."""
-        failing = [name for name, c in checks if not (mask & c).any()]
-        where = f"on any host running {guest.platform}"
-        if "guest limit" in failing:
-            # The binding limit of each host: its platform's or its own max_guests (either may be inf).
-            lim = np.minimum(self.platform_limit[guest.platform][mask], self.max_guests[mask]).max()
-            return f"guest limit: every host running {guest.platform} already holds its maximum of {lim:.0f} guests"
-        if "memory" in failing:
-            return f"memory: needs {guest.memory_mib:.0f} MiB (overhead included), not free {where}"
-        if "vcpus" in failing:
-            return f"vcpus: needs {guest.vcpus:g} vCPUs, not free {where} (raise overcommit.cpu to allow more)"
-        if "disk" in failing:
-            return f"disk: needs more disk space than is free {where}"
-        return "no single host has room for its memory, vCPUs and disk at once"
 
 
 class Relocation:
@@ -531,7 +88,7 @@ class World:
     """A scenario made runnable: ``World(scenario, seed).run()`` returns Results."""
 
     # Run a guest's clone, start or stop phases in one event while nothing can
-    # slow them down (vsim.solo). False: every step is a separate fair-share
+    # slow them down (vsim.engine.solo). False: every step is a separate fair-share
     # job. Results are the same either way, up to rounding in the last digits.
     solo_runs = True
 
@@ -539,7 +96,7 @@ class World:
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else int(seed)
         self.env = simpy.Environment()
-        self._solo_specs: dict[tuple, SoloSpec] = {}  # (host group, what, profile, ...) -> steps (vsim.solo)
+        self._solo_specs: dict[tuple, SoloSpec] = {}  # (host group, what, profile, ...) -> steps (vsim.engine.solo)
         self._resume_solo = self._solo_from  # one bound method for every solo run
         self.hosts: list[Host] = []
         for group in scenario.hosts:
@@ -553,7 +110,7 @@ class World:
             for r in scenario.registries
         }
         self.default_registry = scenario.registries[0].name if scenario.registries else None
-        self.placer = _Placer(self.hosts, scenario.placement)
+        self.placer = Placer(self.hosts, scenario.placement)
         self.guests: list[Guest] = []  # guest id = index here
         self.phase_log = PhaseLog()  # every guest's phases (the phases table)
         # Hooks for optional mechanisms: called with the guest when it becomes
@@ -573,7 +130,7 @@ class World:
         self.on_request: list = []
         # Called as hook(g, old_host, new_host) when a running guest moves (migration).
         self.on_move: list = []
-        from vsim.services import install as _install_services
+        from vsim.mechanisms.services import install as _install_services
 
         _install_services(self)  # services, stress, cgroups, writes (no-op if unused)
         # Called as hook(g) when a guest finds no room; may return an event to
@@ -583,7 +140,7 @@ class World:
         self.on_host_state: list = []
         # Called with no argument when the run ends, before the tables are built.
         self.on_end: list = []
-        from vsim import energy, faults, migration
+        from vsim.mechanisms import energy, faults, migration
 
         for mechanism in (migration, faults, energy):
             mechanism.install(self)  # no-op unless the scenario uses it (energy: always)
@@ -731,7 +288,7 @@ class World:
         host.guests_now -= 1
         g.process = None  # its life is over: let the process and its frames go
 
-    # -- operations on running guests (vsim.migration, vsim.faults, vsim.energy) --
+    # -- operations on running guests (vsim.mechanisms.migration, vsim.mechanisms.faults, vsim.mechanisms.energy) --
     def spawn_guest(self, w: Workload, lifetime_s: float) -> Guest:
         """Request one more guest of workload ``w`` now (an HA restart)."""
         profile = self.scenario.profile(w.platform)
@@ -794,7 +351,7 @@ class World:
         g.process.interrupt(reason)
         return True
 
-    # -- solo runs (vsim.solo): a sequence of phases in one event while nothing slows it --
+    # -- solo runs (vsim.engine.solo): a sequence of phases in one event while nothing slows it --
     def _solo_wait(self, g: Guest, host: Host, what: str) -> simpy.Event | None:
         """Start the guest's ``what`` phases ("clone", "start" or "stop") as one
         solo run, and return the event to wait for; None if they must begin
@@ -950,7 +507,7 @@ class World:
     # -- running ------------------------------------------------------------------
     def run(self, until: float | None = None):
         """Run the model and return :class:`~vsim.results.Results`."""
-        from vsim.results import Results
+        from vsim.results.tables import Results
 
         until = self.scenario.duration_s if until is None else until
         t0 = time.perf_counter()
@@ -1016,7 +573,7 @@ def _wake_after(env: simpy.Environment, delay: float) -> _Timer:
     """What ``env.timeout(delay)`` does for a process that only waits (no
     value, never shared): a bare entry in SimPy's event queue at ``now +
     delay``, normal priority, without building a Timeout. Every guest waits twice
-    (its arrival and its lifetime); like vsim.fairshare, this relies on
+    (its arrival and its lifetime); like vsim.engine.fairshare, this relies on
     SimPy 4's queue (``simpy>=4.1,<5`` is pinned)."""
     w = _Timer()
     w.callbacks = []
@@ -1038,7 +595,7 @@ def _events_scheduled(env: simpy.Environment) -> int:
 
 def simulate(scenario: Scenario, seed: int | None = None, until: float | None = None):
     """Run ``scenario`` once (with ``seed``, or the scenario's own) and return Results."""
-    from vsim.errors import ScenarioError
+    from vsim.spec.errors import ScenarioError
 
     if not isinstance(scenario, Scenario):
         raise ScenarioError(

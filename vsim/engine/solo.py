@@ -43,8 +43,8 @@ utilisation and every other result are the same; only the event count falls
 (a boot storm, where every boot overlaps others, materialises at once and
 runs as before).
 
-Only plain :class:`~vsim.fairshare.FairShare` resources take part: a host
-whose CPU is shared by cgroup weight (:mod:`vsim.weighted`) runs every step
+Only plain :class:`~vsim.engine.fairshare.FairShare` resources take part: a host
+whose CPU is shared by cgroup weight (:mod:`vsim.engine.weighted`) runs every step
 as a job. ``World.solo_runs = False`` switches the fast path off. A spec
 (:class:`SoloSpec`) is worked out once per host group and sequence and shared
 by all hosts of the group; a run that ends undisturbed records its phases as
@@ -74,8 +74,8 @@ import heapq
 import simpy
 from simpy.events import NORMAL, Event
 
-from vsim.fairshare import FairShare
-from vsim.phaselog import PhaseLog
+from vsim.engine.fairshare import FairShare
+from vsim.engine.phaselog import PhaseLog
 
 __all__ = ["SoloRun", "SoloSpec"]
 
@@ -197,7 +197,7 @@ class SoloRun:
     """One run of a :class:`SoloSpec` on one host's ``resources``, for one guest, started now.
 
     ``done`` is the event the guest waits for; its value is the finish time.
-    The phases are recorded in ``log`` (a :class:`~vsim.phaselog.PhaseLog`)
+    The phases are recorded in ``log`` (a :class:`~vsim.engine.phaselog.PhaseLog`)
     under guest id ``gid`` as the step-by-step model records them; a run that
     ends undisturbed records one packed entry (the spec, started at t0) for
     all of them instead, which the phases table expands.

@@ -1,7 +1,7 @@
 """Running workloads: services, noisy neighbours, and what a container loses.
 
 Once a guest is *running* it does work, and that work shares the host with
-everything else. This module runs it (hooked into :class:`~vsim.world.World`
+everything else. This module runs it (hooked into :class:`~vsim.model.world.World`
 through ``on_request``/``on_ready``/``on_stop``; nothing happens unless a
 workload asks for it).
 
@@ -13,7 +13,7 @@ then, holding the worker, runs its parts one after another:
 1. CPU: ``cpu_s`` reference core-seconds (exponential or fixed), divided by the
    platform's CPU efficiency, as one thread on the host's CPU fair share (so at
    most one core). A VM's threads pass through its vCPUs, a container's through
-   its cgroup quota (:mod:`vsim.cgroups`).
+   its cgroup quota (:mod:`vsim.mechanisms.cgroups`).
 2. Disk: random 4 KB reads (``ops / random_read_iops`` of the disk's time) or a
    sequential read (``read_mb / read_mb_s``) on the host's disk fair share;
    then the virtualization path adds ``native x (1/e - 1)`` of latency, where
@@ -39,7 +39,7 @@ of this over ten seeds.
 
 **Stress** threads are busy loops (CPU chunks of 0.1 s, disk chunks of 10 ms of
 random reads, network chunks of 1 MB): a noisy neighbour. How much it hurts the
-guests next to it is the isolation model of :mod:`vsim.cgroups`: a VM takes at
+guests next to it is the isolation model of :mod:`vsim.mechanisms.cgroups`: a VM takes at
 most its vCPUs, a container without a quota takes a share per thread.
 
 **Writes** (logs) go to the container's writable layer or to a volume, in 1 s
@@ -48,7 +48,7 @@ with its writable layer: the bytes written there are recorded as lost, with
 the cause. Data on a volume, a VM's disk or a native process's files is kept.
 
 **A live-migrated guest takes its work with it.** When a VM is live-migrated
-(:mod:`vsim.migration`), everything it starts from the switch-over on runs on
+(:mod:`vsim.mechanisms.migration`), everything it starts from the switch-over on runs on
 the new host: the next CPU job of a request or a stress thread goes to the new
 host's CPU (through the same vCPU gate), the next disk or network part of a
 request, stress chunk or write flush to the new host's disk and NIC. A job
@@ -80,8 +80,8 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from vsim.cgroups import CpuGroup, MemoryWatch, use
-from vsim.service_spec import ServiceFixed, ServicePoisson
+from vsim.mechanisms.cgroups import CpuGroup, MemoryWatch, use
+from vsim.spec.services import ServiceFixed, ServicePoisson
 
 __all__ = ["install", "service_summary", "SAMPLE_INTERVAL_S"]
 

@@ -37,7 +37,7 @@ complete), instead of scheduling each as another event at the same instant:
 one event per job, not two. An idle resource restarts its virtual time from
 zero, so finish marks stay small numbers and keep their digits. (All this
 reaches into SimPy 4's event queue, ``env._queue`` and ``env._eid``, and its
-events' ``callbacks``: vsim.fairshare and vsim.solo are the only places that
+events' ``callbacks``: vsim.engine.fairshare and vsim.engine.solo are the only places that
 do; ``simpy>=4.1,<5`` is pinned for it.)
 
 Example: one disk of 1 disk-second per second, n guests each reading 1 s worth
@@ -115,7 +115,7 @@ class SharedRate:
         while slots > 1 and self.capacity / slots < self.job_cap:  # ... or up
             slots -= 1
         self.slots = slots
-        # Solo runs (vsim.solo) holding this resource: entries (run, first use,
+        # Solo runs (vsim.engine.solo) holding this resource: entries (run, first use,
         # end of last use, run start, the run's spans of use relative to its
         # start). Anything that needs the resource's true state, or a job that
         # could slow one of them down, hands them over first (_hand_over).
@@ -125,7 +125,7 @@ class SharedRate:
         raise NotImplementedError
 
     def _hand_over(self) -> None:
-        """Materialise every solo run holding this resource (vsim.solo)."""
+        """Materialise every solo run holding this resource (vsim.engine.solo)."""
         for h in tuple(self._holders):
             h[0].materialise()
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vsim.migration import live_migrate
+from vsim.mechanisms.migration import live_migrate
 
 __all__ = ["install", "Energy", "Consolidator", "J_PER_KWH"]
 
@@ -191,7 +191,7 @@ class Consolidator:
     def plan(self, host, guests, others):
         """Reserve a place for every guest on the other hosts (fullest first,
         none above ``high_util``); all or nothing."""
-        from vsim.migration import _release, _reserve
+        from vsim.mechanisms.migration import _release, _reserve
 
         world = self.world
         done = []

@@ -1,9 +1,9 @@
 """Scenario fields for running workloads: services, stress, cgroup limits, writes.
 
 These are the typed, validated pieces of a workload that say what a guest
-*does* once it is running (the model that runs them is :mod:`vsim.services`
-and :mod:`vsim.cgroups`). They live in their own module so that
-:mod:`vsim.scenario` only has to hang them on :class:`~vsim.scenario.Workload`.
+*does* once it is running (the model that runs them is :mod:`vsim.mechanisms.services`
+and :mod:`vsim.mechanisms.cgroups`). They live in their own module so that
+:mod:`vsim.spec.scenario` only has to hang them on :class:`~vsim.spec.scenario.Workload`.
 
 A workload can have
 
@@ -34,7 +34,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from vsim.fields import NonNegative, Positive, StrictModel
+from vsim.spec.fields import NonNegative, Positive, StrictModel
 
 __all__ = [
     "ServicePoisson",
@@ -178,7 +178,7 @@ class Limits(_Model):
     per period); ``cpu_weight``: ``cpu.weight`` (cgroup v2, 1..10000, default
     100; v1's ``cpu.shares`` = weight x 1024 / 100): under contention the
     container's threads together get CPU in proportion to it
-    (:mod:`vsim.weighted`); ``memory_mib``: ``memory.max``, beyond which the kernel's OOM
+    (:mod:`vsim.engine.weighted`); ``memory_mib``: ``memory.max``, beyond which the kernel's OOM
     killer ends the container; ``pids``: ``pids.max``, the most tasks
     (processes and threads) it may have.
     """

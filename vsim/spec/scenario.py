@@ -14,7 +14,7 @@ Units are part of every field name: ``memory_gib``, ``read_mb_s``,
 ``network_gbit_s``, ``duration_s``. MB are 10^6 bytes, MiB and GiB are 2^20 and
 2^30 bytes; network bandwidths are in Gbit/s, disk bandwidths in MB/s.
 
-The simulation model (:mod:`vsim.world`) never reads YAML: it only sees a
+The simulation model (:mod:`vsim.model.world`) never reads YAML: it only sees a
 ``Scenario``.
 """
 
@@ -36,9 +36,9 @@ from pydantic import (
     model_validator,
 )
 
-from vsim.errors import ScenarioError
-from vsim.fields import Name, NonNegative, Positive, StrictModel
-from vsim.operations_spec import (
+from vsim.spec.errors import ScenarioError
+from vsim.spec.fields import Name, NonNegative, Positive, StrictModel
+from vsim.spec.operations import (
     Consolidation,
     HAPolicy,
     Migration,
@@ -46,8 +46,8 @@ from vsim.operations_spec import (
     Power,
     ScheduledFailure,
 )
-from vsim.profile import Profile, derive_profile, load_profile, profile_names
-from vsim.service_spec import (
+from vsim.spec.profile import Profile, derive_profile, load_profile, profile_names
+from vsim.spec.services import (
     DiskIO,
     Limits,
     MemoryUse,
@@ -126,7 +126,7 @@ class HostGroup(_Model):
     network_rtt_us: Positive = Field(
         default=37.6, description="native network round trip (source: Felter et al. 2014, netperf TCP_RR 37.6 us)"
     )
-    # Operating the fleet (vsim.energy, vsim.faults; fields in vsim.operations_spec).
+    # Operating the fleet (vsim.mechanisms.energy, vsim.mechanisms.faults; fields in vsim.spec.operations).
     power: Power = Power()
     mtbf_s: Positive | None = Field(default=None, description="mean time between failures of each host (exponential); none by default")
     repair_s: NonNegative = Field(default=3600.0, description="mean repair time after a random failure (exponential)")
@@ -249,7 +249,7 @@ class Workload(_Model):
     clone: Literal["full", "linked", "layers"] | None = None
     arrivals: Arrivals
     lifetime: Lifetime = ForeverLifetime(type="forever")
-    # What a running guest does (vsim.services, vsim.cgroups; fields in vsim.service_spec).
+    # What a running guest does (vsim.mechanisms.services, vsim.mechanisms.cgroups; fields in vsim.spec.services).
     service: Service | None = None
     stress: Stress | None = None
     limits: Limits | None = None
@@ -257,7 +257,7 @@ class Workload(_Model):
     writes: Writes | None = None
     inside: Name | None = Field(default=None, description="VM platform the containers run inside (nesting)")
     dirty_mb_s: NonNegative = Field(
-        default=0.0, description="memory a running guest dirties per second (MB/s); sets live-migration rounds (vsim.migration)"
+        default=0.0, description="memory a running guest dirties per second (MB/s); sets live-migration rounds (vsim.mechanisms.migration)"
     )
 
     @field_validator("lifetime", mode="before")
@@ -300,7 +300,7 @@ class Scenario(_Model):
     replications: Annotated[int, Field(ge=1, le=10_000)] = Field(
         default=1, description="vsim sweep only: runs per point, each with its own seed (the world ignores it)"
     )
-    # Operating the fleet (vsim.migration, vsim.faults, vsim.energy; fields in vsim.operations_spec).
+    # Operating the fleet (vsim.mechanisms.migration, vsim.mechanisms.faults, vsim.mechanisms.energy; fields in vsim.spec.operations).
     migrations: list[Migration] = Field(default_factory=list, description="guests to move, when and where")
     failures: list[ScheduledFailure] = Field(default_factory=list, description="host failures at given times")
     ha: HAPolicy | None = Field(default=None, description="restart guests of failed hosts elsewhere")

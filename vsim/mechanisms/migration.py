@@ -219,7 +219,7 @@ def conversion_work(host, mb: float) -> tuple[float, float]:
 def writable_layer_mb(g, now: float) -> float:
     """Data a container has written to its writable layer since it last started.
 
-    From the workload's ``writes:`` (vsim.service_spec) when it writes to the
+    From the workload's ``writes:`` (vsim.spec.services) when it writes to the
     writable layer; 0 for VMs (their disk goes with them) and for volumes.
     """
     w = getattr(g.workload, "writes", None)
@@ -336,7 +336,7 @@ def cold_migrate(world, g, target, profile=None, cause: str = "scenario", reserv
         moved_mb = 0.0
         try:
             lost = writable_layer_mb(g, env.now)
-            g.state = "stopping"  # what the on_stop hooks see: a normal stop (vsim.services records lost writes)
+            g.state = "stopping"  # what the on_stop hooks see: a normal stop (vsim.mechanisms.services records lost writes)
             for hook in world.on_stop:
                 hook(g)
             g.state = "migrating"

@@ -1,0 +1,78 @@
+"""A guest (VM, container or microVM) and its life so far.
+
+A :class:`Guest` lives through ``requested -> placed (or rejected) ->
+provisioning -> booting -> running -> stopping -> stopped`` (or ``failed``):
+:mod:`vsim.model.lifecycle` moves it along; the times it reached each state
+are kept on it as plain numbers, and become one row of the instances table.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import simpy
+
+from vsim.spec.profile import Profile
+from vsim.spec.scenario import Image, Workload
+
+if TYPE_CHECKING:
+    from vsim.engine.fairshare import FairShare
+    from vsim.model.host import Host
+
+
+class Guest:
+    """One VM, container or microVM and its life so far (times in seconds)."""
+
+    __slots__ = (
+        "id", "workload", "profile", "kind", "platform", "host", "image", "clone",
+        "requested_s", "placed_s", "provisioned_s", "ready_s", "stop_s", "stopped_s",
+        "state", "reason", "memory_mib", "vcpus", "disk_mb", "pulled_mb", "lifetime_s",
+        "process", "job", "_extra",
+    )
+
+    def __init__(self, gid: int, workload: Workload, profile: Profile, image: Image | None,
+                 requested_s: float, lifetime_s: float) -> None:
+        self.id = gid
+        self.workload = workload
+        self.profile = profile
+        self.kind = profile.guest_kind
+        self.platform = profile.name
+        self.host: Host | None = None
+        self.image = image
+        self.clone = workload.clone or profile.default_clone
+        self.requested_s = requested_s
+        self.placed_s = math.nan
+        self.provisioned_s = math.nan
+        self.ready_s = math.nan
+        self.stop_s = math.nan
+        self.stopped_s = math.nan
+        self.state = "requested"
+        self.reason = ""
+        self.vcpus = workload.vcpus
+        sharing = profile.page_sharing.value
+        self.memory_mib = workload.memory_mib * (1.0 - sharing) + profile.guest_memory_overhead_mib.value
+        self.disk_mb = 0.0
+        self.pulled_mb = 0.0
+        self.lifetime_s = lifetime_s
+        self.process: simpy.Process | None = None
+        self.job: tuple[FairShare, simpy.Event] | None = None  # shared-resource work in progress
+        self._extra: dict | None = None  # see extra
+
+    @property
+    def name(self) -> str:
+        """``WORKLOAD-ID``, e.g. ``web-12`` (made when asked: most guests are never named)."""
+        return f"{self.workload.name}-{self.id}"
+
+    @property
+    def extra(self) -> dict:
+        """Per-guest data of optional mechanisms (services, cgroups, migration...),
+        made on first use (most guests never need one)."""
+        d = self._extra
+        if d is None:
+            d = self._extra = {}
+        return d
+
+    @property
+    def startup_s(self) -> float:
+        return self.ready_s - self.requested_s

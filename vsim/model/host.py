@@ -1,0 +1,98 @@
+"""A physical server: shared rates, reservations and an image cache.
+
+A :class:`Host`'s CPU, disk and network interface are
+:class:`~vsim.engine.fairshare.FairShare` resources: whatever runs at the same
+time shares them, so a boot storm really is slower than one boot. Its memory,
+vCPUs and disk space are *reservations*: a guest takes its share when it is
+placed and gives it back when it stops, and the total may exceed the physical
+amount only by the scenario's overcommit ratio.
+
+Every platform installed on a host (a hypervisor, a container engine) takes its
+*host footprint* first: memory, and CPU cores it keeps busy. A hosted (Type 2)
+hypervisor's footprint includes the general-purpose OS it runs on.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import simpy
+
+from vsim.engine.fairshare import FairShare
+from vsim.engine.weighted import WeightedFairShare
+from vsim.model.units import GBIT_TO_MB_S, MB_PER_MIB, MIB_PER_GIB
+from vsim.spec.profile import Profile
+from vsim.spec.scenario import HostGroup
+
+if TYPE_CHECKING:
+    from vsim.model.world import World
+
+
+@dataclass
+class PlatformOnHost:
+    profile: Profile
+    guests: int = 0
+    limit: float = math.inf
+
+
+class Host:
+    """One physical server and what it has promised to its guests."""
+
+    def __init__(self, world: World, index: int, group: HostGroup, ordinal: int) -> None:
+        env = world.env
+        self.world = world
+        self.index = index
+        self.group = group.name
+        self.name = group.name if group.count == 1 else f"{group.name}-{ordinal}"
+        self.cores = group.cores
+        self.core_speed = group.core_speed
+        self.memory_mib = group.memory_gib * MIB_PER_GIB
+        self.disk_mb = group.disk.capacity_gib * MIB_PER_GIB * MB_PER_MIB
+        self.read_mb_s = group.disk.read_mb_s
+        self.write_mb_s = group.disk.write_mb_s
+        self.read_iops = group.disk.random_read_iops
+        self.write_iops = group.disk.random_write_iops
+        self.net_mb_s = group.network_gbit_s * GBIT_TO_MB_S
+        self.platforms = {p: PlatformOnHost(world.scenario.profile(p)) for p in group.platforms}
+        # Footprints of the installed platforms.
+        self.footprint_mib = sum(pl.profile.host_memory_mib.value for pl in self.platforms.values())
+        self.footprint_cores = sum(pl.profile.host_cpu_cores.value for pl in self.platforms.values())
+        for pl in self.platforms.values():
+            lim = pl.profile.max_guests_per_host.value
+            pl.limit = math.inf if lim is None else lim
+        cpu_capacity = max(self.cores - self.footprint_cores, 0.05 * self.cores) * self.core_speed
+        # Shared rates. CPU work is in reference core-seconds; one job is one thread.
+        # A host that may run a workload with a cgroup cpu_weight shares its CPU by
+        # weight (vsim.engine.weighted); every other host keeps plain fair share.
+        weighted = any(w.limits is not None and w.limits.cpu_weight is not None and w.platform in group.platforms
+                       for w in world.scenario.workloads)
+        self.cpu = (WeightedFairShare if weighted else FairShare)(
+            env, cpu_capacity, job_cap=self.core_speed, name=f"{self.name}.cpu")
+        # The disk is shared in disk-seconds: reading X MB costs X / read_mb_s of it.
+        self.disk = FairShare(env, 1.0, name=f"{self.name}.disk")
+        self.nic = FairShare(env, self.net_mb_s, name=f"{self.name}.nic")
+        self.rates = (self.cpu, self.disk, self.nic)  # as vsim.engine.solo names them: 0, 1, 2
+        # Reservations.
+        self.memory_capacity_mib = self.memory_mib * group.overcommit.memory
+        self.vcpu_capacity = self.cores * group.overcommit.cpu
+        self.disk_capacity_mb = self.disk_mb * group.overcommit.disk
+        self.max_guests = group.max_guests if group.max_guests is not None else math.inf
+        self.cache: set[str] = set()  # image names and layer ids on local disk
+        self.pulling: dict[str, simpy.Event] = {}
+        self.guests_placed = 0
+        self.guests_now = 0
+        self.peak_guests = 0
+        self.peak_memory_mib = 0.0
+        self.cache_mb = 0.0
+        # on | booting (powering on) | draining | off | failed; only an "on" host
+        # takes new guests (see World.set_host_state, vsim.mechanisms.energy, vsim.mechanisms.faults).
+        self.state = "on"
+
+    def disk_seconds(self, read_mb: float = 0.0, write_mb: float = 0.0) -> float:
+        """Disk time needed to read and write the given amounts sequentially."""
+        return read_mb / self.read_mb_s + write_mb / self.write_mb_s
+
+    def __repr__(self) -> str:
+        return f"Host({self.name!r}, guests={self.guests_now})"

@@ -1,0 +1,329 @@
+"""Placement: which host takes a guest, without a loop over every host.
+
+For each shape of guest the placer keeps the policy's score of every host and
+its best host, and re-scores only the hosts that changed since it last looked;
+a numpy arg-min only when the best host got worse, so a thousand hosts cost no
+Python loop over every host per guest.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from vsim.model.guest import Guest
+from vsim.model.host import Host
+from vsim.spec.scenario import Image
+
+
+class _Shape:
+    """What the placer keeps for one shape of guest: the policy's score of
+    every host (inf where the shape does not fit) and how much of the change
+    log it has seen. ``rescore`` applies the placement rule host by host, the
+    same rule :meth:`Placer._fits_all` applies to all hosts at once."""
+
+    __slots__ = ("placer", "guest", "own", "mask", "pcount", "plimit", "mem_lo", "vcpu_lo", "own_lo", "sure_lo",
+                 "has_image", "score", "seen", "best", "best_i")
+
+    def __init__(self, placer: Placer, guest: Guest, own_disk_mb: float) -> None:
+        p = guest.platform
+        self.placer = placer
+        self.guest = guest  # any guest of this shape: the disk rule asks it for its image
+        self.own = own_disk_mb
+        self.mask, self.pcount, self.plimit = placer._pmask[p], placer._pcount[p], placer._plimit[p]
+        self.mem_lo = guest.memory_mib - 1e-9
+        self.vcpu_lo = guest.vcpus - 1e-9
+        self.own_lo = own_disk_mb - 1e-9
+        im = guest.image
+        self.has_image = im is not None
+        self.sure_lo = (own_disk_mb + placer._items(im)[0]) - 1e-9 if im is not None else self.own_lo
+        self.score: np.ndarray = np.zeros(0)
+        self.seen = -1
+        # The lowest score and its host (the lowest index among equal scores),
+        # as score.argmin() gives them; best_i < 0: not known, ask argmin.
+        self.best = math.inf
+        self.best_i = -1
+
+    def rescore(self, hosts) -> None:
+        """Bring the scores of ``hosts`` (indices) up to date: the placement
+        rule for one host at a time, the same as :meth:`Placer._fits_all`
+        applies to all of them (one loop, everything it reads held in locals:
+        this runs for every host changed since the shape last looked)."""
+        pl = self.placer
+        score, score_of, inf = self.score, pl._score_of, math.inf
+        mask, pcount, plimit, count, max_guests = self.mask, self.pcount, self.plimit, pl._count, pl._max_guests
+        mem, vcpu, disk = pl._mem, pl._vcpu, pl._disk
+        mem_lo, vcpu_lo, sure_lo, own_lo = self.mem_lo, self.vcpu_lo, self.sure_lo, self.own_lo
+        m, mi = inf, -1  # the lowest new score among these hosts
+        for i in hosts:
+            if (mask[i] and pcount[i] < plimit[i] and count[i] < max_guests[i]
+                    and mem[i] >= mem_lo and vcpu[i] >= vcpu_lo):
+                free = disk[i]
+                if free >= sure_lo or (self.has_image and free >= own_lo
+                                       and free >= (self.own + pl.extra_disk_mb(self.guest, i)) - 1e-9):
+                    x = score[i] = score_of(i)
+                    if x < m or (x == m and i < mi):
+                        m, mi = x, i
+                    continue
+            score[i] = inf
+        # The best host is still known if it did not change, or if one of these
+        # now scores at least as well as it did (every other host is unchanged).
+        bi = self.best_i
+        if bi < 0 or mi < 0:
+            if bi in hosts:
+                self.best_i = -1
+            return
+        b = self.best
+        if m < b or (m == b and mi <= bi):
+            self.best, self.best_i = m, mi
+        elif bi in hosts:
+            self.best_i = -1
+
+
+class Placer:
+    """Free capacity of every host, and placement without a loop over hosts.
+
+    For each *shape* of guest (platform, memory, vCPUs, disk, image) the placer
+    keeps the policy's score of every host as a numpy array (the lowest score
+    wins; inf where the shape does not fit), computed once over all hosts and
+    then kept up to date lazily: every change to a host (a guest placed or
+    released, the host going down, an image pull registered) is noted in a
+    change log, and the next placement of a shape re-scores only the hosts
+    changed since that shape last looked, and keeps track of the best host as
+    it goes; a numpy arg-min over the scores is needed only when the best host
+    got worse. A thousand hosts cost a few Python steps per host that changed,
+    not a loop over every host.
+
+    The free capacities are kept as Python lists (one element at a time is
+    what placement reads and writes); ``mem_free``, ``vcpu_free``,
+    ``disk_free``, ``count``, ``platform_count`` and ``platform_mask`` are
+    read-only numpy views of them, rebuilt when read after a change.
+    """
+
+    # The change log is dropped when it grows this much longer than the host
+    # count; shapes that had not caught up are then recomputed in full.
+    _LOG_SLACK = 4096
+    # A shape re-scores the hosts changed since it last looked one by one, up
+    # to this many (or a quarter of the hosts); beyond, all at once with numpy.
+    _DIRTY_MAX = 256
+
+    def __init__(self, hosts: list[Host], policy: str) -> None:
+        self.hosts = hosts
+        self.policy = policy
+        self._mem = [h.memory_capacity_mib - h.footprint_mib for h in hosts]
+        self._vcpu = [float(h.vcpu_capacity) for h in hosts]
+        self._disk = [h.disk_capacity_mb - h.cache_mb for h in hosts]
+        self._count = [0.0] * len(hosts)
+        self.max_guests = np.array([h.max_guests for h in hosts], dtype=float)
+        self._max_guests = self.max_guests.tolist()
+        names = sorted({p for h in hosts for p in h.platforms})
+        self._pmask = {p: [p in h.platforms for h in hosts] for p in names}
+        self._pcount = {p: [0.0] * len(hosts) for p in names}
+        self.platform_limit = {
+            p: np.array([h.platforms[p].limit if p in h.platforms else 0 for h in hosts], dtype=float)
+            for p in names
+        }
+        self._plimit = {p: lim.tolist() for p, lim in self.platform_limit.items()}
+        self._image_items: dict[str, tuple] = {}
+        self._changed: list[int] = []  # hosts changed, in order (see touch)
+        self._log_start = 0  # position of _changed[0] in the whole history of changes
+        self._shapes: dict[tuple, _Shape] = {}
+        self._views: dict | None = None  # numpy views of the lists, until the next change
+        if policy == "best-fit":  # the fullest host that fits
+            self._score_of = self._mem.__getitem__
+        elif policy == "worst-fit":  # the emptiest
+            self._score_of = lambda i: -self._mem[i]
+        elif policy == "spread":  # the one with the fewest guests
+            self._score_of = self._count.__getitem__
+        else:  # first-fit: the first host that fits
+            self._score_of = lambda i: 0.0
+
+    # -- numpy views ---------------------------------------------------------------
+    def _view(self, name: str):
+        v = self._views
+        if v is None:
+            v = self._views = {
+                "mem_free": np.array(self._mem), "vcpu_free": np.array(self._vcpu),
+                "disk_free": np.array(self._disk), "count": np.array(self._count),
+                "platform_count": {p: np.array(c) for p, c in self._pcount.items()},
+                "platform_mask": {p: np.array(m, dtype=bool) for p, m in self._pmask.items()},
+            }
+        return v[name]
+
+    mem_free = property(lambda self: self._view("mem_free"), doc="Free memory (MiB) per host, overcommit included.")
+    vcpu_free = property(lambda self: self._view("vcpu_free"), doc="Free vCPUs per host, overcommit included.")
+    disk_free = property(lambda self: self._view("disk_free"), doc="Free disk (MB) per host.")
+    count = property(lambda self: self._view("count"), doc="Guests placed per host now.")
+    platform_count = property(lambda self: self._view("platform_count"), doc="Guests per platform per host.")
+    platform_mask = property(lambda self: self._view("platform_mask"),
+                             doc="Per platform: which hosts run it and take new guests now.")
+
+    # -- changes --------------------------------------------------------------------
+    def _change(self, i: int, p: str, mem: float, vcpus: float, disk: float, n: int) -> None:
+        """Take ``mem``, ``vcpus``, ``disk`` and ``n`` guest slots on host ``i``
+        (negative: give them back), and note the change."""
+        self._mem[i] -= mem
+        self._vcpu[i] -= vcpus
+        self._disk[i] -= disk
+        self._count[i] += n
+        self._pcount[p][i] += n
+        self.touch(i)
+
+    def touch(self, i: int) -> None:
+        """Note that host ``i``'s free capacity, availability or image cache changed."""
+        self._views = None
+        log = self._changed
+        log.append(i)
+        if len(log) > self._LOG_SLACK + 16 * len(self.hosts):
+            self._log_start += len(log)
+            log.clear()
+
+    def extra_disk_mb(self, guest: Guest, i: int) -> float:
+        """Disk host ``i`` would need for the image data it lacks (cache misses).
+
+        An image or layer already cached, or being pulled by another guest,
+        costs nothing more. O(layers): asked only of the hosts that matter.
+        """
+        im = guest.image
+        if im is None:
+            return 0.0
+        h = self.hosts[i]
+        c, p = h.cache, h.pulling
+        items = self._items(im)[1]
+        if items is None:
+            return 0.0 if (im.name in c or im.name in p) else im.disk_mb
+        extra = 0.0
+        for key, mb in items:
+            if key not in c and key not in p:
+                extra += mb
+        return extra
+
+    def _items(self, im: Image) -> tuple[float, tuple[tuple[str, float], ...] | None]:
+        """An image's whole size on disk and its layers ``(id, disk_mb)``, worked out once."""
+        got = self._image_items.get(im.name)
+        if got is None or got[0] is not im:
+            layers = None if im.kind == "vm-disk" else tuple((lay.id, lay.disk_mb) for lay in im.layers)
+            got = self._image_items[im.name] = (im, im.disk_mb, layers)
+        return got[1], got[2]
+
+    def _disk_fits(self, guest: Guest, own_disk_mb: float, among: np.ndarray) -> np.ndarray:
+        """Which hosts have the disk space the guest needs (exact), over all hosts.
+
+        The image's cache misses cost between 0 and its whole size, so a host
+        with room for ``own + whole image`` surely fits and one without room for
+        ``own`` surely does not: both are decided in one vectorised comparison.
+        Only hosts in between (and in ``among``) are asked about their cache,
+        one by one; on a datacenter with room to spare there are none.
+        """
+        free = self.disk_free
+        im = guest.image
+        if im is None:
+            return free >= own_disk_mb - 1e-9
+        fits = free >= (own_disk_mb + self._items(im)[0]) - 1e-9
+        unsure = np.greater(among, fits)  # a candidate that may or may not fit
+        if np.count_nonzero(unsure):
+            unsure &= free >= own_disk_mb - 1e-9
+            for i in np.flatnonzero(unsure).tolist():
+                fits[i] = free[i] >= (own_disk_mb + self.extra_disk_mb(guest, i)) - 1e-9
+        return fits
+
+    def _fits_all(self, guest: Guest, own_disk_mb: float) -> np.ndarray:
+        """Which hosts can take the guest now, over all hosts at once."""
+        p = guest.platform
+        ok = self.platform_mask[p] & (self.platform_count[p] < self.platform_limit[p]) & (self.count < self.max_guests)
+        ok &= self.mem_free >= guest.memory_mib - 1e-9
+        ok &= self.vcpu_free >= guest.vcpus - 1e-9
+        ok &= self._disk_fits(guest, own_disk_mb, ok)
+        return ok
+
+    def _score_all(self, guest: Guest, own_disk_mb: float) -> np.ndarray:
+        key = {"best-fit": self.mem_free, "worst-fit": -self.mem_free, "spread": self.count}.get(self.policy)
+        if key is None:
+            key = np.zeros(len(self.hosts))
+        return np.where(self._fits_all(guest, own_disk_mb), key, np.inf)
+
+    def _shape(self, guest: Guest, own_disk_mb: float) -> _Shape:
+        """The up-to-date placement state of the guest's shape (see the class docstring)."""
+        im = guest.image
+        key = (guest.platform, guest.memory_mib, guest.vcpus, own_disk_mb, None if im is None else im.name)
+        sh = self._shapes.get(key)
+        if sh is None:
+            sh = self._shapes[key] = _Shape(self, guest, own_disk_mb)
+        log = self._changed
+        k = sh.seen - self._log_start  # where in the log its unseen changes begin; < 0: new, or the log was dropped
+        if k < 0 or len(log) - k > max(self._DIRTY_MAX, len(self.hosts) >> 2):
+            sh.score = self._score_all(guest, own_disk_mb)
+            sh.best_i = -1
+        elif k < len(log):
+            sh.rescore(set(log[k:]))
+        sh.seen = self._log_start + len(log)
+        return sh
+
+    def place(self, guest: Guest, own_disk_mb: float) -> tuple[int, float] | tuple[None, str]:
+        p = guest.platform
+        if p not in self._pmask:
+            return None, f"platform: no host runs {p}"
+        sh = self._shape(guest, own_disk_mb)
+        if sh.best_i < 0:
+            score = sh.score
+            sh.best_i = i = int(score.argmin())
+            sh.best = float(score[i])
+        i = sh.best_i
+        if sh.best == math.inf:  # no host fits: say why
+            mask = self.platform_mask[p]
+            if not np.count_nonzero(mask):  # installed, but every such host is unavailable (set_available)
+                return None, f"hosts: every host running {p} is down, off or draining"
+            checks = [
+                ("guest limit", (self.platform_count[p] < self.platform_limit[p]) & (self.count < self.max_guests)),
+                ("memory", self.mem_free >= guest.memory_mib - 1e-9),
+                ("vcpus", self.vcpu_free >= guest.vcpus - 1e-9),
+                ("disk", self._disk_fits(guest, own_disk_mb, mask)),
+            ]
+            return None, self._why(guest, mask, checks, None)
+        disk = own_disk_mb + self.extra_disk_mb(guest, i)
+        self._change(i, p, guest.memory_mib, guest.vcpus, disk, 1)
+        return i, disk
+
+    def release(self, i: int, guest: Guest, own_disk_mb: float) -> None:
+        self._change(i, guest.platform, -guest.memory_mib, -guest.vcpus, -own_disk_mb, -1)
+
+    def set_available(self, i: int, available: bool) -> None:
+        """Let host ``i`` take new guests or not (it is down, off or draining)."""
+        for p, mask in self._pmask.items():
+            mask[i] = available and p in self.hosts[i].platforms
+        self.touch(i)
+
+    def reserve_on(self, i: int, guest, disk_mb: float) -> str:
+        """Reserve ``guest``'s memory, vCPUs and ``disk_mb`` on host ``i`` (a
+        migration target). ``guest`` needs ``memory_mib``, ``vcpus`` and
+        ``platform`` (the target's shape). Returns "" if done, else why not.
+        """
+        p = guest.platform
+        mask = self._pmask.get(p)
+        if mask is None or not mask[i]:
+            return f"{self.hosts[i].name} does not take {p} guests now (not installed, or the host is not on)"
+        if not (self._pcount[p][i] < self._plimit[p][i] and self._count[i] < self._max_guests[i]):
+            return f"guest limit: {self.hosts[i].name} is full"
+        for what, free, need in (("memory", self._mem, guest.memory_mib), ("vcpus", self._vcpu, guest.vcpus),
+                                 ("disk", self._disk, disk_mb)):
+            if free[i] < need - 1e-9:
+                return f"{what}: {self.hosts[i].name} has {free[i]:.0f} free, needs {need:.0f}"
+        self._change(i, p, guest.memory_mib, guest.vcpus, disk_mb, 1)
+        return ""
+
+    def _why(self, guest: Guest, mask: np.ndarray, checks, need_disk) -> str:
+        """The reason no host could take the guest, in words."""
+        failing = [name for name, c in checks if not (mask & c).any()]
+        where = f"on any host running {guest.platform}"
+        if "guest limit" in failing:
+            # The binding limit of each host: its platform's or its own max_guests (either may be inf).
+            lim = np.minimum(self.platform_limit[guest.platform][mask], self.max_guests[mask]).max()
+            return f"guest limit: every host running {guest.platform} already holds its maximum of {lim:.0f} guests"
+        if "memory" in failing:
+            return f"memory: needs {guest.memory_mib:.0f} MiB (overhead included), not free {where}"
+        if "vcpus" in failing:
+            return f"vcpus: needs {guest.vcpus:g} vCPUs, not free {where} (raise overcommit.cpu to allow more)"
+        if "disk" in failing:
+            return f"disk: needs more disk space than is free {where}"
+        return "no single host has room for its memory, vCPUs and disk at once"
