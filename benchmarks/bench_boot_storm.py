@@ -17,10 +17,12 @@ import _common
 
 
 def storm(guests: int = 100_000) -> dict:
-    from vsim.model.world import World
+    from vsim.experiments.run import build_world
+    from vsim.results import Results
 
-    world = World(_common.boot_storm(guests))
-    res = world.run()
+    world = build_world(_common.boot_storm(guests))
+    world.run()
+    res = Results.from_world(world)
     ready = res.instances["startup_s"]
     return {"lifecycles": len(res.instances), "events": res.meta["events"], "sim_wall_s": world.wall_s,
             "startup_max_s": float(ready.max()), "ready": int(ready.notna().sum())}

@@ -20,11 +20,13 @@ import _common
 
 def datacenter(guests: int = 100_000, hosts: int = 1_000, seed: int = 1) -> dict:
     """Build, run and tabulate the datacenter day; return counts for the table."""
-    from vsim.model.world import World
+    from vsim.experiments.run import build_world
+    from vsim.results import Results
 
     sc = _common.datacenter_day(guests=guests, hosts=hosts, seed=seed)
-    world = World(sc)
-    res = world.run()
+    world = build_world(sc)
+    world.run()
+    res = Results.from_world(world)
     states = res.instances["state"].value_counts().to_dict()
     return {
         "lifecycles": len(res.instances), "events": res.meta["events"], "sim_wall_s": world.wall_s,

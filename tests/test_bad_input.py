@@ -206,7 +206,7 @@ def test_internal_error_is_exit_1_and_traceback_only_with_debug(capsys, monkeypa
     def boom(*a, **k):
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr("vsim.model.world.simulate", boom)
+    monkeypatch.setattr("vsim.experiments.run.simulate", boom)
     assert main(["run", str(GOOD)]) == 1
     err = capsys.readouterr().err
     assert "internal error: RuntimeError: simulated bug" in err and "--debug" in err

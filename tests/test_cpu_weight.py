@@ -10,8 +10,8 @@ from tests.conftest import SCENARIOS
 from tests.helpers import host, scenario, workload
 from vsim.engine.fairshare import FairShare
 from vsim.engine.weighted import WeightedFairShare
+from vsim.experiments.run import build_world
 from vsim.mechanisms.cgroups import CpuGroup
-from vsim.model.world import World
 
 
 def _run(cpu, jobs):
@@ -230,9 +230,9 @@ def test_the_cpu_weight_scenario_serves_1_to_3():
 def test_only_hosts_that_may_run_a_weighted_workload_get_the_weighted_cpu():
     sc = scenario([workload("w", "docker", image="app", limits={"cpu_weight": 50})],
                   hosts=[host(name="a", platforms=["docker"]), host(name="b", platforms=["kvm"])])
-    world = World(sc)
+    world = build_world(sc)
     assert [type(h.cpu) for h in world.hosts] == [WeightedFairShare, FairShare]
-    plain = World(vsim.load_scenario(SCENARIOS / "cgroup-limits.yaml"))
+    plain = build_world(vsim.load_scenario(SCENARIOS / "cgroup-limits.yaml"))
     assert all(type(h.cpu) is FairShare for h in plain.hosts)
 
 

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 import vsim
 from tests.helpers import host, scenario, workload
-from vsim.model.world import World
+from vsim.experiments.run import build_world
+from vsim.results import Results
 from vsim.spec.errors import ScenarioError
 
 HOSTS = [host(name=f"h{i}", cores=8, memory_gib=16, platforms=["kvm", "docker"], cached_images=["vm"])
@@ -104,8 +105,9 @@ failure = st.tuples(st.integers(0, 2), st.floats(0, 1500), st.floats(0, 600))
 @given(st.lists(failure, min_size=1, max_size=4), st.booleans())
 def test_no_guest_vanishes_under_random_failures(fails, ha):
     sc = fleet([{"host": f"h{i}", "at_s": at, "repair_s": rep} for i, at, rep in fails], ha=ha, duration_s=2000)
-    world = World(sc)
-    res = world.run()
+    world = build_world(sc)
+    world.run()
+    res = Results.from_world(world)
     _check_invariants(world, res)
 
 

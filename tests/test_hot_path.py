@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 
 from vsim.cli import main
 from vsim.engine.fairshare import FairShare
-from vsim.model.world import World
+from vsim.experiments.run import build_world
+from vsim.results import Results
 
 
 class NaiveFairShare:
@@ -192,7 +193,7 @@ def test_placement_equals_the_host_by_host_rule():
         # Small disks, so that many hosts sit between "surely fits" and "surely not".
         sc = scenario(wls, hosts=[host(count=8, disk={"capacity_gib": 5})], images=images, placement=policy,
                       seed=int(rng.integers(0, 1000)))
-        world = World(sc)
+        world = build_world(sc)
         fast = world.placer.place
 
         def checking(guest, own, fast=fast, placer=world.placer):
@@ -204,7 +205,8 @@ def test_placement_equals_the_host_by_host_rule():
             return i, got
 
         world.placer.place = checking
-        res = world.run()
+        world.run()
+        res = Results.from_world(world)
         states |= set(res.instances["state"])
     assert {"rejected", "stopped"} <= states
     assert checked > 100
@@ -250,7 +252,7 @@ def test_placement_kept_up_to_date_lazily_equals_the_rule_after_any_changes(ops,
            workload(name="ct", platform="docker", image="app", memory_mib=700, vcpus=0.5),
            workload(name="plain", platform="docker", memory_mib=1500, vcpus=1)]
     sc = scenario(wls, hosts=[host(count=12, memory_gib=8, cores=4, disk={"capacity_gib": 4})], placement=policy)
-    world = World(sc)
+    world = build_world(sc)
     placer = world.placer
     placer._DIRTY_MAX = dirty_max  # 0: re-score all at once as soon as more than a quarter of the hosts changed
     placer._LOG_SLACK = log_room - 16 * len(placer.hosts)  # drop the change log after log_room changes
@@ -277,7 +279,7 @@ def test_room_given_back_or_a_host_coming_back_is_seen_at_the_next_placement():
 
     sc = scenario([workload(name="big", platform="docker", memory_mib=6000, vcpus=1)],
                   hosts=[host(count=2, memory_gib=8, cores=4)], placement="best-fit")
-    world = World(sc)
+    world = build_world(sc)
     placer = world.placer
     w = sc.workloads[0]
 
@@ -304,7 +306,7 @@ def test_best_fit_takes_the_host_left_with_exactly_the_memory_needed():
     sc = scenario([workload(name="w", platform="docker", memory_mib=1000, vcpus=1)],
                   hosts=[host(count=4, memory_gib=8, cores=4)], placement="best-fit")
     for exact in (0.0, -0.5e-9):
-        placer = World(sc).placer
+        placer = build_world(sc).placer
         g = Guest(0, sc.workloads[0], sc.profile("docker"), None, 0.0, 1.0)
         need = g.memory_mib
         for i, free in ((0, need - 0.01), (1, need + 1.0), (2, need + exact), (3, need + 0.5)):

@@ -32,7 +32,8 @@ from hypothesis import strategies as st
 
 import vsim
 from vsim.engine.fairshare import FairShare
-from vsim.model.world import World
+from vsim.experiments.run import build_world
+from vsim.results import Results
 
 PLATFORMS = ["kvm", "docker", "firecracker", "virtualbox"]
 MIB_PER_GIB = 1024.0
@@ -145,7 +146,7 @@ def _watch_fair_share(fs: FairShare, log: list) -> None:
 
 def run_checked(sc: vsim.Scenario):
     """Run ``sc`` with the fair shares and the placer under watch; returns (world, results, violations)."""
-    world = World(sc)
+    world = build_world(sc)
     violations: list[str] = []
     shares = [r for h in world.hosts for r in (h.cpu, h.disk, h.nic)] + [link for link, _ in world.registries.values()]
     for fs in shares:
@@ -163,7 +164,8 @@ def run_checked(sc: vsim.Scenario):
         return out
 
     placer.place = checked_place
-    res = world.run()
+    world.run()
+    res = Results.from_world(world)
     for fs in shares:
         if fs.work_done > fs.capacity * world.env.now * (1 + 1e-9) + 1e-9:
             violations.append(f"{fs.name}: {fs.work_done} work done in {world.env.now} s")

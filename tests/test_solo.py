@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from vsim.engine.fairshare import FairShare
 from vsim.engine.phaselog import PhaseLog
 from vsim.engine.solo import SoloRun, SoloSpec
-from vsim.model.world import World
+from vsim.experiments.run import build_world
+from vsim.results import Results
 from vsim.spec.errors import ScenarioError
 from vsim.spec.scenario import load_scenario
 
@@ -31,9 +32,10 @@ RTOL, ATOL = 1e-9, 1e-6
 
 
 def _run(sc, solo: bool, seed=None):
-    w = World(sc, seed)
+    w = build_world(sc, seed)
     w.solo_runs = solo
-    return w.run(), w
+    w.run()
+    return Results.from_world(w), w
 
 
 def _canonical(df: pd.DataFrame) -> pd.DataFrame:

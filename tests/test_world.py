@@ -7,7 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vsim
-from vsim.model.world import EXTRACT_CPU_S_PER_MB, GBIT_TO_MB_S
+from vsim.experiments.run import build_world
+from vsim.model.units import EXTRACT_CPU_S_PER_MB, GBIT_TO_MB_S
+from vsim.results import Results
 
 
 def uncontended_phase_s(profile, read_mb_s=800.0, write_mb_s=750.0, speed=1.0, net_mb_s=1250.0):
@@ -194,7 +196,7 @@ def test_reservations_never_exceed_capacity_and_no_guest_is_dropped(mem, vcpus, 
     sc = scenario(wls, hosts=[host(count=2, cores=4, memory_gib=16,
                                    overcommit={"memory": overcommit, "cpu": overcommit})],
                   placement=policy)
-    world = vsim.World(sc)
+    world = build_world(sc)
     placer = world.placer
     orig = placer.place
 
@@ -206,7 +208,8 @@ def test_reservations_never_exceed_capacity_and_no_guest_is_dropped(mem, vcpus, 
         return out
 
     placer.place = checked
-    res = world.run()
+    world.run()
+    res = Results.from_world(world)
     inst = res.instances
     assert len(inst) == len(mem)  # every requested guest has a row
     assert set(inst["state"]) <= {"stopped", "rejected"}

@@ -19,8 +19,9 @@ from vsim.experiments.bootstorm import boot_storm
 from vsim.experiments.compare import compare
 from vsim.experiments.density import density
 from vsim.experiments.plan import plan
+from vsim.experiments.run import simulate
 from vsim.experiments.sweep import sweep
-from vsim.model.world import World, simulate
+from vsim.model.world import World
 from vsim.results.tables import COLUMNS, Results, load_results
 from vsim.spec.errors import ScenarioError
 from vsim.spec.profile import Profile, builtin_profiles, load_profile, profile_names

@@ -27,7 +27,7 @@ MOVED: dict[str, tuple[str, ...]] = {
     "vsim.weighted": ("vsim.engine.weighted",),
     "vsim.solo": ("vsim.engine.solo",),
     "vsim.phaselog": ("vsim.engine.phaselog",),
-    "vsim.world": ("vsim.model.world",),
+    "vsim.world": ("vsim.model.world", "vsim.experiments.run"),
     "vsim.services": ("vsim.mechanisms.services",),
     "vsim.cgroups": ("vsim.mechanisms.cgroups",),
     "vsim.migration": ("vsim.mechanisms.migration",),

@@ -75,7 +75,7 @@ def _profiled(fn, *a, top: int = 25, **kw):
 
 
 def cmd_run(args) -> int:
-    from vsim.model.world import simulate
+    from vsim.experiments.run import simulate
     from vsim.spec.scenario import load_scenario
 
     sc = load_scenario(args.scenario, overrides=args.set)

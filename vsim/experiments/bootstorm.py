@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vsim.experiments.run import simulate
 from vsim.experiments.testbed import build_scenario, resolve_host, resolve_platforms, shape_for
-from vsim.model.world import simulate
 from vsim.spec.errors import ScenarioError
 
 __all__ = ["boot_storm", "boot_phases", "DEFAULT_COUNTS"]

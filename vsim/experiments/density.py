@@ -29,8 +29,10 @@ from typing import Any
 
 import pandas as pd
 
+from vsim.experiments.run import build_world, simulate
 from vsim.experiments.testbed import build_scenario, resolve_host, resolve_platforms, shape_for
 from vsim.model.world import World
+from vsim.results.tables import Results
 from vsim.spec.errors import ScenarioError
 
 __all__ = ["density", "binding_of"]
@@ -56,9 +58,9 @@ def binding_of(reason: str) -> str:
 
 def _place_only(sc) -> tuple[World, pd.DataFrame]:
     """Run the model just past time 0: every guest has been placed or rejected."""
-    world = World(sc)
-    res = world.run(until=1e-9)
-    return world, res.instances
+    world = build_world(sc)
+    world.run(until=1e-9)
+    return world, Results.from_world(world).instances
 
 
 def density(platform: Any, host: Any = None, shape: dict | None = None, start: bool = False,
@@ -106,8 +108,7 @@ def _one(profile, host, shape, start, seed, max_guests, first_batch) -> tuple:
         # Boot every guest that fits, all at once (plus one more, turned away).
         full = build_scenario(profile, host, sh, len(placed) + (1 if len(rejected) else 0),
                               name=f"density-start-{profile.name}", seed=seed)
-        res = World(full).run()
-        st = res.instances["startup_s"].dropna()
+        st = simulate(full).instances["startup_s"].dropna()
         if len(st):
             p50, p95, pmax = float(st.quantile(0.5)), float(st.quantile(0.95)), float(st.max())
     g0 = world.guests[0]  # every guest is identical: what one needs, placed or not

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from vsim.experiments.run import simulate
 from vsim.mechanisms.services import service_summary
-from vsim.model.world import simulate
 from vsim.spec.errors import ScenarioError
 from vsim.spec.scenario import Scenario, parse_scenario
 

@@ -31,7 +31,10 @@ import simpy
 
 from vsim.engine.fairshare import FairShare
 from vsim.experiments.testbed import build_scenario, shape_for
-from vsim.model.world import GBIT_TO_MB_S, World
+from vsim.mechanisms import for_scenario
+from vsim.model.mechanism import Mechanism
+from vsim.model.units import GBIT_TO_MB_S
+from vsim.model.world import World
 from vsim.spec.profile import Profile
 
 __all__ = ["run_benchmarks", "BENCHMARKS"]
@@ -110,17 +113,19 @@ def _in_guest(profile: Profile, host: dict[str, Any], seed: int) -> dict[str, fl
     # The guest is given the whole machine, as in Felter et al.'s runs.
     shape = shape_for(profile, {"vcpus": cores})
     sc = build_scenario(profile, host, shape, 1, name=f"bench-{profile.name}", seed=seed)
-    world = World(sc)
     out: dict[str, float] = {}
     eff = {k: getattr(profile.efficiency, f).value for k, (f, _) in BENCHMARKS.items()}
 
-    def start(g):
-        h = g.host
-        membw = FairShare(world.env, MEMORY_BANDWIDTH_GB_S, name=f"{h.name}.membw")
-        world.env.process(_suite(world.env, h.cpu, h.disk, h.nic, membw, cores, h.read_iops, eff, out))
+    class Suite(Mechanism):
+        """Runs the benchmark suite inside the guest once it is ready."""
 
-    world.on_ready.append(start)
-    world.run()
+        def ready(self, g):
+            h = g.host
+            env = self.world.env
+            membw = FairShare(env, MEMORY_BANDWIDTH_GB_S, name=f"{h.name}.membw")
+            env.process(_suite(env, h.cpu, h.disk, h.nic, membw, cores, h.read_iops, eff, out))
+
+    World(sc, mechanisms=[*for_scenario(sc), Suite()]).run()
     return out
 
 

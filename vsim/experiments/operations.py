@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from vsim.model.world import simulate
+from vsim.experiments.run import simulate
 from vsim.spec.errors import ScenarioError
 from vsim.spec.scenario import Scenario, parse_scenario
 

@@ -397,7 +397,7 @@ def _utilisation(res, host: HostType, policy: Policy, hosts: int) -> dict[str, f
 
 def _evaluate(p: Plan, a: Architecture, h: HostType, hosts: int, scale: float) -> dict[str, Any]:
     """Run the cluster ``replications`` times; mean figures and whether targets hold."""
-    from vsim.model.world import simulate
+    from vsim.experiments.run import simulate
 
     sc = parse_scenario(_scenario_data(p, a, h, hosts, scale), where=f"{a.name} on {hosts} x {h.name}")
     blocking, p95, utils, reasons = [], [], [], {}

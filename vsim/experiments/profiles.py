@@ -23,7 +23,7 @@ import math
 
 import pandas as pd
 
-from vsim.model.world import simulate
+from vsim.experiments.run import simulate
 from vsim.spec.errors import ScenarioError
 from vsim.spec.profile import Efficiency, Profile, builtin_profiles, load_profile, profile_names
 from vsim.spec.scenario import Scenario, parse_scenario

@@ -141,7 +141,7 @@ def run_task(task: tuple) -> dict[str, Any]:
 
     Any exception becomes the ``error`` of the row instead of stopping the sweep.
     """
-    from vsim.model.world import simulate
+    from vsim.experiments.run import simulate
 
     point, rep, seed, data, metrics = task
     row: dict[str, Any] = {"point": point, "replication": rep, "seed": seed}

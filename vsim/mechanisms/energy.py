@@ -33,36 +33,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from vsim.mechanisms.migration import live_migrate
+from vsim.mechanisms.migration import Migrations, live_migrate, release, reserve
+from vsim.model.mechanism import Mechanism
 
-__all__ = ["install", "Energy", "Consolidator", "J_PER_KWH"]
+__all__ = ["Energy", "Consolidator", "J_PER_KWH"]
 
 J_PER_KWH = 3.6e6
 POWERED = ("on", "booting", "draining")
 TERMINAL = ("stopped", "rejected", "failed")
 
 
-def install(world) -> None:
-    """Account energy for every run; consolidate if the scenario asks for it."""
-    energy = Energy(world)
-    if world.scenario.consolidation is not None:
-        Consolidator(world, world.scenario.consolidation)
-    return energy
-
-
-class Energy:
+class Energy(Mechanism):
     """Logs each host's power state and integrates its power at the end of the run."""
 
-    def __init__(self, world) -> None:
+    tables = ("host_states", "energy")
+
+    def attach(self, world) -> None:
         self.world = world
         groups = {g.name: g for g in world.scenario.hosts}
         self.power = [groups[h.group].power for h in world.hosts]
         self.log: list[list[tuple[float, str]]] = [[(0.0, h.state)] for h in world.hosts]
-        world.records.setdefault("host_states", [])
-        world.on_host_state.append(self._changed)
-        world.on_end.append(self._finish)
 
-    def _changed(self, host, old: str, new: str) -> None:
+    def host_state(self, host, old: str, new: str) -> None:
         now = self.world.env.now
         self.log[host.index].append((now, new))
         self.world.records["host_states"].append((host.name, now, old, new))
@@ -80,9 +72,9 @@ class Energy:
         placed = [g for g in world.guests if g.host is not None and g.placed_s == g.placed_s]  # not NaN
         # One stay per guest that never moved: (host, from, to, vCPUs) ...
         stays = [(g.host.index, g.placed_s, now if g.stopped_s != g.stopped_s else g.stopped_s, g.vcpus)
-                 for g in placed if not (g._extra and g._extra.get("moves"))]
+                 for g in placed if not g.moves]
         for g in placed:  # ... and one per host a moved guest was on
-            moves = g._extra.get("moves") if g._extra else None
+            moves = g.moves
             if not moves:
                 continue
             cur, t = moves[0][1], g.placed_s
@@ -109,11 +101,11 @@ class Energy:
         total = np.bincount(h[:-1][same], weights=(u * (t[1:] - t[:-1]))[same], minlength=n)
         return total.tolist()
 
-    def _finish(self) -> None:
+    def end(self) -> None:
         world = self.world
         now = world.env.now
         busy = self.utilisation_integrals(now)
-        rows = world.records.setdefault("energy", [])
+        rows = world.records["energy"]
         for h, log, pw, u_int in zip(world.hosts, self.log, self.power, busy, strict=True):
             span = {"powered": 0.0, "off": 0.0, "failed": 0.0}
             power_ons = 0
@@ -129,18 +121,24 @@ class Energy:
             ))
 
 
-class Consolidator:
+class Consolidator(Mechanism):
     """Evacuate lightly used hosts by live migration and power them off;
-    power hosts on when guests find no room."""
+    power hosts on when guests find no room. Needs the
+    :class:`~vsim.mechanisms.migration.Migrations` mechanism (which writes
+    the migrations table) attached before it."""
 
-    def __init__(self, world, spec) -> None:
-        self.world = world
+    def __init__(self, spec) -> None:
         self.spec = spec
+
+    def attach(self, world) -> None:
+        self.world = world
+        migrations = world.mechanism(Migrations)
+        if migrations is None:
+            raise RuntimeError("Consolidator: attach the Migrations mechanism before it")
+        self.migrations = migrations
         groups = {g.name: g for g in world.scenario.hosts}
         self.power = [groups[h.group].power for h in world.hosts]
         self.booting: dict[int, list] = {}  # host index -> [event, free memory, free vCPUs] promised
-        world.records.setdefault("migrations", [])
-        world.on_no_room.append(self.no_room)
         world.env.process(self.run())
 
     # -- measures -------------------------------------------------------------------
@@ -174,7 +172,7 @@ class Consolidator:
             guests = [g for g in world.guests if g.host is h and g.state not in TERMINAL]
             if placer.count[h.index] != len(guests):
                 continue  # a migration into it is under way
-            if any(g.state != "running" or g.kind != "vm" or g.extra.get("migrating") for g in guests):
+            if any(g.state != "running" or g.kind != "vm" or self.migrations.migrating(g) for g in guests):
                 continue
             plan = self.plan(h, guests, [o for o in on if o is not h])
             if plan is None:
@@ -191,8 +189,6 @@ class Consolidator:
     def plan(self, host, guests, others):
         """Reserve a place for every guest on the other hosts (fullest first,
         none above ``high_util``); all or nothing."""
-        from vsim.mechanisms.migration import _release, _reserve
-
         world = self.world
         done = []
         for g in sorted(guests, key=lambda g: (-g.memory_mib, g.id)):
@@ -200,12 +196,12 @@ class Consolidator:
             for o in sorted(others, key=lambda o: (-self.utilisation(o.index), o.index)):
                 if g.platform not in o.platforms or not self._stays_under(o, g):
                     continue
-                if not _reserve(world, g, o, g.profile, "live"):
+                if not reserve(world, g, o, g.profile, "live"):
                     dst = o
                     break
             if dst is None:
                 for gg, oo in done:
-                    _release(world, gg, oo, gg.profile, gg.disk_mb)
+                    release(world, gg, oo, gg.profile, gg.disk_mb)
                 return None
             done.append((g, dst))
         return done

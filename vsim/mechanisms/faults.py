@@ -31,8 +31,10 @@ import numpy as np
 import simpy
 
 from vsim.mechanisms.migration import writable_layer_mb
+from vsim.model.guest import Guest
+from vsim.model.mechanism import Mechanism
 
-__all__ = ["install", "FAULT_STREAM"]
+__all__ = ["Faults", "FAULT_STREAM"]
 
 # The failure generators are derived from the run's seed with this spawn key
 # (plus the host index), so they never share a stream with the workloads.
@@ -41,37 +43,36 @@ FAULT_STREAM = 0x6661756C74  # "fault"
 ALIVE = ("provisioning", "booting", "running", "paused", "migrating", "stopping")
 
 
-def install(world) -> None:
-    """Start random and scheduled host failures, and HA restarts if configured."""
-    sc = world.scenario
-    groups = {g.name: g for g in sc.hosts}
-    random_hosts = [h for h in world.hosts if groups[h.group].mtbf_s]
-    if not (sc.failures or random_hosts):
-        return
-    Faults(world, groups, random_hosts)
+class Faults(Mechanism):
+    """The failure and recovery processes of one run: random (MTBF) and
+    scheduled host failures, and HA restarts if the scenario has ``ha:``."""
 
+    tables = ("failures", "recoveries")
 
-class Faults:
-    """The failure and recovery processes of one run."""
+    @staticmethod
+    def wanted(sc) -> bool:
+        """Whether scenario ``sc`` has any host failure to simulate."""
+        return bool(sc.failures) or any(g.mtbf_s for g in sc.hosts)
 
-    def __init__(self, world, groups, random_hosts) -> None:
+    def attach(self, world) -> None:
         self.world = world
-        self.ha = world.scenario.ha
+        sc = world.scenario
+        groups = {g.name: g for g in sc.hosts}
+        self.ha = sc.ha
         self.pending: dict[int, tuple] = {}  # failed guest id -> (guest, failed_s, lost, replacement or None)
+        self.ha_ready: dict[int, simpy.Event] = {}  # replacement guest id -> fires when it is ready
         # Restarts look for room one at a time, so two never count on the same room.
         self.turn = simpy.Resource(world.env, capacity=1)
-        world.records.setdefault("failures", [])
-        world.records.setdefault("recoveries", [])
         by_name = {h.name: h for h in world.hosts}
         env = world.env
-        for h in random_hosts:
+        for h in world.hosts:
             g = groups[h.group]
+            if not g.mtbf_s:
+                continue
             rng = np.random.default_rng(np.random.SeedSequence(world.seed, spawn_key=(FAULT_STREAM, h.index)))
             env.process(self.random_failures(h, g.mtbf_s, g.repair_s, rng))
-        for f in world.scenario.failures:
+        for f in sc.failures:
             env.process(self.scheduled(by_name[f.host], f.at_s, f.repair_s))
-        world.on_ready.append(self._ready)
-        world.on_end.append(self._end)
 
     # -- failures ------------------------------------------------------------------
     def random_failures(self, host, mtbf_s: float, repair_s: float, rng: np.random.Generator):
@@ -100,7 +101,7 @@ class Faults:
                    and g.process is not None and g.process.is_alive]
         reason = f"host failure: {host.name} failed at {now:.1f} s"
         for g in victims:
-            since = g.extra.get("running_since_s", g.ready_s)
+            since = g.running_since_s
             run_lost = now - since if not math.isnan(since) else 0.0
             lost_mb = writable_layer_mb(g, now)
             was = g.state
@@ -135,8 +136,7 @@ class Faults:
                 if fits or (world.on_no_room and any(h.state in ("off", "booting") for h in world.hosts)):
                     # (if a host may be powered on, the new guest's lifecycle waits for it)
                     new = world.spawn_guest(g.workload, remaining)
-                    new.extra["restart_of"] = g.id
-                    new.extra["ha_ready"] = env.event()
+                    self.ha_ready[new.id] = env.event()
                     yield env.timeout(0)  # its lifecycle takes its place before the next restart looks
                     break
             if env.now >= deadline:
@@ -145,7 +145,8 @@ class Faults:
                                  f"no room on any host within {ha.give_up_s:g} s ({why})")
             yield env.timeout(min(ha.retry_s, deadline - env.now))
         self.pending[g.id] = (g, failed_s, run_lost, lost_mb, new)
-        yield env.any_of([new.extra["ha_ready"], new.process])
+        yield env.any_of([self.ha_ready[new.id], new.process])
+        del self.ha_ready[new.id]
         del self.pending[g.id]
         if not math.isnan(new.ready_s):
             self._row(g, failed_s, "restarted", new, run_lost, lost_mb, "")
@@ -155,8 +156,6 @@ class Faults:
 
     def _fits(self, w, lifetime_s: float) -> tuple[bool, str]:
         """Would a new guest of ``w`` find room now? (reserve, then give back)"""
-        from vsim.model.world import Guest
-
         world = self.world
         profile = world.scenario.profile(w.platform)
         image = world.scenario.image_map.get(w.image) if w.image else None
@@ -167,8 +166,8 @@ class Faults:
         world.placer.release(i, probe, got)
         return True, ""
 
-    def _ready(self, g) -> None:
-        ev = g.extra.get("ha_ready")
+    def ready(self, g) -> None:
+        ev = self.ha_ready.get(g.id)
         if ev is not None and not ev.triggered:
             ev.succeed()
 
@@ -179,7 +178,7 @@ class Faults:
             new.id if new is not None else -1, ready, ready - failed_s, run_lost, lost_mb, reason,
         ))
 
-    def _end(self) -> None:
+    def end(self) -> None:
         """The run ended: guests still waiting for a restart get a row too."""
         for g, failed_s, run_lost, lost_mb, new in list(self.pending.values()):
             why = ("the run ended while waiting for room" if new is None

@@ -45,7 +45,9 @@ from types import SimpleNamespace
 
 import simpy
 
-__all__ = ["install", "live_migrate", "cold_migrate", "schedule_migration",
+from vsim.model.mechanism import Mechanism
+
+__all__ = ["Migrations", "live_migrate", "reserve", "release", "cold_migrate", "schedule_migration",
            "CONVERT_CPU_S_PER_MB", "STREAM_CHUNK_S", "writable_layer_mb"]
 
 MB_PER_MIB = 1.048576
@@ -65,13 +67,31 @@ THROTTLE_INCREMENT = 0.10
 THROTTLE_MAX = 0.99
 
 
-def install(world) -> None:
-    """Schedule the scenario's ``migrations:``."""
-    if not world.scenario.migrations:
-        return
-    world.records.setdefault("migrations", [])
-    for m in world.scenario.migrations:
-        world.env.process(_scheduled(world, m))
+class Migrations(Mechanism):
+    """Runs the scenario's scheduled ``migrations:`` and keeps track of the
+    live migrations under way (any caller's: the consolidator's too)."""
+
+    tables = ("migrations",)
+
+    def __init__(self, scheduled=()) -> None:
+        self.scheduled = list(scheduled)
+        self.in_flight: set[int] = set()  # ids of guests being live-migrated now
+
+    def attach(self, world) -> None:
+        self.world = world
+        for m in self.scheduled:
+            world.env.process(_scheduled(world, m))
+
+    def migrating(self, g) -> bool:
+        """Whether a live migration of ``g`` is under way."""
+        return g.id in self.in_flight
+
+
+def _in_flight(world) -> set[int]:
+    m = world.mechanism(Migrations)
+    if m is None:
+        raise RuntimeError("live migration needs the Migrations mechanism attached to the world")
+    return m.in_flight
 
 
 def _scheduled(world, m):
@@ -117,7 +137,7 @@ def schedule_migration(world, g, to: str, mode: str, limits, dirty_mb_s: float,
         if mode == "live" and p.name != g.platform:
             reasons.append(f"{h.name} does not run {g.platform} (a live migration keeps the platform)")
             continue
-        why = _reserve(world, g, h, p, mode)
+        why = reserve(world, g, h, p, mode)
         if why:
             reasons.append(why)
             continue
@@ -163,13 +183,16 @@ def _disk_copy_mb(g) -> float:
     return mb
 
 
-def _reserve(world, g, host, profile, mode: str) -> str:
+def reserve(world, g, host, profile, mode: str) -> str:
+    """Reserve room for ``g`` on ``host`` under ``profile`` for a ``mode``
+    ("live" or "cold") migration; "" if done, else why not."""
     if host.state != "on":
         return f"{host.name} is {host.state}"
     return world.placer.reserve_on(host.index, _shape(g, profile), _target_disk_mb(world, g, host, mode))
 
 
-def _release(world, g, host, profile, disk_mb: float) -> None:
+def release(world, g, host, profile, disk_mb: float) -> None:
+    """Give back a reservation taken with :func:`reserve`."""
     world.placer.release(host.index, _shape(g, profile), disk_mb)
 
 
@@ -225,7 +248,7 @@ def writable_layer_mb(g, now: float) -> float:
     w = getattr(g.workload, "writes", None)
     if g.kind != "container" or w is None or getattr(w, "to", None) != "writable-layer":
         return 0.0
-    since = g.extra.get("running_since_s", g.ready_s)
+    since = g.running_since_s
     return 0.0 if math.isnan(since) else w.mb_s * max(0.0, now - since)
 
 
@@ -237,7 +260,7 @@ def live_migrate(world, g, target, limits, dirty_mb_s: float, cause: str = "scen
     t0 = env.now
     src = g.host
     if not reserved:
-        why = _reserve(world, g, target, g.profile, "live")
+        why = reserve(world, g, target, g.profile, "live")
         if why:
             _record(world, g, "live", cause, src, target, t0, outcome=f"refused: {why}")
             return
@@ -245,15 +268,15 @@ def live_migrate(world, g, target, limits, dirty_mb_s: float, cause: str = "scen
     cap = limits.bandwidth_mib_s * MB_PER_MIB
     mem = g.workload.memory_mib * MB_PER_MIB
     limit_s = limits.downtime_ms / 1000.0
-    g.extra["migrating"] = True
+    in_flight = _in_flight(world)
+    in_flight.add(g.id)
 
     def alive():
         return g.state in ("running", "paused") and target.state in ("on", "draining")
 
     def abort(why):
-        g.extra.pop("migrating", None)
-        g.extra.pop("cpu_throttle", None)
-        _release(world, g, target, g.profile, disk)
+        in_flight.discard(g.id)
+        release(world, g, target, g.profile, disk)
         _record(world, g, "live", cause, src, target, t0, rounds=rounds, mb_moved=moved,
                 throttle_max=throttle_max, outcome=f"aborted: {why}")
 
@@ -282,7 +305,6 @@ def live_migrate(world, g, target, limits, dirty_mb_s: float, cause: str = "scen
                     high = 0
                     throttle = THROTTLE_INITIAL if throttle == 0 else min(THROTTLE_MAX, throttle + THROTTLE_INCREMENT)
                     throttle_max = max(throttle_max, throttle)
-                    g.extra["cpu_throttle"] = throttle  # services may slow the guest by this fraction
         to_send = dirtied
     # Stop and copy: the guest is paused while the rest is sent.
     g.state = "paused"
@@ -295,8 +317,7 @@ def live_migrate(world, g, target, limits, dirty_mb_s: float, cause: str = "scen
         abort(_why_dead(g, target))
         return
     moved += dirtied
-    g.extra.pop("migrating", None)
-    g.extra.pop("cpu_throttle", None)
+    in_flight.discard(g.id)
     world.move_guest(g, target)
     g.state = "running"
     world.phase_log.add(g.id, "migrate-live", t0, env.now)
@@ -323,7 +344,7 @@ def cold_migrate(world, g, target, profile=None, cause: str = "scenario", reserv
     new = profile or old
     disk = _target_disk_mb(world, g, target, "cold")
     if not reserved:
-        why = _reserve(world, g, target, new, "cold")
+        why = reserve(world, g, target, new, "cold")
         if why:
             _record(world, g, "cold", cause, src, target, t0, outcome=f"refused: {why}")
             return
@@ -336,12 +357,10 @@ def cold_migrate(world, g, target, profile=None, cause: str = "scenario", reserv
         moved_mb = 0.0
         try:
             lost = writable_layer_mb(g, env.now)
-            g.state = "stopping"  # what the on_stop hooks see: a normal stop (vsim.mechanisms.services records lost writes)
-            for hook in world.on_stop:
-                hook(g)
+            g.state = "stopping"  # what the stop hooks see: a normal stop (vsim.mechanisms.services records lost writes)
+            world.notify_stop(g)
             g.state = "migrating"
-            for ph in old.stop_phases:
-                yield from world.run_phase(g, src, ph)
+            yield from world.run_sequence(g, src, "stop")
             t1 = env.now
             if g.kind == "container":
                 moved_mb = g.workload.disk_gib * MIB_PER_GIB * MB_PER_MIB  # the volume, if any
@@ -364,23 +383,21 @@ def cold_migrate(world, g, target, profile=None, cause: str = "scenario", reserv
                 target.cache_mb += extra
                 outcome = "done"
             else:
-                _release(world, g, target, new, disk)
+                release(world, g, target, new, disk)
                 outcome = f"aborted: target {target.name} is {target.state}; restarted on {src.name}"
             here = g.host
             if g.kind == "container":
                 yield from world.provision(g, here)  # pulls the layers the target lacks
             g.state = "booting"
-            for ph in g.profile.start_phases:
-                yield from world.run_phase(g, here, ph)
+            yield from world.run_sequence(g, here, "start")
             g.state = "running"
-            g.extra["running_since_s"] = env.now
-            for hook in world.on_ready:
-                hook(g)
+            g.restarted_s = env.now
+            world.notify_ready(g)
             _record(world, g, "cold", cause, src, target, t0, downtime_s=env.now - t0, mb_moved=moved_mb,
                     converged=True, conversion_s=conv, data_lost_mb=lost, outcome=outcome, from_platform=old.name)
         except simpy.Interrupt as intr:
             if not state["moved"]:
-                _release(world, g, target, new, disk)
+                release(world, g, target, new, disk)
             _record(world, g, "cold", cause, src, target, t0, mb_moved=moved_mb, conversion_s=conv,
                     data_lost_mb=lost, outcome=f"aborted: the guest failed ({intr.cause})", from_platform=old.name)
             done.succeed()
@@ -388,7 +405,7 @@ def cold_migrate(world, g, target, profile=None, cause: str = "scenario", reserv
         done.succeed()
 
     if not world.relocate(g, steps):
-        _release(world, g, target, new, disk)
+        release(world, g, target, new, disk)
         _record(world, g, "cold", cause, src, target, t0, outcome=f"skipped: the guest was {g.state}, not running")
         return
     yield done

@@ -2,7 +2,7 @@
 
 Once a guest is *running* it does work, and that work shares the host with
 everything else. This module runs it (hooked into :class:`~vsim.model.world.World`
-through ``on_request``/``on_ready``/``on_stop``; nothing happens unless a
+through the mechanism hooks ``request``, ``ready``, ``stop`` and ``move``; nothing happens unless a
 workload asks for it).
 
 **A service** receives requests: Poisson arrivals at ``rate_per_s`` (or a rate
@@ -81,9 +81,10 @@ import pandas as pd
 import simpy
 
 from vsim.mechanisms.cgroups import CpuGroup, MemoryWatch, use
+from vsim.model.mechanism import Mechanism
 from vsim.spec.services import ServiceFixed, ServicePoisson
 
-__all__ = ["install", "service_summary", "SAMPLE_INTERVAL_S"]
+__all__ = ["KernelCheck", "Services", "mechanisms_for", "service_summary", "SAMPLE_INTERVAL_S"]
 
 #: Sampling interval of the ``utilisation`` table. assumption: 1 s resolves
 #: the bursts of a noisy neighbour; long runs use duration_s / MAX_SAMPLES so the
@@ -99,37 +100,35 @@ _SEED_KEY = 0x5E41CE  # spawn-key branch for the per-guest service generators
 KILL_CAUSE_VM = "out of memory inside the VM: the guest kernel's OOM killer ended the application"
 
 
-def install(world) -> None:
-    """Attach services, stress, cgroups and storage accounting to ``world``."""
-    sc = world.scenario
+def mechanisms_for(sc) -> list[Mechanism]:
+    """The kernel check (if some workload would fail it) and the services
+    runtime (if some workload runs a service, stress, limits, memory use,
+    writes or nesting) for scenario ``sc``."""
     kernels: dict[str, set[str]] = {}
     for h in sc.hosts:
         for p in h.platforms:
             kernels.setdefault(p, set()).add(h.os)
     # A workload's guests all have its platform and image: decided once per
-    # workload, and a hook only if some workload fails the check.
+    # workload, and a mechanism only if some workload fails the check.
     refused = {w.name: why for w in sc.workloads
                if (why := _kernel_check(sc.profile(w.platform).guest_kind, w.platform,
                                         sc.image_map.get(w.image) if w.image else None, kernels))}
-    if refused:
-        world.on_request.append(lambda g: refused.get(g.workload.name, ""))
+    out: list[Mechanism] = [KernelCheck(refused)] if refused else []
     active = [w for w in sc.workloads
               if w.service or w.stress or w.limits or w.memory_use or w.writes or w.inside]
-    if not active:
-        return
-    rt = _Runtime(world)
-    world.on_ready.append(rt.start)
-    world.on_stop.append(rt.stop)
-    world.on_move.append(rt.move)
-    if any(w.service for w in active):
-        world.records.setdefault("requests", [])
-    if any(w.limits or w.memory_use for w in active):
-        world.records.setdefault("cgroup_events", [])
-    if any(w.writes for w in active):
-        world.records.setdefault("storage", [])
-    if any(w.service or w.stress for w in active):
-        world.records.setdefault("utilisation", [])
-        world.env.process(rt.sample())
+    if active:
+        out.append(Services(active))
+    return out
+
+
+class KernelCheck(Mechanism):
+    """Rejects containers whose image needs another kernel than their hosts run."""
+
+    def __init__(self, refused: dict[str, str]) -> None:
+        self.refused = refused  # workload name -> why
+
+    def request(self, g) -> str:
+        return self.refused.get(g.workload.name, "")
 
 
 def _kernel_check(kind: str, platform: str, image, kernels: dict[str, set[str]]) -> str:
@@ -160,11 +159,29 @@ class _Guest:
         self.flushed_mb = 0.0
 
 
-class _Runtime:
-    def __init__(self, world) -> None:
+class Services(Mechanism):
+    """Runs what running guests do: services, stress, cgroup limits, memory
+    use and writes; samples host utilisation while services or stress run."""
+
+    def __init__(self, active) -> None:
+        self.running: dict[int, _Guest] = {}
+        tables = []
+        if any(w.service for w in active):
+            tables.append("requests")
+        if any(w.limits or w.memory_use for w in active):
+            tables.append("cgroup_events")
+        if any(w.writes for w in active):
+            tables.append("storage")
+        self.sampling = any(w.service or w.stress for w in active)
+        if self.sampling:
+            tables.append("utilisation")
+        self.tables = tuple(tables)
+
+    def attach(self, world) -> None:
         self.world = world
         self.env = world.env
-        self.running: dict[int, _Guest] = {}
+        if self.sampling:
+            world.env.process(self.sample())
 
     # -- helpers --------------------------------------------------------------
     def _eff(self, g) -> dict[str, float]:
@@ -186,7 +203,7 @@ class _Runtime:
         return p
 
     # -- lifecycle hooks ------------------------------------------------------
-    def start(self, g) -> None:
+    def ready(self, g) -> None:
         w = g.workload
         if not (w.service or w.stress or w.limits or w.memory_use or w.writes or w.inside):
             return

@@ -28,7 +28,7 @@ class Guest:
         "id", "workload", "profile", "kind", "platform", "host", "image", "clone",
         "requested_s", "placed_s", "provisioned_s", "ready_s", "stop_s", "stopped_s",
         "state", "reason", "memory_mib", "vcpus", "disk_mb", "pulled_mb", "lifetime_s",
-        "process", "job", "_extra",
+        "process", "job", "restarted_s", "moves",
     )
 
     def __init__(self, gid: int, workload: Workload, profile: Profile, image: Image | None,
@@ -57,7 +57,9 @@ class Guest:
         self.lifetime_s = lifetime_s
         self.process: simpy.Process | None = None
         self.job: tuple[FairShare, simpy.Event] | None = None  # shared-resource work in progress
-        self._extra: dict | None = None  # see extra
+        self.restarted_s = math.nan  # when it last ran again after a cold migration (see running_since_s)
+        # Hosts it moved between: (time, from host index, to host index), or None if it never moved.
+        self.moves: list[tuple[float, int, int]] | None = None
 
     @property
     def name(self) -> str:
@@ -65,13 +67,10 @@ class Guest:
         return f"{self.workload.name}-{self.id}"
 
     @property
-    def extra(self) -> dict:
-        """Per-guest data of optional mechanisms (services, cgroups, migration...),
-        made on first use (most guests never need one)."""
-        d = self._extra
-        if d is None:
-            d = self._extra = {}
-        return d
+    def running_since_s(self) -> float:
+        """When it last started running: its ready time, or when a cold
+        migration's boot on its new host finished (NaN if it never ran)."""
+        return self.ready_s if self.restarted_s != self.restarted_s else self.restarted_s
 
     @property
     def startup_s(self) -> float:

@@ -41,7 +41,9 @@ import heapq
 import math
 import re
 import time
+from collections.abc import Iterable
 from contextlib import contextmanager
+from typing import TypeVar
 
 import numpy as np
 import simpy
@@ -52,8 +54,10 @@ from vsim.engine.phaselog import PhaseLog
 from vsim.engine.solo import SoloRun, SoloSpec
 from vsim.model.guest import Guest
 from vsim.model.host import Host
+from vsim.model.mechanism import Mechanism, dispatch
 from vsim.model.placement import Placer
 from vsim.model.units import EXTRACT_CPU_S_PER_MB, GBIT_TO_MB_S, MB_PER_MIB, MIB_PER_GIB
+from vsim.spec.errors import ScenarioError
 from vsim.spec.profile import Phase, Profile
 from vsim.spec.scenario import (
     BatchArrivals,
@@ -66,7 +70,9 @@ from vsim.spec.scenario import (
     Workload,
 )
 
-__all__ = ["World", "Host", "Guest", "simulate", "EXTRACT_CPU_S_PER_MB", "GBIT_TO_MB_S"]
+M = TypeVar("M", bound=Mechanism)
+
+__all__ = ["World", "Host", "Guest", "EXTRACT_CPU_S_PER_MB", "GBIT_TO_MB_S"]
 
 
 class Relocation:
@@ -85,14 +91,20 @@ def _seeds(seed: int, n: int) -> list[np.random.Generator]:
 
 
 class World:
-    """A scenario made runnable: ``World(scenario, seed).run()`` returns Results."""
+    """A scenario made runnable, with the mechanisms it is given.
+
+    ``World(scenario, seed, mechanisms).run()`` runs it;
+    :func:`vsim.simulate` builds one with the scenario's own mechanisms
+    (:func:`vsim.mechanisms.for_scenario`), runs it and returns its Results.
+    """
 
     # Run a guest's clone, start or stop phases in one event while nothing can
     # slow them down (vsim.engine.solo). False: every step is a separate fair-share
     # job. Results are the same either way, up to rounding in the last digits.
     solo_runs = True
 
-    def __init__(self, scenario: Scenario, seed: int | None = None) -> None:
+    def __init__(self, scenario: Scenario, seed: int | None = None,
+                 mechanisms: Iterable[Mechanism] = ()) -> None:
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else int(seed)
         self.env = simpy.Environment()
@@ -113,37 +125,41 @@ class World:
         self.placer = Placer(self.hosts, scenario.placement)
         self.guests: list[Guest] = []  # guest id = index here
         self.phase_log = PhaseLog()  # every guest's phases (the phases table)
-        # Hooks for optional mechanisms: called with the guest when it becomes
-        # ready, and when it starts stopping or fails.
-        self.on_ready: list = []
-        self.on_stop: list = []
-        # Flat records of optional mechanisms: table name -> list of tuples, in
-        # the column order documented in vsim.results.COLUMNS[name].
+        # Flat records of the mechanisms: table name -> list of tuples, in the
+        # column order documented in vsim.COLUMNS[name].
         self.records: dict[str, list[tuple]] = {}
         self.wall_s = 0.0
         self.events = 0
         self._rngs = _seeds(self.seed, len(scenario.workloads))
         for w, rng in zip(scenario.workloads, self._rngs, strict=False):
             self.env.process(self.arrivals(w, rng))
-        # Called with each guest before placement; a non-empty string rejects it
-        # with that reason (e.g. a Windows container on a Linux kernel).
-        self.on_request: list = []
-        # Called as hook(g, old_host, new_host) when a running guest moves (migration).
-        self.on_move: list = []
-        from vsim.mechanisms.services import install as _install_services
+        # The mechanisms (vsim.model.mechanism), called in this order at each
+        # moment they watch; the lists hold only the methods they override.
+        self.mechanisms: list[Mechanism] = list(mechanisms)
+        for m in self.mechanisms:
+            if not isinstance(m, Mechanism):
+                raise ScenarioError(f"mechanisms: expected Mechanism objects (vsim.model.mechanism), "
+                                    f"got {type(m).__name__}")
+        self.on_request = dispatch(self.mechanisms, "request")
+        self.on_no_room = dispatch(self.mechanisms, "no_room")
+        self.on_ready = dispatch(self.mechanisms, "ready")
+        self.on_move = dispatch(self.mechanisms, "move")
+        self.on_stop = dispatch(self.mechanisms, "stop")
+        self.on_host_state = dispatch(self.mechanisms, "host_state")
+        self.on_end = dispatch(self.mechanisms, "end")
+        for m in self.mechanisms:
+            if not isinstance(m, Mechanism):
+                raise TypeError(f"mechanisms: expected Mechanism objects, got {type(m).__name__}")
+            for name in m.tables:
+                self.records.setdefault(name, [])
+            m.attach(self)
 
-        _install_services(self)  # services, stress, cgroups, writes (no-op if unused)
-        # Called as hook(g) when a guest finds no room; may return an event to
-        # wait for (a host powering on) before placement is tried again.
-        self.on_no_room: list = []
-        # Called as hook(host, old_state, new_state) when a host's state changes.
-        self.on_host_state: list = []
-        # Called with no argument when the run ends, before the tables are built.
-        self.on_end: list = []
-        from vsim.mechanisms import energy, faults, migration
-
-        for mechanism in (migration, faults, energy):
-            mechanism.install(self)  # no-op unless the scenario uses it (energy: always)
+    def mechanism(self, kind: type[M]) -> M | None:
+        """The attached mechanism of type ``kind`` (or a subclass), if any."""
+        for m in self.mechanisms:
+            if isinstance(m, kind):
+                return m
+        return None
 
     # -- arrivals ------------------------------------------------------------
     def arrivals(self, w: Workload, rng: np.random.Generator):
@@ -327,7 +343,9 @@ class World:
         target.peak_guests = max(target.peak_guests, target.guests_now)
         used = target.memory_capacity_mib - self.placer.mem_free[target.index]
         target.peak_memory_mib = max(target.peak_memory_mib, used)
-        g.extra.setdefault("moves", []).append((self.env.now, src.index, target.index))
+        if g.moves is None:
+            g.moves = []
+        g.moves.append((self.env.now, src.index, target.index))
         for hook in self.on_move:
             hook(g, src, target)
 
@@ -362,6 +380,28 @@ class World:
             return None
         g.job = (run, None)
         return run.done
+
+    def run_sequence(self, g: Guest, host: Host, what: str):
+        """Run the guest's ``what`` phases ("clone", "start" or "stop") on
+        ``host``: as one solo run when nothing can slow them down, else step
+        by step. The lifecycle writes these lines out (a sub-generator per
+        sequence costs ~2% of a datacenter day); everything else calls this."""
+        ev = self._solo_wait(g, host, what)
+        if ev is None:
+            yield from self._phases(g, host, what)
+        else:
+            yield ev
+            g.job = None
+
+    def notify_ready(self, g: Guest) -> None:
+        """Tell the mechanisms ``g`` runs (it finished booting)."""
+        for hook in self.on_ready:
+            hook(g)
+
+    def notify_stop(self, g: Guest) -> None:
+        """Tell the mechanisms ``g`` starts stopping (or failed)."""
+        for hook in self.on_stop:
+            hook(g)
 
     def _phases(self, g: Guest, host: Host, what: str):
         """Run the guest's ``what`` phases step by step ("clone": its disk, see
@@ -506,9 +546,9 @@ class World:
 
     # -- running ------------------------------------------------------------------
     def run(self, until: float | None = None):
-        """Run the model and return :class:`~vsim.results.Results`."""
-        from vsim.results.tables import Results
-
+        """Run the model until ``until`` (default: the scenario's ``duration_s``,
+        or until nothing is left to happen). The tables are made from the
+        world afterwards: ``vsim.results.Results.from_world(world)``."""
         until = self.scenario.duration_s if until is None else until
         t0 = time.perf_counter()
         with _fewer_collections():
@@ -520,7 +560,6 @@ class World:
             self.events = _events_scheduled(self.env)
             for hook in self.on_end:
                 hook()
-            return Results.from_world(self)
 
 
 @contextmanager
@@ -591,20 +630,3 @@ def _events_scheduled(env: simpy.Environment) -> int:
     """How many events SimPy scheduled (read from its event-id counter)."""
     m = re.search(r"\d+", repr(getattr(env, "_eid", "")))
     return int(m.group()) if m else 0
-
-
-def simulate(scenario: Scenario, seed: int | None = None, until: float | None = None):
-    """Run ``scenario`` once (with ``seed``, or the scenario's own) and return Results."""
-    from vsim.spec.errors import ScenarioError
-
-    if not isinstance(scenario, Scenario):
-        raise ScenarioError(
-            f"simulate: expected a Scenario (from vsim.load_scenario), got {type(scenario).__name__}"
-        )
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)
-                             or not 0 <= seed <= 2**63 - 1):
-        raise ScenarioError(f"seed: must be a whole number from 0 to 2**63 - 1, got {seed!r}")
-    if until is not None and (isinstance(until, bool) or not isinstance(until, int | float | np.number)
-                              or not (math.isfinite(until) and until > 0)):
-        raise ScenarioError(f"until: must be a time in seconds > 0 (or None to run to the end), got {until!r}")
-    return World(scenario, seed).run(until=until)
