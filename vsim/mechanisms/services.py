@@ -238,22 +238,10 @@ class Services(Mechanism):
                 self._event(g, "pids-limit", refused, "tasks",
                             f"fork failed (EAGAIN): pids.max {lim.pids} reached; {refused} of "
                             f"{want_workers + want_stress} threads not started")
-        # memory.max (containers, processes) or the guest's RAM (VMs).
-        mu = w.memory_use
-        if mu is not None:
-            if lim is not None and lim.memory_mib is not None:
-                limit = lim.memory_mib
-                cause = f"out of memory: cgroup memory.max {limit:g} MiB exceeded; the kernel's OOM killer ended the container"
-            elif g.kind in ("vm", "microvm"):
-                limit = w.memory_mib
-                cause = f"{KILL_CAUSE_VM} (guest RAM {limit:g} MiB)"
-            else:
-                limit = None
-            if limit is not None:
-                st.mem = MemoryWatch(env, limit, mu.resident_mib, mu.growth_mib_s, mu.per_request_mib,
-                                     on_oom=lambda u, g=g, c=cause: self._oom(g, u, c))
-                if not st.alive:
-                    return
+        if w.memory_use is not None:
+            self._watch_memory(st, g)
+            if not st.alive:
+                return
         if svc is not None:
             n = want_workers
             if n and st.tasks_left < math.inf:
@@ -272,6 +260,21 @@ class Services(Mechanism):
                 self._spawn(st, fn(st))
         if w.writes is not None:
             self._spawn(st, self.flush(st))
+
+    def _watch_memory(self, st: _Guest, g) -> None:
+        """Watch the guest's memory use against its limit: the cgroup's
+        memory.max (containers, processes) or the guest's RAM (VMs)."""
+        w, lim, mu = g.workload, g.workload.limits, g.workload.memory_use
+        if lim is not None and lim.memory_mib is not None:
+            limit = lim.memory_mib
+            cause = f"out of memory: cgroup memory.max {limit:g} MiB exceeded; the kernel's OOM killer ended the container"
+        elif g.kind in ("vm", "microvm"):
+            limit = w.memory_mib
+            cause = f"{KILL_CAUSE_VM} (guest RAM {limit:g} MiB)"
+        else:
+            return
+        st.mem = MemoryWatch(self.env, limit, mu.resident_mib, mu.growth_mib_s, mu.per_request_mib,
+                             on_oom=lambda u, g=g, c=cause: self._oom(g, u, c))
 
     def _oom(self, g, usage_mib: float, cause: str) -> None:
         st = self.running.get(g.id)

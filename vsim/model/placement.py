@@ -179,6 +179,10 @@ class Placer:
             self._log_start += len(log)
             log.clear()
 
+    def mem_free_on(self, i: int) -> float:
+        """Free memory (MiB) on host ``i`` now, overcommit included."""
+        return self._mem[i]
+
     def extra_disk_mb(self, guest: Guest, i: int) -> float:
         """Disk host ``i`` would need for the image data it lacks (cache misses).
 

@@ -1,0 +1,234 @@
+"""How a sequence of phases runs: as one solo run, or step by step.
+
+A guest's clone, start and stop are *sequences of phases*; each phase is CPU
+work, disk time, network transfer and a fixed latency, run one after another
+on its host's fair-share resources (:func:`phase_steps`). While every step is
+sure to get its full rate (a free core slot, no overlapping use of the disk or
+link), the whole sequence has a known timeline and runs as *one* SimPy event
+(:mod:`vsim.engine.solo`); the moment anything could slow it down it is handed
+over to ordinary fair-share jobs, and the results are the same either way (up
+to rounding in the last digits). Whether a sequence runs solo or step by step
+is decided in one place, :meth:`Phases._solo_wait`; :meth:`Phases.run_sequence`
+is the one call for it. ``World.solo_runs = False`` (or
+``vsim.simulate(scenario, solo_runs=False)``) runs every step as its own job:
+the plain model, slower, with every step visible.
+
+Provisioning gets a guest its disk: a VM's image is cloned (a *full* clone
+copies every byte, a *linked* clone writes a small copy-on-write overlay); a
+container pulls only the image layers the host lacks from the registry, then
+unpacks them (:meth:`Phases.provision`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import simpy
+
+from vsim.engine.fairshare import FairShare
+from vsim.engine.phaselog import PhaseLog
+from vsim.engine.solo import SoloRun, SoloSpec
+from vsim.model.guest import Guest
+from vsim.model.host import Host
+from vsim.model.units import EXTRACT_CPU_S_PER_MB
+from vsim.spec.profile import Phase, Profile
+
+if TYPE_CHECKING:
+    from vsim.model.placement import Placer
+
+__all__ = ["Phases", "phase_steps", "clone_step"]
+
+
+class Phases:
+    """The phases of a guest's clone, start and stop, on its host (mixed
+    into :class:`~vsim.model.world.World`)."""
+
+    env: simpy.Environment
+    placer: Placer
+    phase_log: PhaseLog
+    registries: dict[str, tuple[FairShare, float]]
+    default_registry: str | None
+    solo_runs: bool
+    _solo_specs: dict[tuple, SoloSpec]
+
+    def _solo_wait(self, g: Guest, host: Host, what: str) -> simpy.Event | None:
+        """Start the guest's ``what`` phases ("clone", "start" or "stop") as one
+        solo run, and return the event to wait for; None if they must begin
+        step by step (then :meth:`_phases`). A plain call, not a generator: the
+        common case costs the lifecycle one ``yield``."""
+        run = self._solo(g, host, what) if self.solo_runs else None
+        if run is None:
+            return None
+        g.job = (run, None)
+        return run.done
+
+    def run_sequence(self, g: Guest, host: Host, what: str):
+        """Run the guest's ``what`` phases ("clone", "start" or "stop") on
+        ``host``: as one solo run when nothing can slow them down, else step
+        by step. The lifecycle writes these lines out (a sub-generator per
+        sequence costs ~2% of a datacenter day); everything else calls this."""
+        ev = self._solo_wait(g, host, what)
+        if ev is None:
+            yield from self._phases(g, host, what)
+        else:
+            yield ev
+            g.job = None
+
+    def _phases(self, g: Guest, host: Host, what: str):
+        """Run the guest's ``what`` phases step by step ("clone": its disk, see
+        provision; "start" or "stop"), going solo from the first later phase
+        its host has room for (the first phase was just refused by _solo_wait)."""
+        if what == "clone":
+            yield from self.provision(g, host)
+            return
+        phases = g.profile.start_phases if what == "start" else g.profile.stop_phases
+        for k, ph in enumerate(phases):
+            solo = self._solo(g, host, what, k) if k and self.solo_runs else None
+            if solo is not None:
+                g.job = (solo, None)
+                yield solo.done
+                g.job = None
+                return
+            yield from self.run_phase(g, host, ph)
+
+    def _solo(self, g: Guest, host: Host, what: str, first: int = 0) -> SoloRun | None:
+        """Start ``what`` ("clone", "start" or "stop" phases) of ``g`` as a solo
+        run, or return None if it must run step by step (some step might not get
+        its full rate, the CPU is shared by weight, or a clone's image is not on
+        the host yet)."""
+        profile = g.profile
+        if what == "clone":
+            im = g.image
+            if im is None or im.kind != "vm-disk" or im.name not in host.cache:
+                return None  # nothing to clone, layers to pull, or an image to fetch first
+            key = (host.group, what, profile.name, first, im.name, g.clone)
+        else:
+            key = (host.group, what, profile.name, first)
+        spec = self._solo_specs.get(key)
+        if spec is None:
+            spec = self._solo_specs[key] = self._solo_spec(host, profile, what, g, first)
+        if not spec.eligible:
+            return None
+        run = SoloRun.begin(self.env, spec, host.rates, self.phase_log, g.id)
+        if run is not None and what != "clone" and len(spec.spans) > 1:
+            run.resume = self._resume_solo
+            run.guest = g
+        return run
+
+    def _solo_from(self, g: Guest, spec: SoloSpec, k: int) -> SoloRun | None:
+        """A solo run of ``spec``'s sequence from its phase ``k`` (for a run that
+        was handed over to ordinary jobs and reached a phase boundary)."""
+        return self._solo(g, g.host, spec.what, spec.first + k)
+
+    def _solo_spec(self, host: Host, profile: Profile, what: str, g: Guest, first: int = 0) -> SoloSpec:
+        """The steps of ``what`` (from phase ``first``) on a host like ``host``,
+        as run_phase and provision take them (resources by index into
+        ``host.rates``: 0 CPU, 1 disk, 2 network)."""
+        if what == "clone":
+            name, disk_s = clone_step(g, host)
+            phases = [(name, [(1, disk_s)])]
+        else:
+            phases = [(ph.name, phase_steps(host, ph))
+                      for ph in (profile.start_phases if what == "start" else profile.stop_phases)[first:]]
+        return SoloSpec(phases, host.rates, what, first)
+
+    def _wait(self, g: Guest, resource: FairShare, work: float):
+        """Run ``work`` on a shared resource on the guest's behalf."""
+        ev = resource.use(work)
+        g.job = (resource, ev)
+        yield ev
+        g.job = None
+
+    def run_phase(self, g: Guest, host: Host, ph: Phase):
+        """One start/stop phase, step by step (see _phase_steps)."""
+        env = self.env
+        t0 = env.now
+        for k, work in phase_steps(host, ph):
+            if k is None:
+                yield env.timeout(work)
+            else:
+                yield from self._wait(g, host.rates[k], work)
+        self.phase_log.add(g.id, ph.name, t0, env.now)
+
+    def provision(self, g: Guest, host: Host):
+        """Give the guest its disk: clone a VM image, or pull and unpack layers."""
+        env = self.env
+        im = g.image
+        if im is None:
+            return
+        t0 = env.now
+        if im.kind == "vm-disk":
+            if im.name not in host.cache:
+                yield from self._fetch(host, [(im.name, im.transfer_mb, im.disk_mb)], im.registry, g)
+                self.phase_log.add(g.id, "pull", t0, env.now)
+            t1 = env.now
+            name, disk_s = clone_step(g, host)
+            yield from self._wait(g, host.disk, disk_s)
+            self.phase_log.add(g.id, name, t1, env.now)
+        else:
+            todo = [lay for lay in im.layers if lay.id not in host.cache]
+            if todo:
+                yield from self._fetch(host, [(lay.id, lay.size_mb, lay.disk_mb) for lay in todo],
+                                       im.registry, g, extract=True)
+                self.phase_log.add(g.id, "pull+extract", t0, env.now)
+
+    def _fetch(self, host: Host, items: list[tuple[str, float, float]], registry: str | None,
+               g: Guest, extract: bool = False):
+        """Bring images or layers ``(key, transfer_mb, disk_mb)`` into the host's cache.
+
+        What no other guest is already pulling is registered at once (so a
+        guest placed a moment later neither pulls it again nor reserves its
+        disk space twice) and downloaded by a process of its own, one item
+        after another; if the guest fails, the pull still completes for the
+        others waiting on it. The guest then waits for every item.
+        """
+        env = self.env
+        mine = [it for it in items if it[0] not in host.cache and it[0] not in host.pulling]
+        if mine:
+            for key, transfer_mb, _ in mine:
+                host.pulling[key] = env.event()
+                g.pulled_mb += transfer_mb
+            self.placer.touch(host.index)  # its disk need for these items is now zero
+            env.process(self._download(host, mine, registry, extract))
+        waits = [host.pulling[key] for key, _, _ in items if key in host.pulling]
+        if waits:
+            yield env.all_of(waits)
+
+    def _download(self, host: Host, items: list[tuple[str, float, float]], registry: str | None,
+                  extract: bool):
+        link, latency = self.registries[registry or self.default_registry]
+        for key, transfer_mb, disk_mb in items:
+            if latency:
+                yield self.env.timeout(latency)
+            # Download and write to disk overlap (the bytes are streamed to disk).
+            yield self.env.all_of([link.use(transfer_mb), host.disk.use(host.disk_seconds(write_mb=disk_mb))])
+            if extract:
+                yield host.cpu.use(EXTRACT_CPU_S_PER_MB * disk_mb)
+            host.cache.add(key)
+            host.pulling.pop(key).succeed()
+
+
+def phase_steps(host: Host, ph: Phase) -> list[tuple[int | None, float]]:
+    """A start/stop phase as the steps it runs, in order: CPU work, then disk
+    time, then network transfer (each as ``(index into host.rates, work)``),
+    then fixed latency ``(None, seconds)``; steps of zero are left out."""
+    steps: list[tuple[int | None, float]] = []
+    if ph.cpu_s:
+        steps.append((0, ph.cpu_s))
+    if ph.disk_read_mb or ph.disk_write_mb:
+        steps.append((1, host.disk_seconds(ph.disk_read_mb, ph.disk_write_mb)))
+    if ph.net_mb:
+        steps.append((2, ph.net_mb))
+    if ph.latency_s:
+        steps.append((None, ph.latency_s))
+    return steps
+
+
+def clone_step(g: Guest, host: Host) -> tuple[str, float]:
+    """A VM's clone of its (cached) image on ``host``: the phase name and its
+    disk time (a full copy reads and writes the image; a linked clone writes
+    only its overlay)."""
+    im = g.image
+    if g.clone == "full":
+        return "clone-full", host.disk_seconds(read_mb=im.disk_mb, write_mb=im.disk_mb)
+    return "clone-linked", host.disk_seconds(write_mb=g.profile.linked_clone_overlay_mb.value)
