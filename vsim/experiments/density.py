@@ -37,8 +37,9 @@ from vsim.spec.errors import ScenarioError
 
 __all__ = ["density", "binding_of"]
 
-#: Reason prefixes of the placer (vsim.model.world.Placer) and the resource they name.
-_PREFIXES = {"memory:": "memory", "vcpus:": "vcpus", "disk:": "disk", "guest limit:": "guest limit"}
+#: The resources a placement refusal (vsim.model.placement.Refusal) can name
+#: that are capacity walls of the host; any other refusal is reported as "other".
+WALLS = ("memory", "vcpus", "disk", "guest limit")
 
 COLUMNS = [
     "platform", "kind", "vcpus", "memory_mib", "clone", "requested", "guests", "binding", "reason",
@@ -48,12 +49,12 @@ COLUMNS = [
 ]
 
 
-def binding_of(reason: str) -> str:
-    """The resource named by a placement rejection reason (``'memory'``, ...)."""
-    for prefix, name in _PREFIXES.items():
-        if reason.startswith(prefix):
-            return name
-    return "other" if reason else "none"
+def binding_of(refused_by: str) -> str:
+    """The capacity wall a refusal's resource names (``'memory'``, ...):
+    ``'other'`` for a refusal that is not a wall, ``'none'`` for no refusal."""
+    if refused_by in WALLS:
+        return refused_by
+    return "other" if refused_by else "none"
 
 
 def _place_only(sc) -> tuple[World, pd.DataFrame]:
@@ -99,6 +100,7 @@ def _one(profile, host, shape, start, seed, max_guests, first_batch) -> tuple:
         n = min(2 * n, max_guests)
     placed = inst[inst["state"] != "rejected"]
     reason = str(rejected["reason"].iloc[0]) if len(rejected) else ""
+    refused_by = world.guests[int(rejected["id"].iloc[0])].refused_by if len(rejected) else ""
     hst = world.hosts[0]
     placer = world.placer
     mem_cap = hst.memory_capacity_mib
@@ -114,7 +116,7 @@ def _one(profile, host, shape, start, seed, max_guests, first_batch) -> tuple:
     g0 = world.guests[0]  # every guest is identical: what one needs, placed or not
     return (
         profile.name, profile.guest_kind, float(sh["vcpus"]), float(sh["memory_mib"]), clone,
-        int(len(inst)), int(len(placed)), binding_of(reason), reason,
+        int(len(inst)), int(len(placed)), binding_of(refused_by), reason,
         float(g0.memory_mib), float(world.own_disk_mb(g0)),
         float(hst.cache_mb), float(hst.footprint_mib),
         float(mem_cap - placer.mem_free[0]), float(mem_cap),

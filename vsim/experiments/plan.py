@@ -78,6 +78,7 @@ import pandas as pd
 from pydantic import Field, ValidationError, model_validator
 
 from vsim.experiments.sweep import replication_seed
+from vsim.results.tables import Results
 from vsim.spec.errors import ScenarioError
 from vsim.spec.profile import profile_names
 from vsim.spec.scenario import (
@@ -397,19 +398,20 @@ def _utilisation(res, host: HostType, policy: Policy, hosts: int) -> dict[str, f
 
 def _evaluate(p: Plan, a: Architecture, h: HostType, hosts: int, scale: float) -> dict[str, Any]:
     """Run the cluster ``replications`` times; mean figures and whether targets hold."""
-    from vsim.experiments.run import simulate
+    from vsim.experiments.run import build_world
 
     sc = parse_scenario(_scenario_data(p, a, h, hosts, scale), where=f"{a.name} on {hosts} x {h.name}")
     blocking, p95, utils, reasons = [], [], [], {}
     requested = 0
     for r in range(p.replications):
-        res = simulate(sc, seed=replication_seed(p.seed, r))
+        world = build_world(sc, seed=replication_seed(p.seed, r))
+        world.run()
+        res = Results.from_world(world)
         inst = res.instances
         requested = len(inst)
-        rej = inst.loc[inst["state"] == "rejected", "reason"]
+        rej = [g.refused_by for g in world.guests if g.state == "rejected"]  # the binding resources
         blocking.append(len(rej) / len(inst) if len(inst) else 0.0)
-        for reason in rej:
-            key = str(reason).split(":", 1)[0]
+        for key in rej:
             reasons[key] = reasons.get(key, 0) + 1
         st = inst["startup_s"].dropna().to_numpy(dtype=float)
         p95.append(float(np.percentile(st, 95)) if st.size else math.nan)

@@ -188,7 +188,8 @@ def reserve(world, g, host, profile, mode: str) -> str:
     ("live" or "cold") migration; "" if done, else why not."""
     if host.state != "on":
         return f"{host.name} is {host.state}"
-    return world.placer.reserve_on(host.index, _shape(g, profile), _target_disk_mb(world, g, host, mode))
+    refusal = world.placer.reserve_on(host.index, _shape(g, profile), _target_disk_mb(world, g, host, mode))
+    return "" if refusal is None else refusal.message
 
 
 def release(world, g, host, profile, disk_mb: float) -> None:

@@ -82,6 +82,7 @@ import simpy
 
 from vsim.mechanisms.cgroups import CpuGroup, MemoryWatch, use
 from vsim.model.mechanism import Mechanism
+from vsim.model.placement import Refusal
 from vsim.spec.services import ServiceFixed, ServicePoisson
 
 __all__ = ["KernelCheck", "Services", "mechanisms_for", "service_summary", "SAMPLE_INTERVAL_S"]
@@ -125,10 +126,10 @@ class KernelCheck(Mechanism):
     """Rejects containers whose image needs another kernel than their hosts run."""
 
     def __init__(self, refused: dict[str, str]) -> None:
-        self.refused = refused  # workload name -> why
+        self.refused = {name: Refusal("kernel", why) for name, why in refused.items()}  # by workload name
 
-    def request(self, g) -> str:
-        return self.refused.get(g.workload.name, "")
+    def request(self, g) -> Refusal | None:
+        return self.refused.get(g.workload.name)
 
 
 def _kernel_check(kind: str, platform: str, image, kernels: dict[str, set[str]]) -> str:

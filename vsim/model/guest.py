@@ -28,7 +28,7 @@ class Guest:
         "id", "workload", "profile", "kind", "platform", "host", "image", "clone",
         "requested_s", "placed_s", "provisioned_s", "ready_s", "stop_s", "stopped_s",
         "state", "reason", "memory_mib", "vcpus", "disk_mb", "pulled_mb", "lifetime_s",
-        "process", "job", "restarted_s", "moves",
+        "process", "job", "restarted_s", "moves", "refused_by",
     )
 
     def __init__(self, gid: int, workload: Workload, profile: Profile, image: Image | None,
@@ -49,6 +49,7 @@ class Guest:
         self.stopped_s = math.nan
         self.state = "requested"
         self.reason = ""
+        self.refused_by = ""  # if rejected: the binding resource (vsim.model.placement.Refusal)
         self.vcpus = workload.vcpus
         sharing = profile.page_sharing.value
         self.memory_mib = workload.memory_mib * (1.0 - sharing) + profile.guest_memory_overhead_mib.value

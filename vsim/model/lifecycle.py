@@ -27,6 +27,7 @@ from vsim.engine.fairshare import _Timer
 from vsim.model.guest import Guest
 from vsim.model.host import Host
 from vsim.model.phases import Phases
+from vsim.model.placement import Refusal
 from vsim.model.units import MB_PER_MIB, MIB_PER_GIB
 
 __all__ = ["Lifecycle", "Relocation"]
@@ -79,14 +80,15 @@ class Lifecycle(Phases):
         env = self.env
         own = self.own_disk_mb(g)
         why = self.refusal(g)
-        if not why:
+        if why is None:
             i, got = self.placer.place(g, own)
             if i is None and self.on_no_room:
                 i, got = yield from self._wait_for_room(g, own, got)
-            why = got if i is None else ""
-        if why:
+            why = got if i is None else None
+        if why is not None:
             g.state = "rejected"
-            g.reason = why
+            g.reason = why.message
+            g.refused_by = why.resource
             return
         host = self._take(g, i, got, own)
         try:
@@ -149,15 +151,15 @@ class Lifecycle(Phases):
         self._give_back(g)
 
     # -- the steps the lifecycle takes, each in one place -------------------------------
-    def refusal(self, g: Guest) -> str:
-        """Why a mechanism refuses ``g`` before placement ("" if none does)."""
+    def refusal(self, g: Guest) -> Refusal | None:
+        """Why a mechanism refuses ``g`` before placement (None if none does)."""
         for check in self.on_request:
             why = check(g)
-            if why:
+            if why is not None:
                 return why
-        return ""
+        return None
 
-    def _wait_for_room(self, g: Guest, own: float, why: str):
+    def _wait_for_room(self, g: Guest, own: float, why: Refusal):
         """No host has room: wait for what a mechanism offers (a host powering
         on) and try again, while one offers something. Returns what the last
         placement returned."""

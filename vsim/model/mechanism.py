@@ -11,7 +11,7 @@ no mechanism watches costs nothing). This is how Ciw's trackers work
 
 The moments, in the order a guest meets them::
 
-    request(g) -> str        before placement; a non-empty reason rejects it
+    request(g) -> Refusal    before placement; a Refusal (not None) rejects it
     no_room(g) -> event      no host has room; an event to wait for (a host
                              powering on) before placement is tried again
     ready(g)                 it finished booting and runs
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
     from vsim.model.guest import Guest
     from vsim.model.host import Host
+    from vsim.model.placement import Refusal
     from vsim.model.world import World
 
 __all__ = ["Mechanism", "HOOKS"]
@@ -61,9 +62,10 @@ class Mechanism:
         """Called once, when the world is built (start SimPy processes here)."""
         self.world = world
 
-    def request(self, g: Guest) -> str:
-        """A guest is about to be placed: a non-empty reason rejects it."""
-        return ""
+    def request(self, g: Guest) -> Refusal | None:
+        """A guest is about to be placed: a :class:`~vsim.model.placement.Refusal`
+        rejects it (its resource names what refused, its message why)."""
+        return None
 
     def no_room(self, g: Guest) -> simpy.Event | None:
         """No host has room for ``g``: an event to wait for, or None."""

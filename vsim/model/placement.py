@@ -9,12 +9,55 @@ Python loop over every host per guest.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
 from vsim.model.guest import Guest
 from vsim.model.host import Host
 from vsim.spec.scenario import Image
+
+__all__ = ["Placer", "Refusal", "conditions", "disk_fits", "EPS"]
+
+EPS = 1e-9  # MiB, vCPUs, MB: sums of reservations are exact only up to rounding
+
+
+# -- the placement rule, stated once ---------------------------------------------------
+
+def conditions(on, platform_count, platform_limit, count, max_guests, mem_free, vcpu_free, mem, vcpus):
+    """The placement rule: a host can take a guest of ``mem`` MiB and ``vcpus``
+    vCPUs when every condition holds, and its disk fits (:func:`disk_fits`).
+
+    Each host argument is one host's number (the lazy per-shape scores, a
+    migration target) or a numpy array of every host's (the full check and
+    the reason for a refusal): the same expressions serve both. The
+    conditions come in the order a refusal names them.
+    """
+    return (("platform", on),  # it runs the platform and takes new guests (it is on)
+            ("guest limit", (platform_count < platform_limit) & (count < max_guests)),
+            ("memory", mem_free >= mem - EPS),
+            ("vcpus", vcpu_free >= vcpus - EPS))
+
+
+def disk_fits(free, own, whole, lacking) -> bool:
+    """The disk part of the rule, for one host: room for the guest's own disk
+    and the image data the host lacks, which is between 0 and the ``whole``
+    image; ``lacking()`` (a look at the host's cache) is asked only when the
+    answer depends on it. :meth:`Placer._disk_fits` decides the sure cases
+    for all hosts at once in the same way."""
+    return free >= own + whole - EPS or (free >= own - EPS and free >= own + lacking() - EPS)
+
+
+class Refusal(NamedTuple):
+    """Why a guest was not placed: the binding ``resource`` (platform, hosts,
+    guest limit, memory, vcpus, disk, or a mechanism's, such as kernel) and
+    the ``message`` a user reads (the instances table's ``reason``)."""
+
+    resource: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class _Shape:
@@ -23,21 +66,19 @@ class _Shape:
     log it has seen. ``rescore`` applies the placement rule host by host, the
     same rule :meth:`Placer._fits_all` applies to all hosts at once."""
 
-    __slots__ = ("placer", "guest", "own", "mask", "pcount", "plimit", "mem_lo", "vcpu_lo", "own_lo", "sure_lo",
-                 "has_image", "score", "seen", "best", "best_i")
+    __slots__ = ("placer", "guest", "own", "whole", "mask", "pcount", "plimit", "mem", "vcpus",
+                 "score", "seen", "best", "best_i")
 
     def __init__(self, placer: Placer, guest: Guest, own_disk_mb: float) -> None:
         p = guest.platform
         self.placer = placer
         self.guest = guest  # any guest of this shape: the disk rule asks it for its image
         self.own = own_disk_mb
-        self.mask, self.pcount, self.plimit = placer._pmask[p], placer._pcount[p], placer._plimit[p]
-        self.mem_lo = guest.memory_mib - 1e-9
-        self.vcpu_lo = guest.vcpus - 1e-9
-        self.own_lo = own_disk_mb - 1e-9
         im = guest.image
-        self.has_image = im is not None
-        self.sure_lo = (own_disk_mb + placer._items(im)[0]) - 1e-9 if im is not None else self.own_lo
+        self.whole = placer._items(im)[0] if im is not None else 0.0  # the image's whole size on disk
+        self.mask, self.pcount, self.plimit = placer._pmask[p], placer._pcount[p], placer._plimit[p]
+        self.mem = guest.memory_mib
+        self.vcpus = guest.vcpus
         self.score: np.ndarray = np.zeros(0)
         self.seen = -1
         # The lowest score and its host (the lowest index among equal scores),
@@ -53,15 +94,16 @@ class _Shape:
         pl = self.placer
         score, score_of, inf = self.score, pl._score_of, math.inf
         mask, pcount, plimit, count, max_guests = self.mask, self.pcount, self.plimit, pl._count, pl._max_guests
-        mem, vcpu, disk = pl._mem, pl._vcpu, pl._disk
-        mem_lo, vcpu_lo, sure_lo, own_lo = self.mem_lo, self.vcpu_lo, self.sure_lo, self.own_lo
+        mem, vcpu, disk, extra = pl._mem, pl._vcpu, pl._disk, pl.extra_disk_mb
+        g, need_mem, need_vcpus, own, whole = self.guest, self.mem, self.vcpus, self.own, self.whole
         m, mi = inf, -1  # the lowest new score among these hosts
         for i in hosts:
-            if (mask[i] and pcount[i] < plimit[i] and count[i] < max_guests[i]
-                    and mem[i] >= mem_lo and vcpu[i] >= vcpu_lo):
-                free = disk[i]
-                if free >= sure_lo or (self.has_image and free >= own_lo
-                                       and free >= (self.own + pl.extra_disk_mb(self.guest, i)) - 1e-9):
+            for _, ok in conditions(mask[i], pcount[i], plimit[i], count[i], max_guests[i], mem[i], vcpu[i],
+                                    need_mem, need_vcpus):
+                if not ok:
+                    break
+            else:
+                if disk_fits(disk[i], own, whole, lambda i=i: extra(g, i)):
                     x = score[i] = score_of(i)
                     if x < m or (x == m and i < mi):
                         m, mi = x, i
@@ -222,24 +264,25 @@ class Placer:
         """
         free = self.disk_free
         im = guest.image
-        if im is None:
-            return free >= own_disk_mb - 1e-9
-        fits = free >= (own_disk_mb + self._items(im)[0]) - 1e-9
+        whole = self._items(im)[0] if im is not None else 0.0
+        fits = free >= own_disk_mb + whole - EPS  # the sure case of disk_fits, for every host
         unsure = np.greater(among, fits)  # a candidate that may or may not fit
         if np.count_nonzero(unsure):
-            unsure &= free >= own_disk_mb - 1e-9
             for i in np.flatnonzero(unsure).tolist():
-                fits[i] = free[i] >= (own_disk_mb + self.extra_disk_mb(guest, i)) - 1e-9
+                fits[i] = disk_fits(free[i], own_disk_mb, whole, lambda i=i: self.extra_disk_mb(guest, i))
         return fits
 
     def _fits_all(self, guest: Guest, own_disk_mb: float) -> np.ndarray:
         """Which hosts can take the guest now, over all hosts at once."""
-        p = guest.platform
-        ok = self.platform_mask[p] & (self.platform_count[p] < self.platform_limit[p]) & (self.count < self.max_guests)
-        ok &= self.mem_free >= guest.memory_mib - 1e-9
-        ok &= self.vcpu_free >= guest.vcpus - 1e-9
+        ok = np.logical_and.reduce([c for _, c in self._conditions_all(guest)])
         ok &= self._disk_fits(guest, own_disk_mb, ok)
         return ok
+
+    def _conditions_all(self, guest: Guest):
+        """The rule's conditions (:func:`conditions`) for every host, as arrays."""
+        p = guest.platform
+        return conditions(self.platform_mask[p], self.platform_count[p], self.platform_limit[p], self.count,
+                          self.max_guests, self.mem_free, self.vcpu_free, guest.memory_mib, guest.vcpus)
 
     def _score_all(self, guest: Guest, own_disk_mb: float) -> np.ndarray:
         key = {"best-fit": self.mem_free, "worst-fit": -self.mem_free, "spread": self.count}.get(self.policy)
@@ -264,10 +307,13 @@ class Placer:
         sh.seen = self._log_start + len(log)
         return sh
 
-    def place(self, guest: Guest, own_disk_mb: float) -> tuple[int, float] | tuple[None, str]:
+    def place(self, guest: Guest, own_disk_mb: float) -> tuple[int, float] | tuple[None, Refusal]:
+        """Place ``guest`` on the policy's best host that can take it: the
+        host's index and the disk reserved there (its own plus the image data
+        the host lacks), or ``None`` and the :class:`Refusal`."""
         p = guest.platform
         if p not in self._pmask:
-            return None, f"platform: no host runs {p}"
+            return None, Refusal("platform", f"platform: no host runs {p}")
         sh = self._shape(guest, own_disk_mb)
         if sh.best_i < 0:
             score = sh.score
@@ -275,16 +321,7 @@ class Placer:
             sh.best = float(score[i])
         i = sh.best_i
         if sh.best == math.inf:  # no host fits: say why
-            mask = self.platform_mask[p]
-            if not np.count_nonzero(mask):  # installed, but every such host is unavailable (set_available)
-                return None, f"hosts: every host running {p} is down, off or draining"
-            checks = [
-                ("guest limit", (self.platform_count[p] < self.platform_limit[p]) & (self.count < self.max_guests)),
-                ("memory", self.mem_free >= guest.memory_mib - 1e-9),
-                ("vcpus", self.vcpu_free >= guest.vcpus - 1e-9),
-                ("disk", self._disk_fits(guest, own_disk_mb, mask)),
-            ]
-            return None, self._why(guest, mask, checks, None)
+            return None, self._why(guest, own_disk_mb)
         disk = own_disk_mb + self.extra_disk_mb(guest, i)
         self._change(i, p, guest.memory_mib, guest.vcpus, disk, 1)
         return i, disk
@@ -298,36 +335,52 @@ class Placer:
             mask[i] = available and p in self.hosts[i].platforms
         self.touch(i)
 
-    def reserve_on(self, i: int, guest, disk_mb: float) -> str:
+    def reserve_on(self, i: int, guest, disk_mb: float) -> Refusal | None:
         """Reserve ``guest``'s memory, vCPUs and ``disk_mb`` on host ``i`` (a
-        migration target). ``guest`` needs ``memory_mib``, ``vcpus`` and
-        ``platform`` (the target's shape). Returns "" if done, else why not.
-        """
+        migration target), under the placement rule. ``guest`` needs
+        ``memory_mib``, ``vcpus`` and ``platform`` (the target's shape).
+        Returns None if done, else the :class:`Refusal`."""
         p = guest.platform
+        name = self.hosts[i].name
         mask = self._pmask.get(p)
-        if mask is None or not mask[i]:
-            return f"{self.hosts[i].name} does not take {p} guests now (not installed, or the host is not on)"
-        if not (self._pcount[p][i] < self._plimit[p][i] and self._count[i] < self._max_guests[i]):
-            return f"guest limit: {self.hosts[i].name} is full"
-        for what, free, need in (("memory", self._mem, guest.memory_mib), ("vcpus", self._vcpu, guest.vcpus),
-                                 ("disk", self._disk, disk_mb)):
-            if free[i] < need - 1e-9:
-                return f"{what}: {self.hosts[i].name} has {free[i]:.0f} free, needs {need:.0f}"
+        if mask is None:
+            return Refusal("platform", f"{name} does not take {p} guests now (not installed, or the host is not on)")
+        need = {"memory": guest.memory_mib, "vcpus": guest.vcpus}
+        free = {"memory": self._mem[i], "vcpus": self._vcpu[i]}
+        for what, ok in conditions(mask[i], self._pcount[p][i], self._plimit[p][i], self._count[i],
+                                   self._max_guests[i], free["memory"], free["vcpus"], need["memory"], need["vcpus"]):
+            if ok:
+                continue
+            if what == "platform":
+                return Refusal(what, f"{name} does not take {p} guests now (not installed, or the host is not on)")
+            if what == "guest limit":
+                return Refusal(what, f"guest limit: {name} is full")
+            return Refusal(what, f"{what}: {name} has {free[what]:.0f} free, needs {need[what]:.0f}")
+        if not disk_fits(self._disk[i], disk_mb, 0.0, lambda: 0.0):
+            return Refusal("disk", f"disk: {name} has {self._disk[i]:.0f} free, needs {disk_mb:.0f}")
         self._change(i, p, guest.memory_mib, guest.vcpus, disk_mb, 1)
-        return ""
+        return None
 
-    def _why(self, guest: Guest, mask: np.ndarray, checks, need_disk) -> str:
-        """The reason no host could take the guest, in words."""
+    def _why(self, guest: Guest, own_disk_mb: float) -> Refusal:
+        """Why no host can take the guest: the first condition of the rule
+        that no available host running its platform meets on its own."""
+        p = guest.platform
+        mask = self.platform_mask[p]
+        if not np.count_nonzero(mask):  # installed, but every such host is unavailable (set_available)
+            return Refusal("hosts", f"hosts: every host running {p} is down, off or draining")
+        checks = [*self._conditions_all(guest)[1:], ("disk", self._disk_fits(guest, own_disk_mb, mask))]
         failing = [name for name, c in checks if not (mask & c).any()]
-        where = f"on any host running {guest.platform}"
+        where = f"on any host running {p}"
         if "guest limit" in failing:
             # The binding limit of each host: its platform's or its own max_guests (either may be inf).
-            lim = np.minimum(self.platform_limit[guest.platform][mask], self.max_guests[mask]).max()
-            return f"guest limit: every host running {guest.platform} already holds its maximum of {lim:.0f} guests"
+            lim = np.minimum(self.platform_limit[p][mask], self.max_guests[mask]).max()
+            return Refusal("guest limit",
+                           f"guest limit: every host running {p} already holds its maximum of {lim:.0f} guests")
         if "memory" in failing:
-            return f"memory: needs {guest.memory_mib:.0f} MiB (overhead included), not free {where}"
+            return Refusal("memory", f"memory: needs {guest.memory_mib:.0f} MiB (overhead included), not free {where}")
         if "vcpus" in failing:
-            return f"vcpus: needs {guest.vcpus:g} vCPUs, not free {where} (raise overcommit.cpu to allow more)"
+            return Refusal("vcpus", f"vcpus: needs {guest.vcpus:g} vCPUs, not free {where} "
+                                    "(raise overcommit.cpu to allow more)")
         if "disk" in failing:
-            return f"disk: needs more disk space than is free {where}"
-        return "no single host has room for its memory, vCPUs and disk at once"
+            return Refusal("disk", f"disk: needs more disk space than is free {where}")
+        return Refusal("other", "no single host has room for its memory, vCPUs and disk at once")
