@@ -79,6 +79,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from vsim.experiments.sweep import replication_seed
 from vsim.spec.errors import ScenarioError
+from vsim.spec.messages import format_validation_error
 from vsim.spec.profile import profile_names
 from vsim.spec.scenario import (
     Disk,
@@ -90,10 +91,9 @@ from vsim.spec.scenario import (
     Positive,
     Registry,
     _Model,
-    format_validation_error,
     parse_scenario,
-    read_yaml,
 )
+from vsim.spec.yamlio import read_yaml
 
 __all__ = ["Plan", "load_plan", "parse_plan", "plan", "plan_table"]
 
