@@ -79,6 +79,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from vsim.experiments.sweep import replication_seed
 from vsim.spec.errors import ScenarioError
+from vsim.spec.fields import StrictModel as _Model
 from vsim.spec.messages import format_validation_error
 from vsim.spec.profile import profile_names
 from vsim.spec.scenario import (
@@ -90,7 +91,6 @@ from vsim.spec.scenario import (
     Placement,
     Positive,
     Registry,
-    _Model,
     parse_scenario,
 )
 from vsim.spec.yamlio import read_yaml

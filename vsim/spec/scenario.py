@@ -94,12 +94,9 @@ MAX_GUESTS = 10_000_000
 MAX_HOSTS = 1_000_000
 
 
-_Model = StrictModel
-
-
 # -- hosts ----------------------------------------------------------------------
 
-class Disk(_Model):
+class Disk(StrictModel):
     """A host's local disk: capacity and what it can do per second."""
 
     capacity_gib: Positive = 1000.0
@@ -109,7 +106,7 @@ class Disk(_Model):
     random_write_iops: Positive = 112_000.0
 
 
-class Overcommit(_Model):
+class Overcommit(StrictModel):
     """How far reservations may exceed physical capacity (1.0 = not at all).
 
     ``cpu`` counts vCPUs per physical core; ``memory`` and ``disk`` multiply
@@ -121,7 +118,7 @@ class Overcommit(_Model):
     disk: Annotated[float, Field(ge=1, le=100)] = 1.0
 
 
-class HostGroup(_Model):
+class HostGroup(StrictModel):
     """``count`` identical physical hosts, named ``NAME-0``, ``NAME-1``, ..."""
 
     name: Name = "host"
@@ -147,7 +144,7 @@ class HostGroup(_Model):
 
 # -- images -------------------------------------------------------------------
 
-class Registry(_Model):
+class Registry(StrictModel):
     """Where images come from: a link shared by every pull from it."""
 
     name: Name
@@ -155,7 +152,7 @@ class Registry(_Model):
     latency_s: NonNegative = 0.0
 
 
-class Layer(_Model):
+class Layer(StrictModel):
     """One layer of a container image: compressed (pulled) and unpacked sizes."""
 
     id: Name
@@ -167,7 +164,7 @@ class Layer(_Model):
         return self.unpacked_mb if self.unpacked_mb is not None else self.size_mb
 
 
-class Image(_Model):
+class Image(StrictModel):
     """A VM disk image (``kind: vm-disk``) or a layered container image."""
 
     name: Name
@@ -205,7 +202,7 @@ class Image(_Model):
 
 # -- workloads ----------------------------------------------------------------
 
-class BatchArrivals(_Model):
+class BatchArrivals(StrictModel):
     """``count`` guests requested together at ``at_s``."""
 
     type: Literal["batch"]
@@ -213,7 +210,7 @@ class BatchArrivals(_Model):
     at_s: NonNegative = 0.0
 
 
-class PoissonArrivals(_Model):
+class PoissonArrivals(StrictModel):
     """``count`` guests requested one by one, exponential gaps of mean 1/rate."""
 
     type: Literal["poisson"]
@@ -222,7 +219,7 @@ class PoissonArrivals(_Model):
     start_s: NonNegative = 0.0
 
 
-class TimedArrivals(_Model):
+class TimedArrivals(StrictModel):
     """Guests requested at the listed times."""
 
     type: Literal["times"]
@@ -232,24 +229,24 @@ class TimedArrivals(_Model):
 Arrivals = Annotated[BatchArrivals | PoissonArrivals | TimedArrivals, Field(discriminator="type")]
 
 
-class FixedLifetime(_Model):
+class FixedLifetime(StrictModel):
     type: Literal["fixed"]
     duration_s: NonNegative
 
 
-class ExponentialLifetime(_Model):
+class ExponentialLifetime(StrictModel):
     type: Literal["exponential"]
     mean_s: Positive
 
 
-class ForeverLifetime(_Model):
+class ForeverLifetime(StrictModel):
     type: Literal["forever"]
 
 
 Lifetime = Annotated[FixedLifetime | ExponentialLifetime | ForeverLifetime, Field(discriminator="type")]
 
 
-class Workload(_Model):
+class Workload(StrictModel):
     """A group of identical guests: what they are, their shape, when they come."""
 
     name: Name
@@ -288,7 +285,7 @@ class Workload(_Model):
 Placement = Literal["first-fit", "best-fit", "worst-fit", "spread"]
 
 
-class Scenario(_Model):
+class Scenario(StrictModel):
     """A whole experiment: hosts, registries, images, workloads and settings."""
 
     name: Name = "scenario"
