@@ -71,11 +71,11 @@ def _check_references(sc: Scenario) -> None:
         for j, p in enumerate(h.platforms):
             if p not in known_platforms:
                 problems.append(f"hosts[{i}].platforms[{j}]: unknown platform {p!r}{suggest(p, known_platforms)}")
-        for j, im in enumerate(h.cached_images):
-            if im not in sc.image_map:
-                problems.append(f"hosts[{i}].cached_images[{j}]: no image named {im!r} in images")
+        for j, cached in enumerate(h.cached_images):
+            if cached not in sc.image_map:
+                problems.append(f"hosts[{i}].cached_images[{j}]: no image named {cached!r} in images")
         if all(p in known_platforms for p in h.platforms):
-            footprint = sum(sc.profile(p).host_memory_mib.value for p in dict.fromkeys(h.platforms))
+            footprint = sum(_host_memory_mib(sc.profile(p)) for p in dict.fromkeys(h.platforms))
             if footprint >= h.memory_gib * 1024 * h.overcommit.memory:
                 problems.append(
                     f"hosts[{i}].memory_gib: the platforms alone take {footprint:.0f} MiB, more than the "
@@ -99,13 +99,13 @@ def _check_references(sc: Scenario) -> None:
         if w.image is not None and prof.guest_kind == "process":
             problems.append(f"{where}.image: a native process runs from the host's own file system; remove image")
         elif w.image is not None:
-            im = sc.image_map.get(w.image)
-            if im is None:
+            image = sc.image_map.get(w.image)
+            if image is None:
                 problems.append(f"{where}.image: no image named {w.image!r}{suggest(w.image, sc.image_map)}")
             else:
                 want = "container" if prof.guest_kind == "container" else "vm-disk"
-                if im.kind != want:
-                    problems.append(f"{where}.image: {w.platform} needs a {want} image, {w.image!r} is a {im.kind} image")
+                if image.kind != want:
+                    problems.append(f"{where}.image: {w.platform} needs a {want} image, {w.image!r} is a {image.kind} image")
         if w.clone is not None:
             if prof.guest_kind == "container" and w.clone != "layers":
                 problems.append(f"{where}.clone: containers use 'layers'; full and linked clones are for VM disks")
@@ -114,6 +114,13 @@ def _check_references(sc: Scenario) -> None:
     _check_operations(sc, problems)
     if problems:
         raise ScenarioError(problems)
+
+
+def _host_memory_mib(prof: Profile) -> float:
+    """What the platform takes on every host (a number: Profile checks it is one)."""
+    mib = prof.host_memory_mib.value
+    assert mib is not None
+    return mib
 
 
 def _host_names(sc: Scenario) -> tuple[set[str], set[str]]:

@@ -191,13 +191,20 @@ class Image(StrictModel):
                 raise ValueError("size_mb: a container image's size is the sum of its layers; remove size_mb")
         return self
 
+    # _shape gives size_mb to every vm-disk image and to no container image.
     @property
     def transfer_mb(self) -> float:
-        return self.size_mb if self.kind == "vm-disk" else sum(lay.size_mb for lay in self.layers)
+        """MB pulled from the registry: the disk image, or every layer (compressed)."""
+        if self.size_mb is not None:  # a vm-disk image
+            return self.size_mb
+        return sum(lay.size_mb for lay in self.layers)
 
     @property
     def disk_mb(self) -> float:
-        return self.size_mb if self.kind == "vm-disk" else sum(lay.disk_mb for lay in self.layers)
+        """MB it takes on a host's disk: the disk image, or every layer unpacked."""
+        if self.size_mb is not None:  # a vm-disk image
+            return self.size_mb
+        return sum(lay.disk_mb for lay in self.layers)
 
 
 # -- workloads ----------------------------------------------------------------
