@@ -17,7 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vsim.spec.errors import ScenarioError
-from vsim.spec.scenario import Scenario, _vocabulary, parse_scenario, parse_yaml_text
+from vsim.spec.messages import _vocabulary
+from vsim.spec.scenario import Scenario, parse_scenario
+from vsim.spec.yamlio import parse_yaml_text
 
 FAST = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
             derandomize=False)

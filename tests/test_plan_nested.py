@@ -16,7 +16,7 @@ from conftest import SCENARIOS
 import vsim
 from vsim.experiments.plan import load_plan, parse_plan, plan
 from vsim.spec.profile import load_profile
-from vsim.spec.scenario import read_yaml
+from vsim.spec.yamlio import read_yaml
 
 PLAN = SCENARIOS / "plan-web-tier.yaml"
 

@@ -214,7 +214,7 @@ def test_scenario_files_use_published_image_sizes():
     """Scenario files that use a published image use its published size."""
     from conftest import SCENARIOS
 
-    from vsim.spec.scenario import read_yaml
+    from vsim.spec.yamlio import read_yaml
 
     seen = 0
     for path in sorted(SCENARIOS.glob("*.yaml")):

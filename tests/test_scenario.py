@@ -6,7 +6,8 @@ import pytest
 from helpers import host, scenario, workload
 
 import vsim
-from vsim.spec.scenario import apply_overrides, parse_scenario, scenario_schema
+from vsim.spec.overrides import apply_overrides
+from vsim.spec.scenario import parse_scenario, scenario_schema
 
 
 def problems(data):
@@ -108,3 +109,16 @@ def test_quantity_override_without_provenance_is_refused():
     prof = {"name": "x", "base": "kvm", "guest_memory_overhead_mib": {"value": 60}}
     p = problems({"hosts": [host(platforms=["x"])], "profiles": [prof]})
     assert any(line.startswith("profiles[0].guest_memory_overhead_mib") and "source" in line for line in p)
+
+
+def test_moved_names_still_import_from_scenario():
+    """YAML reading, messages and overrides have their own modules; the old
+    import path ``vsim.spec.scenario`` keeps working for each of them."""
+    from vsim.spec import messages, overrides, scenario, yamlio
+
+    for mod, names in ((yamlio, ["read_yaml", "parse_yaml_text"]),
+                       (messages, ["format_validation_error"]),
+                       (overrides, ["apply_overrides", "split_path", "set_path"])):
+        for name in names:
+            assert getattr(scenario, name) is getattr(mod, name)
+            assert name in scenario.__all__

@@ -23,7 +23,8 @@ import vsim
 from vsim.cli import main
 from vsim.experiments import sweep as sweep_mod
 from vsim.experiments.plan import load_plan, parse_plan, plan
-from vsim.spec.scenario import parse_scenario, read_yaml
+from vsim.spec.scenario import parse_scenario
+from vsim.spec.yamlio import read_yaml
 
 # A host with c identical slots (max_guests), guests whose start and stop take
 # no time: requests are Poisson, lifetimes exponential, rejected if all slots

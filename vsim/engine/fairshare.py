@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Callable
 from itertools import count
 
 import simpy
@@ -74,6 +75,7 @@ class _Timer:
     an event (its callbacks and outcome), without the rest of an Event."""
 
     __slots__ = ("callbacks",)
+    callbacks: list[Callable[[Event], None]]
     _ok = True
     _value = None
 
@@ -261,7 +263,7 @@ class FairShare(SharedRate):
         if self.env._now != self._t_last:
             self._advance()
         seq = next(self._seq)
-        done._vsim_job = seq  # lets cancel() find the job
+        done._vsim_job = seq  # type: ignore[attr-defined]  # a tag on SimPy's Event: lets cancel() find the job
         heapq.heappush(self._heap, (self._vtime + work, seq, done))
         n = self._n = self._n + 1
         if self._holders:
@@ -294,7 +296,7 @@ class FairShare(SharedRate):
         """Put a timer into SimPy's queue at ``(at, NORMAL, eid)``."""
         t = _Timer()
         t.callbacks = [self._fire] if live else []
-        heapq.heappush(self._queue, (at, NORMAL, eid, t))
+        heapq.heappush(self._queue, (at, NORMAL, eid, t))  # type: ignore[misc]  # a _Timer stands in for an Event
         return t
 
     def _reschedule(self) -> None:
@@ -345,8 +347,9 @@ class FairShare(SharedRate):
     def _on_timer(self, ev: Event) -> None:
         self._timer = None
         if ev is not self._due_timer:  # fired early: re-arm for the completion
-            self._timer = self._due_timer = self._push(self._due, self._due_eid, live=True)
-            self._timer_at = self._due
+            # A live timer fires only while a completion is due: _due is a number here.
+            self._timer = self._due_timer = self._push(self._due, self._due_eid, live=True)  # type: ignore[arg-type]
+            self._timer_at = self._due  # type: ignore[assignment]  # as above: not None
             return
         self._due = self._due_timer = None
         self._advance()
@@ -382,7 +385,7 @@ class FairShare(SharedRate):
         for ev in finished:
             ev._ok = True
             ev._value = now
-            callbacks, ev.callbacks = ev.callbacks, None
+            callbacks, ev.callbacks = ev.callbacks, None  # type: ignore[assignment]  # processed, as SimPy marks it
             for callback in callbacks:
                 callback(ev)
 

@@ -111,9 +111,9 @@ class SoloSpec:
                     steps.append((None, work, work))
                 else:
                     steps.append((k, work, work / resources[k].job_cap))  # alone: min(capacity, job_cap)
-                    t = totals.setdefault(k, [k, 0.0, 0])
-                    t[1] += work
-                    t[2] += 1
+                    tot = totals.setdefault(k, [k, 0.0, 0])
+                    tot[1] += work
+                    tot[2] += 1
             spans.append((name, len(steps)))
         self.steps = tuple(steps)
         self.spans = tuple(spans)
@@ -254,7 +254,7 @@ class SoloRun:
         env = self.env
         self.live = True
         self.callbacks = [_FINISH]
-        heapq.heappush(env._queue, (t0 + spec.total, NORMAL, next(env._eid), self))
+        heapq.heappush(env._queue, (t0 + spec.total, NORMAL, next(env._eid), self))  # type: ignore[misc]  # the run stands in for an Event
         return self
 
     # -- the undisturbed end ------------------------------------------------------
@@ -273,7 +273,7 @@ class SoloRun:
         done = self.done
         done._ok = True
         done._value = self.env._now
-        callbacks, done.callbacks = done.callbacks, None
+        callbacks, done.callbacks = done.callbacks, None  # type: ignore[assignment]  # processed, as SimPy marks it
         for callback in callbacks:
             callback(done)
 
@@ -284,7 +284,9 @@ class SoloRun:
         Returns the current step and the work (or, for a latency step, the
         time) it still needs. Records the phases already finished.
         """
-        self.callbacks.clear()  # the scheduled end will not be used: inert in the queue
+        # The scheduled end will not be used: inert in the queue. (Live: SimPy has
+        # not processed the entry yet, so its callbacks are still a list.)
+        self.callbacks.clear()  # type: ignore[union-attr]
         self.live = False
         spec, res = self.spec, self.res
         for k in spec.kinds:

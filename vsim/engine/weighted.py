@@ -114,6 +114,8 @@ class WeightedFairShare(SharedRate):
     group are root tasks of weight 100 each.
     """
 
+    _timer_at: float  # when _timer fires; set together with it
+
     def __init__(self, env: simpy.Environment, capacity: float, job_cap: float | None = None,
                  name: str = "resource") -> None:
         super().__init__(env, capacity, job_cap, name)
@@ -186,7 +188,7 @@ class WeightedFairShare(SharedRate):
             return done
         self._advance()
         seq = next(self._seq)
-        done._vsim_job = (g, seq)
+        done._vsim_job = (g, seq)  # type: ignore[attr-defined]  # a tag on SimPy's Event: lets cancel() find the job
         heapq.heappush(g.heap, (g.vtime + work, seq, done))
         g.n += 1
         self._active[g] = None
@@ -206,7 +208,7 @@ class WeightedFairShare(SharedRate):
         if g.owner is not self or seq in g.cancelled:
             return
         self._advance()
-        job._vsim_job = None  # cancelling twice is harmless
+        job._vsim_job = None  # type: ignore[attr-defined]  # cancelling twice is harmless
         g.cancelled.add(seq)
         self._drop(g)
         self._rebalance()

@@ -80,6 +80,8 @@ from pydantic import Field, ValidationError, model_validator
 from vsim.experiments.sweep import replication_seed
 from vsim.results.tables import Results
 from vsim.spec.errors import ScenarioError
+from vsim.spec.fields import StrictModel as _Model
+from vsim.spec.messages import format_validation_error
 from vsim.spec.profile import profile_names
 from vsim.spec.scenario import (
     Disk,
@@ -90,11 +92,9 @@ from vsim.spec.scenario import (
     Placement,
     Positive,
     Registry,
-    _Model,
-    format_validation_error,
     parse_scenario,
-    read_yaml,
 )
+from vsim.spec.yamlio import read_yaml
 
 __all__ = ["Plan", "load_plan", "parse_plan", "plan", "plan_table"]
 

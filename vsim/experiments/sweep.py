@@ -58,7 +58,8 @@ import pandas as pd
 from vsim.results.outputs import staged_folder
 from vsim.results.tables import Results
 from vsim.spec.errors import ScenarioError
-from vsim.spec.scenario import Scenario, load_scenario, parse_scenario, set_path
+from vsim.spec.overrides import set_path
+from vsim.spec.scenario import Scenario, load_scenario, parse_scenario
 
 __all__ = ["sweep", "summarize", "expand", "run_metrics", "replication_seed", "METRICS", "t_quantile_975"]
 

@@ -132,7 +132,7 @@ def resolve_host(host: Any = None) -> dict[str, Any]:
         data.setdefault("platforms", ["kvm"])
         from pydantic import ValidationError
 
-        from vsim.spec.scenario import format_validation_error
+        from vsim.spec.messages import format_validation_error
 
         try:
             data = HostGroup.model_validate(data).model_dump(mode="json")

@@ -37,11 +37,7 @@ __all__ = [
 ]
 
 
-
-_Model = StrictModel
-
-
-class Power(_Model):
+class Power(StrictModel):
     """A host's power model: ``P = idle_w + (max_w - idle_w) * utilisation`` while on.
 
     Defaults (assumption): a two-socket rack server draws roughly a third of its
@@ -64,7 +60,7 @@ class Power(_Model):
         return self
 
 
-class MigrationLimits(_Model):
+class MigrationLimits(StrictModel):
     """How a live (pre-copy) migration is run; the defaults are QEMU's.
 
     source: QEMU migration/options.c: ``DEFAULT_MIGRATE_SET_DOWNTIME 300`` (ms),
@@ -84,7 +80,7 @@ class MigrationLimits(_Model):
     auto_converge: bool = False
 
 
-class Migration(_Model):
+class Migration(StrictModel):
     """Move one running guest to another host at ``at_s``.
 
     The guest is the ``guest``-th guest (0 = the first requested) of
@@ -108,7 +104,7 @@ class Migration(_Model):
     limits: MigrationLimits = MigrationLimits()
 
 
-class ScheduledFailure(_Model):
+class ScheduledFailure(StrictModel):
     """Host ``host`` fails at ``at_s`` and is repaired ``repair_s`` later."""
 
     host: Name
@@ -116,7 +112,7 @@ class ScheduledFailure(_Model):
     repair_s: NonNegative = 3600.0
 
 
-class HAPolicy(_Model):
+class HAPolicy(StrictModel):
     """High availability: restart the guests of a failed host on other hosts.
 
     A guest that finds no room is retried every ``retry_s`` (a repaired or
@@ -129,7 +125,7 @@ class HAPolicy(_Model):
     give_up_s: NonNegative = 3600.0
 
 
-class Consolidation(_Model):
+class Consolidation(StrictModel):
     """Pack guests onto fewer hosts and power the empty ones off.
 
     Every ``interval_s`` the policy powers off hosts that hold no guest (keeping

@@ -36,10 +36,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from vsim.spec.errors import ScenarioError
+from vsim.spec.messages import format_validation_error, register_root
+from vsim.spec.yamlio import parse_yaml_text, read_yaml
 
 __all__ = [
     "Quantity",
@@ -216,10 +217,8 @@ class Profile(_Strict):
 
 # -- the built-in library -----------------------------------------------------
 
-def _format_errors(exc: Any, prefix: str = "") -> list[str]:
-    from vsim.spec.scenario import format_validation_error  # local: avoid cycle
-
-    return format_validation_error(exc, prefix)
+# A Profile's validation errors point into its fields (vsim.spec.messages).
+register_root(Profile, vocabulary=(Profile,))
 
 
 def _builtin_dir():
@@ -231,7 +230,7 @@ def _builtin_raw() -> dict[str, dict]:
     out: dict[str, dict] = {}
     for entry in sorted(_builtin_dir().iterdir(), key=lambda p: p.name):
         if entry.name.endswith(".yaml"):
-            data = yaml.safe_load(entry.read_text(encoding="utf-8"))
+            data = parse_yaml_text(entry.read_text(encoding="utf-8"), f"built-in profile {entry.name}")
             out[data["name"]] = data
     return out
 
@@ -243,13 +242,11 @@ def profile_names() -> list[str]:
 
 @cache
 def _builtin(name: str) -> Profile:
-    from pydantic import ValidationError
-
     raw = _builtin_raw()[name]
     try:
         return Profile.model_validate(raw)
     except ValidationError as exc:  # a broken built-in is a bug, but say where
-        raise ScenarioError(_format_errors(exc), source=f"built-in profile {name}") from None
+        raise ScenarioError(format_validation_error(exc), source=f"built-in profile {name}") from None
 
 
 def builtin_profiles() -> dict[str, Profile]:
@@ -264,8 +261,6 @@ def load_profile(name_or_path: str | Path) -> Profile:
         return _builtin(s)
     p = Path(s)
     if p.suffix in (".yaml", ".yml"):
-        from vsim.spec.scenario import read_yaml  # says which file problem it is
-
         return derive_profile(read_yaml(p), where=str(p))
     known = ", ".join(profile_names())
     raise ScenarioError(f"unknown profile {s!r}; built-in profiles are: {known}")
@@ -289,8 +284,6 @@ def derive_profile(data: dict, where: str = "profile", known: dict[str, Profile]
     with a bare number only together with an ``assumption``/``source``:
     ``guest_memory_overhead_mib: {value: 60, assumption: "tuned QEMU"}``.
     """
-    from pydantic import ValidationError
-
     if not isinstance(data, dict):
         raise ScenarioError(f"{where}: a profile must be a mapping of fields")
     data = dict(data)
@@ -311,4 +304,4 @@ def derive_profile(data: dict, where: str = "profile", known: dict[str, Profile]
     try:
         return Profile.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(_format_errors(exc, where)) from None
+        raise ScenarioError(format_validation_error(exc, where)) from None

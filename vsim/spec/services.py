@@ -50,18 +50,14 @@ __all__ = [
 ]
 
 
-
-_Model = StrictModel
-
-
-class ServicePoisson(_Model):
+class ServicePoisson(StrictModel):
     """Requests arrive one by one with exponential gaps of mean ``1/rate_per_s``."""
 
     type: Literal["poisson"]
     rate_per_s: Positive
 
 
-class ServiceFixed(_Model):
+class ServiceFixed(StrictModel):
     """Deterministic arrivals: one request every ``1/rate_per_s`` seconds, the
     first one ``1/rate_per_s`` after the guest is ready (a D/D/1 or D/M/1 queue;
     handy for exact timelines)."""
@@ -70,14 +66,14 @@ class ServiceFixed(_Model):
     rate_per_s: Positive
 
 
-class RatePoint(_Model):
+class RatePoint(StrictModel):
     """From ``at_s`` (seconds after the guest is ready) on, requests arrive at ``rate_per_s``."""
 
     at_s: NonNegative
     rate_per_s: NonNegative
 
 
-class ServiceTrace(_Model):
+class ServiceTrace(StrictModel):
     """A Poisson arrival rate that changes over time (piecewise constant).
 
     Give the points inline (``rates: [{at_s: 0, rate_per_s: 10}, ...]``) or as a
@@ -119,7 +115,7 @@ def _read_trace(path: str) -> list[RatePoint]:
 ServiceArrivals = Annotated[ServicePoisson | ServiceFixed | ServiceTrace, Field(discriminator="type")]
 
 
-class DiskIO(_Model):
+class DiskIO(StrictModel):
     """The disk part of one request.
 
     ``random``: ``ops`` random 4 KB reads, costing ``ops / random_read_iops`` of
@@ -139,7 +135,7 @@ class DiskIO(_Model):
         return self
 
 
-class Service(_Model):
+class Service(StrictModel):
     """A service that serves requests, one worker thread per request in service.
 
     ``workers``: how many requests are served at once; the others wait in a
@@ -163,7 +159,7 @@ class Service(_Model):
         return self
 
 
-class Stress(_Model):
+class Stress(StrictModel):
     """Busy threads that saturate a resource (a noisy neighbour)."""
 
     cpu_threads: Annotated[int, Field(ge=0, le=100_000)] = 0
@@ -171,7 +167,7 @@ class Stress(_Model):
     net_threads: Annotated[int, Field(ge=0, le=100_000)] = 0
 
 
-class Limits(_Model):
+class Limits(StrictModel):
     """A container's (or native process's) cgroup.
 
     ``cpu_cores``: CFS bandwidth quota, in cores (``cpu.max`` = cores x period
@@ -190,7 +186,7 @@ class Limits(_Model):
     pids: Annotated[int, Field(ge=1, le=4_194_304)] | None = None
 
 
-class MemoryUse(_Model):
+class MemoryUse(StrictModel):
     """Memory the application really uses (checked against its memory limit)."""
 
     resident_mib: NonNegative = 0.0
@@ -198,7 +194,7 @@ class MemoryUse(_Model):
     per_request_mib: NonNegative = Field(default=0.0, description="held by each request in flight")
 
 
-class Writes(_Model):
+class Writes(StrictModel):
     """Data (logs, uploads) written while the guest runs."""
 
     mb_s: Positive
