@@ -150,7 +150,6 @@ def test_no_upward_import():
     assert not bad, "imports against the layer order:\n" + "\n".join(bad)
 
 
-@pytest.mark.xfail(strict=True, reason="in progress: world <-> faults")
 def test_no_import_cycle():
     found = cycles(graph(typing_too=False))
     assert not found, "import cycles:\n" + "\n".join(" <-> ".join(c) for c in found)
