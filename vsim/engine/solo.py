@@ -70,11 +70,13 @@ more core-second, on an idle host: one event, at 4.5 s.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import simpy
 from simpy.events import NORMAL, Event
 
-from vsim.engine.fairshare import FairShare
+from vsim.engine.fairshare import FairShare, SharedRate
 from vsim.engine.phaselog import PhaseLog
 
 __all__ = ["SoloRun", "SoloSpec"]
@@ -98,8 +100,8 @@ class SoloSpec:
     __slots__ = ("steps", "spans", "kinds", "totals", "offsets", "total", "records", "eligible", "uses", "what",
                  "first")
 
-    def __init__(self, phases: list[tuple[str, list[tuple[int | None, float]]]],
-                 resources: tuple[FairShare, ...], what: str = "", first: int = 0) -> None:
+    def __init__(self, phases: Sequence[tuple[str, Sequence[tuple[int | None, float]]]],
+                 resources: Sequence[SharedRate], what: str = "", first: int = 0) -> None:
         self.what = what  # which sequence (the world's "clone", "start" or "stop") ...
         self.first = first  # ... from which of its phases
         steps: list[tuple[int | None, float, float]] = []
@@ -226,8 +228,8 @@ class SoloRun:
         # resume(guest, spec, k): a new solo run of the spec's phases from its
         # k-th, or None; a materialised run asks at each phase boundary (the
         # world sets it, and the guest it passes back).
-        self.resume = None
-        self.guest = None
+        self.resume: Callable[[Any, SoloSpec, int], SoloRun | None] | None = None
+        self.guest: Any = None  # whatever the owner passes back to resume (the world's Guest)
         self.child: SoloRun | None = None
 
     @classmethod

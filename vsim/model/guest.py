@@ -9,7 +9,7 @@ are kept on it as plain numbers, and become one row of the instances table.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
 
@@ -17,8 +17,13 @@ from vsim.spec.profile import Profile
 from vsim.spec.scenario import Image, Workload
 
 if TYPE_CHECKING:
-    from vsim.engine.fairshare import FairShare
     from vsim.model.host import Host
+
+
+class Cancellable(Protocol):
+    """Work that can be withdrawn: a fair-share resource (given its job) or a solo run."""
+
+    def cancel(self, job: Any) -> None: ...
 
 
 class Guest:
@@ -57,7 +62,9 @@ class Guest:
         self.pulled_mb = 0.0
         self.lifetime_s = lifetime_s
         self.process: simpy.Process | None = None
-        self.job: tuple[FairShare, simpy.Event] | None = None  # shared-resource work in progress
+        # Shared-resource work in progress: (a fair-share resource and its job,
+        # or a solo run and None), withdrawn with ``job[0].cancel(job[1])``.
+        self.job: tuple[Cancellable, simpy.Event | None] | None = None
         self.restarted_s = math.nan  # when it last ran again after a cold migration (see running_since_s)
         # Hosts it moved between: (time, from host index, to host index), or None if it never moved.
         self.moves: list[tuple[float, int, int]] | None = None

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 import simpy
 
@@ -28,6 +28,9 @@ from vsim.spec.scenario import HostGroup
 
 if TYPE_CHECKING:
     from vsim.model.world import World
+
+#: A host's shared rate: plain fair share, or weighted by cgroup cpu.weight.
+Rate: TypeAlias = "FairShare | WeightedFairShare"
 
 
 @dataclass

@@ -82,14 +82,16 @@ class Lifecycle(Phases):
         why = self.refusal(g)
         if why is None:
             i, got = self.placer.place(g, own)
-            if i is None and self.on_no_room:
+            if isinstance(got, Refusal) and self.on_no_room:
                 i, got = yield from self._wait_for_room(g, own, got)
-            why = got if i is None else None
+            if isinstance(got, Refusal):
+                why = got
         if why is not None:
             g.state = "rejected"
             g.reason = why.message
             g.refused_by = why.resource
             return
+        assert i is not None and not isinstance(got, Refusal)  # placed: (host index, disk reserved)
         host = self._take(g, i, got, own)
         try:
             g.state = "provisioning"
@@ -127,6 +129,7 @@ class Lifecycle(Phases):
                     t0 = env._now
                     yield from intr.cause.steps(g)
                     end += env._now - t0
+            assert g.host is not None
             host = g.host  # a migration may have moved it
             g.stop_s = env.now
             g.state = "stopping"
@@ -169,7 +172,7 @@ class Lifecycle(Phases):
                 return None, why
             yield wait
             i, got = self.placer.place(g, own)
-            if i is not None:
+            if not isinstance(got, Refusal):
                 return i, got
             why = got
 
@@ -194,6 +197,7 @@ class Lifecycle(Phases):
         """Its life is over: give its reservations back."""
         g.stopped_s = self.env.now
         host = g.host
+        assert host is not None  # only a placed guest has a life to end
         self.placer.release(host.index, g, g.disk_mb)
         host.guests_now -= 1
         g.process = None  # let the process and its frames go
@@ -217,5 +221,6 @@ def wake_after(env: simpy.Environment, delay: float) -> _Timer:
     SimPy 4's queue (``simpy>=4.1,<5`` is pinned)."""
     w = _Timer()
     w.callbacks = []
-    heapq.heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), w))
+    queue: list[tuple[float, int, int, Any]] = env._queue  # type: ignore[assignment]  # a Timer in SimPy's queue of Events
+    heapq.heappush(queue, (env._now + delay, NORMAL, next(env._eid), w))
     return w

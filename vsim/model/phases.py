@@ -21,7 +21,8 @@ unpacks them (:meth:`Phases.provision`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 
 import simpy
 
@@ -29,7 +30,7 @@ from vsim.engine.fairshare import FairShare
 from vsim.engine.phaselog import PhaseLog
 from vsim.engine.solo import SoloRun, SoloSpec
 from vsim.model.guest import Guest
-from vsim.model.host import Host
+from vsim.model.host import Host, Rate
 from vsim.model.units import EXTRACT_CPU_S_PER_MB
 from vsim.spec.profile import Phase, Profile
 
@@ -50,6 +51,7 @@ class Phases:
     default_registry: str | None
     solo_runs: bool
     _solo_specs: dict[tuple, SoloSpec]
+    _resume_solo: Callable[[Guest, SoloSpec, int], SoloRun | None]
 
     def _solo_wait(self, g: Guest, host: Host, what: str) -> simpy.Event | None:
         """Start the guest's ``what`` phases ("clone", "start" or "stop") as one
@@ -101,7 +103,7 @@ class Phases:
             im = g.image
             if im is None or im.kind != "vm-disk" or im.name not in host.cache:
                 return None  # nothing to clone, layers to pull, or an image to fetch first
-            key = (host.group, what, profile.name, first, im.name, g.clone)
+            key: tuple = (host.group, what, profile.name, first, im.name, g.clone)
         else:
             key = (host.group, what, profile.name, first)
         spec = self._solo_specs.get(key)
@@ -109,7 +111,8 @@ class Phases:
             spec = self._solo_specs[key] = self._solo_spec(host, profile, what, g, first)
         if not spec.eligible:
             return None
-        run = SoloRun.begin(self.env, spec, host.rates, self.phase_log, g.id)
+        # an eligible spec names only plain FairShare resources (SoloSpec.eligible)
+        run = SoloRun.begin(self.env, spec, cast("tuple[FairShare, ...]", host.rates), self.phase_log, g.id)
         if run is not None and what != "clone" and len(spec.spans) > 1:
             run.resume = self._resume_solo
             run.guest = g
@@ -118,6 +121,7 @@ class Phases:
     def _solo_from(self, g: Guest, spec: SoloSpec, k: int) -> SoloRun | None:
         """A solo run of ``spec``'s sequence from its phase ``k`` (for a run that
         was handed over to ordinary jobs and reached a phase boundary)."""
+        assert g.host is not None  # a run in progress is on a host
         return self._solo(g, g.host, spec.what, spec.first + k)
 
     def _solo_spec(self, host: Host, profile: Profile, what: str, g: Guest, first: int = 0) -> SoloSpec:
@@ -126,13 +130,13 @@ class Phases:
         ``host.rates``: 0 CPU, 1 disk, 2 network)."""
         if what == "clone":
             name, disk_s = clone_step(g, host)
-            phases = [(name, [(1, disk_s)])]
+            phases: list[tuple[str, list[tuple[int | None, float]]]] = [(name, [(1, disk_s)])]
         else:
             phases = [(ph.name, phase_steps(host, ph))
                       for ph in (profile.start_phases if what == "start" else profile.stop_phases)[first:]]
         return SoloSpec(phases, host.rates, what, first)
 
-    def _wait(self, g: Guest, resource: FairShare, work: float):
+    def _wait(self, g: Guest, resource: Rate, work: float):
         """Run ``work`` on a shared resource on the guest's behalf."""
         ev = resource.use(work)
         g.job = (resource, ev)
@@ -196,7 +200,9 @@ class Phases:
 
     def _download(self, host: Host, items: list[tuple[str, float, float]], registry: str | None,
                   extract: bool):
-        link, latency = self.registries[registry or self.default_registry]
+        name = registry or self.default_registry
+        assert name is not None  # the scenario's check: an image that is pulled names a registry
+        link, latency = self.registries[name]
         for key, transfer_mb, disk_mb in items:
             if latency:
                 yield self.env.timeout(latency)
@@ -229,6 +235,7 @@ def clone_step(g: Guest, host: Host) -> tuple[str, float]:
     disk time (a full copy reads and writes the image; a linked clone writes
     only its overlay)."""
     im = g.image
+    assert im is not None  # only guests with an image are cloned
     if g.clone == "full":
         return "clone-full", host.disk_seconds(read_mb=im.disk_mb, write_mb=im.disk_mb)
     return "clone-linked", host.disk_seconds(write_mb=g.profile.linked_clone_overlay_mb.value)

@@ -9,6 +9,7 @@ Python loop over every host per guest.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -172,6 +173,7 @@ class Placer:
         self._log_start = 0  # position of _changed[0] in the whole history of changes
         self._shapes: dict[tuple, _Shape] = {}
         self._views: dict | None = None  # numpy views of the lists, until the next change
+        self._score_of: Callable[[int], float]
         if policy == "best-fit":  # the fullest host that fits
             self._score_of = self._mem.__getitem__
         elif policy == "worst-fit":  # the emptiest

@@ -189,6 +189,7 @@ class World(Lifecycle):
         host is given back here. Calls the ``on_move`` hooks.
         """
         src = g.host
+        assert src is not None  # only a placed guest moves
         self.placer.release(src.index, g, g.disk_mb)
         src.guests_now -= 1
         if profile is not None and profile.name != g.platform:

@@ -34,7 +34,7 @@ import copy
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -44,6 +44,7 @@ from vsim.spec.yamlio import parse_yaml_text, read_yaml
 
 __all__ = [
     "Quantity",
+    "Limit",
     "Phase",
     "Efficiency",
     "Profile",
@@ -58,10 +59,9 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Quantity(_Strict):
+class _Provenanced(_Strict):
     """A number with its provenance: exactly one of ``source`` or ``assumption``."""
 
-    value: float | None
     source: str | None = None
     assumption: str | None = None
 
@@ -77,7 +77,7 @@ class Quantity(_Strict):
         return data
 
     @model_validator(mode="after")
-    def _provenance(self) -> Quantity:
+    def _provenance(self) -> Self:
         if bool(self.source) == bool(self.assumption):
             raise ValueError("give exactly one of 'source' (where the number comes from) "
                              "or 'assumption' (why it was chosen)")
@@ -86,6 +86,18 @@ class Quantity(_Strict):
     @property
     def provenance(self) -> str:
         return f"source: {self.source}" if self.source else f"assumption: {self.assumption}"
+
+
+class Quantity(_Provenanced):
+    """A number with its provenance: exactly one of ``source`` or ``assumption``."""
+
+    value: float
+
+
+class Limit(_Provenanced):
+    """A limit with its provenance; ``value: null`` means no limit."""
+
+    value: float | None
 
 
 class Phase(_Strict):
@@ -161,7 +173,7 @@ class Profile(_Strict):
     guest_memory_overhead_mib: Quantity
     guest_disk_overhead_mb: Quantity
     page_sharing: Quantity
-    max_guests_per_host: Quantity
+    max_guests_per_host: Limit
     linked_clone_overlay_mb: Quantity
     efficiency: Efficiency
     start_phases: tuple[Phase, ...] = Field(min_length=1)
