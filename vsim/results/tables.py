@@ -13,7 +13,8 @@ A run produces three pandas DataFrames and a summary:
 
 Every column is documented once, in :data:`COLUMNS`, with its unit; column names
 carry the unit too (``startup_s``, ``memory_mib``). ``Results.save(folder)``
-writes them as CSV and JSON; :func:`load_results` reads a saved run back.
+writes them as CSV and JSON (and the figures it is given: it draws none
+itself); :func:`load_results` reads a saved run back.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -443,14 +445,30 @@ class Results:
                 f"states={s['states']}>")
 
     # -- saving --------------------------------------------------------------------
-    def save(self, folder: str | os.PathLike, force: bool = False, figures: bool = True) -> Path:
-        """Write ``summary.json``, ``instances.csv``, ``phases.csv``, ``hosts.csv``,
-        ``scenario.json`` (and a startup figure) to ``folder``.
+    def save(self, folder: str | os.PathLike, force: bool = False,
+             figures: Mapping[str, Callable[[Results, Path], object]] | None = None) -> Path:
+        """Write ``summary.json``, ``scenario.json``, ``instances.csv``,
+        ``phases.csv``, ``hosts.csv`` and one CSV per further table
+        (``requests.csv``, ``migrations.csv``, ...) to ``folder``, and the
+        ``figures`` if given.
 
-        The files are written to a temporary folder next to it, then renamed into
-        place, so an interrupted save never leaves a half-written folder. An
-        existing folder is refused unless ``force=True``.
+        ``figures`` maps a file name to a function ``writer(results, path)``
+        that writes that file (or nothing, if it has nothing to draw).
+        :data:`vsim.plots.RUN_FIGURES` holds the startup timeline that ``vsim
+        run --out`` writes, so ``results.save(folder,
+        figures=vsim.plots.RUN_FIGURES)`` writes the same folder as the command.
+
+        Everything, figures included, is written to a temporary folder next to
+        ``folder``, then renamed into place, so an interrupted save or a figure
+        that fails never leaves a half-written folder. An existing folder is
+        refused unless ``force=True``.
+
+        Changed after 0.1.0: the startup figure used to be drawn here by
+        default (``figures=True``). Results no longer import the plots (the
+        layers of ARCHITECTURE.md), so the default now writes the tables only,
+        and ``figures=True`` is refused with a message naming RUN_FIGURES.
         """
+        writers = _figure_writers(figures)
         dest = Path(folder)
         with staged_folder(dest, replace=force) as tmp:
             summary = self.summary
@@ -462,15 +480,30 @@ class Results:
             self.hosts.to_csv(tmp / "hosts.csv", index=False)
             for name, table in self.tables.items():
                 table.to_csv(tmp / f"{name}.csv", index=False)
-            if figures and len(self.instances):
-                import matplotlib.pyplot as plt
-
-                from vsim.plots import startup_timeline
-
-                ax = startup_timeline(self.instances)
-                ax.figure.savefig(tmp / "startup-timeline.png", dpi=110, bbox_inches="tight")
-                plt.close(ax.figure)
+            for name, write in writers.items():
+                if (tmp / name).exists():
+                    raise ScenarioError(f"figures: {name!r} is the name of a file the tables were written to")
+                write(self, tmp / name)
         return dest
+
+
+def _figure_writers(figures: Any) -> dict[str, Callable]:
+    """``figures`` of :meth:`Results.save`, checked before anything is written."""
+    if figures is None or figures is False:
+        return {}
+    if figures is True:
+        raise ScenarioError("figures: results no longer draw figures themselves; pass the figures to "
+                            "write, e.g. figures=vsim.plots.RUN_FIGURES (what vsim run --out writes)")
+    if not isinstance(figures, Mapping):
+        raise ScenarioError(f"figures: expected a mapping of file name to writer(results, path), "
+                            f"got {type(figures).__name__}")
+    for name, write in figures.items():
+        if not isinstance(name, str) or name in ("", ".", "..") or Path(name).name != name:
+            raise ScenarioError(f"figures: {name!r} is not a plain file name")
+        if not callable(write):
+            raise ScenarioError(f"figures[{name!r}]: expected a function writer(results, path), "
+                                f"got {type(write).__name__}")
+    return dict(figures)
 
 
 def _instance_table(guests) -> tuple[pd.DataFrame, tuple]:
