@@ -46,7 +46,6 @@ __version__ = "0.1.0"
 
 #: public name -> the module it lives in (imported on first use).
 _HOMES: dict[str, str] = {
-    "COLUMNS": "vsim.results.tables",
     "Profile": "vsim.spec.profile",
     "Results": "vsim.results.tables",
     "Scenario": "vsim.spec.scenario",
@@ -66,16 +65,44 @@ _HOMES: dict[str, str] = {
     "sweep": "vsim.experiments.sweep",
     "plan": "vsim.experiments.plan",
 }
-assert sorted(_HOMES) == sorted(__all__)
+
+#: Where the tables are documented, each next to the code that makes it, in the
+#: order of ``COLUMNS``: a run's tables and the mechanisms' (vsim.results.columns),
+#: then the experiments'.
+_COLUMN_HOMES: tuple[str, ...] = (
+    "vsim.results.columns",
+    "vsim.experiments.profiles",
+    "vsim.experiments.density",
+    "vsim.experiments.bootstorm",
+    "vsim.experiments.sweep",
+    "vsim.experiments.plan",
+    "vsim.experiments.stack",
+)
+assert sorted([*_HOMES, "COLUMNS"]) == sorted(__all__)
+
+
+def _gather_columns() -> dict[str, dict[str, tuple[str, str]]]:
+    """``COLUMNS``: every table of :data:`_COLUMN_HOMES` in one mapping."""
+    import importlib
+
+    out: dict[str, dict[str, tuple[str, str]]] = {}
+    for home in _COLUMN_HOMES:
+        for table, cols in importlib.import_module(home).COLUMNS.items():
+            if table in out:
+                raise RuntimeError(f"table {table!r} is documented twice (again in {home})")
+            out[table] = cols
+    return out
 
 
 def __getattr__(name: str):
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
+    if name == "COLUMNS":
+        value = _gather_columns()
+    elif name in _HOMES:
+        import importlib
 
-    value = getattr(importlib.import_module(home), name)
+        value = getattr(importlib.import_module(_HOMES[name]), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value  # next time a plain module attribute: no call here
     return value
 
