@@ -144,7 +144,6 @@ def cycles(g: dict[str, set[str]]) -> list[list[str]]:
     return out
 
 
-@pytest.mark.xfail(strict=True, reason="in progress: the world still installs its mechanisms and builds Results")
 def test_no_upward_import():
     bad = upward_imports(graph())
     assert not bad, "imports against the layer order:\n" + "\n".join(bad)

@@ -12,6 +12,7 @@ import pytest
 
 import vsim
 from vsim.cli import main
+from vsim.plots import RUN_FIGURES
 
 SC = {
     "name": "tiny",
@@ -83,7 +84,7 @@ def test_failure_while_replacing_keeps_the_old_folder(results, tmp_path, monkeyp
 
     monkeypatch.setattr("vsim.plots.startup_timeline", broken_plot)
     with pytest.raises(RuntimeError):
-        results.save(dest, force=True, figures=True)
+        results.save(dest, force=True, figures=RUN_FIGURES)
     assert {p.name: p.read_bytes() for p in dest.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
 
@@ -111,3 +112,58 @@ def test_cli_out_under_a_file_exits_2(scenario_file, tmp_path, capsys):
     assert main(["run", str(scenario_file), "--out", str(scenario_file / "out")]) == 2
     err = capsys.readouterr().err
     assert "cannot create a folder there" in err and "Traceback" not in err
+
+
+# -- figures: the caller passes them (results do not import the plots) -------------------
+
+def test_save_writes_the_figures_it_is_given_and_none_by_default(results, tmp_path):
+    plain = results.save(tmp_path / "plain")
+    assert not any(p.suffix == ".png" for p in plain.iterdir())
+    drawn = results.save(tmp_path / "drawn", figures=RUN_FIGURES)
+    assert {p.name for p in drawn.iterdir()} == {p.name for p in plain.iterdir()} | {"startup-timeline.png"}
+    assert (drawn / "startup-timeline.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_cli_out_is_save_with_the_run_figures(scenario_file, tmp_path):
+    out = tmp_path / "cli"
+    assert main(["run", str(scenario_file), "--out", str(out), "--seed", "1"]) == 0
+    api = results_of(scenario_file).save(tmp_path / "api", figures=RUN_FIGURES)
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in api.iterdir())
+    assert "startup-timeline.png" in {p.name for p in out.iterdir()}
+    for p in out.iterdir():
+        if p.suffix != ".png":
+            assert p.read_bytes() == (api / p.name).read_bytes(), p.name
+
+
+def results_of(scenario_file):
+    return vsim.simulate(vsim.load_scenario(scenario_file), seed=1)
+
+
+def test_figures_true_is_refused_naming_run_figures(results, tmp_path):
+    with pytest.raises(vsim.ScenarioError, match="figures=vsim.plots.RUN_FIGURES"):
+        results.save(tmp_path / "run", figures=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("figures", [["startup.png"], {"../up.png": lambda r, p: None},
+                                     {"sub/x.png": lambda r, p: None}, {"x.png": "not a function"}])
+def test_bad_figures_are_refused_before_anything_is_written(results, tmp_path, figures):
+    with pytest.raises(vsim.ScenarioError, match="^figures"):
+        results.save(tmp_path / "run", figures=figures)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_figure_may_not_replace_a_table(results, tmp_path):
+    with pytest.raises(vsim.ScenarioError, match="'instances.csv'"):
+        results.save(tmp_path / "run", figures={"instances.csv": lambda r, p: p.write_text("x")})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_results_import_no_later_layer():
+    from test_architecture import LAYERS, graph, layer_of
+
+    mine = LAYERS.index("results")
+    g = graph()
+    later = {m: sorted(d for d in deps if (layer_of(d) or 0) > mine)
+             for m, deps in g.items() if m.startswith("vsim.results")}
+    assert not any(later.values()), later

@@ -16,8 +16,7 @@ import yaml
 
 import vsim
 from vsim.cli import main
-from vsim.experiments.profiles import profile_detail, profile_table
-from vsim.results.tables import COLUMNS
+from vsim.experiments.profiles import COLUMNS, profile_detail, profile_table
 from vsim.spec.errors import ScenarioError
 from vsim.spec.profile import Efficiency, load_profile, profile_names
 from vsim.spec.scenario import Disk, HostGroup, parse_scenario
@@ -310,7 +309,7 @@ def test_derived_from_unknown_base_lists_the_names():
 
 def test_profile_table_one_row_per_builtin_documented_columns():
     df = profile_table()
-    assert list(df.columns) == list(COLUMNS["profiles"])
+    assert list(df.columns) == list(COLUMNS["profiles"]) == list(vsim.COLUMNS["profiles"])
     assert list(df["name"]) == profile_names()
     kvm = df.set_index("name").loc["kvm"]
     assert kvm["idle_startup_s"] == pytest.approx(startup("kvm"))

@@ -14,7 +14,7 @@ from vsim.experiments.stack import COLUMNS, platform_stack
 @pytest.mark.parametrize("name", vsim.profile_names())
 def test_every_profile_has_a_stack_from_hardware_to_application(name):
     df = platform_stack(name)
-    assert list(df.columns) == COLUMNS == list(vsim.COLUMNS["stack"])
+    assert list(df.columns) == list(COLUMNS["stack"]) == list(vsim.COLUMNS["stack"])
     assert list(df["level"]) == list(range(len(df)))
     assert df["layer"].iloc[0] == "hardware" and df["layer"].iloc[-1] == "application"
     p = vsim.load_profile(name)

@@ -63,6 +63,22 @@ def small_sweep(**extra) -> vsim.Scenario:
     return parse_scenario(data)
 
 
+
+def documented(table: str, swept: list[str]) -> list[str]:
+    """The documented columns of ``table``, ``<swept path>`` replaced by the swept paths."""
+    out = []
+    for col in sweep_mod.COLUMNS[table]:
+        out.extend(swept if col == "<swept path>" else [col])
+    return out
+
+
+def test_sweep_tables_have_the_documented_columns():
+    t = sweep_mod.sweep(small_sweep(replications=1), jobs=1, progress=False)
+    swept = list(t.attrs["params"])
+    assert list(t.columns) == documented("sweep", swept)
+    assert list(sweep_mod.summarize(t).columns) == documented("sweep_summary", swept)
+    assert vsim.COLUMNS["sweep"] is sweep_mod.COLUMNS["sweep"]
+
 # -- validation of sweeps ---------------------------------------------------------------------
 
 def test_sweep_path_that_does_not_exist_is_named():
@@ -295,6 +311,12 @@ def test_demo_plan_containers_need_fewer_hosts_than_vms(demo_plan):
     assert set(df["binding"]) <= {"memory", "vcpus", "disk", "guest limit", "boot contention (disk, CPU)"}
     assert df.loc[("vms-on-kvm", "m-16c-64g"), "binding"] == "memory"
     assert "missed with" in df.loc[("vms-on-kvm", "m-16c-64g"), "limit"]
+
+
+def test_plan_table_has_the_documented_columns(demo_plan):
+    from vsim.experiments.plan import COLUMNS
+
+    assert list(demo_plan.columns) == list(COLUMNS["plan"]) == list(vsim.COLUMNS["plan"])
 
 
 def test_plan_answer_is_minimal_and_meets_targets(demo_plan):

@@ -104,7 +104,9 @@ def cmd_run(args) -> int:
             print(f"  {n} x {reason}")
     _print_operations(res)
     if args.out:
-        dest = res.save(args.out, force=args.force)
+        from vsim.plots import RUN_FIGURES
+
+        dest = res.save(args.out, force=args.force, figures=RUN_FIGURES)
         print(f"\nwrote {dest}/ (summary.json, instances.csv, phases.csv, hosts.csv, startup-timeline.png)")
     return 0
 

@@ -3,6 +3,9 @@
 Every function here takes DataFrames (the tables of :mod:`vsim.results.tables` or of
 :mod:`vsim.experiments`) and returns a matplotlib ``Axes``; none of them knows
 anything about SimPy or the model. Every axis is labelled with its unit.
+
+:data:`RUN_FIGURES` are the figures ``vsim run --out`` saves beside a run's
+tables (``Results.save(folder, figures=RUN_FIGURES)``).
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import pandas as pd
 
 __all__ = ["startup_timeline", "startup_cdf", "phase_gantt", "latency_vs_load", "utilisation_over_time",
            "startup_vs_concurrency", "density_bars", "boot_gantt",
-           "plan_hosts", "sweep_metric", "stack_diagram", "migration_rounds", "energy_bars"]
+           "plan_hosts", "sweep_metric", "stack_diagram", "migration_rounds", "energy_bars",
+           "save_startup_timeline", "RUN_FIGURES"]
 
 
 def _axes(ax=None, figsize=(8, 4.5)):
@@ -357,3 +361,22 @@ def energy_bars(energy: pd.DataFrame, ax=None, unit: str = "kWh", by: str | None
     if len(energy):
         ax.legend(loc="best", fontsize="small")
     return ax
+
+
+# -- figures saved with a run ------------------------------------------------------------
+
+def save_startup_timeline(results, path) -> None:
+    """Write :func:`startup_timeline` of ``results.instances`` to ``path`` (PNG);
+    nothing if the run requested no guest."""
+    if not len(results.instances):
+        return
+    ax = startup_timeline(results.instances)
+    try:
+        ax.figure.savefig(path, dpi=110, bbox_inches="tight")
+    finally:
+        plt.close(ax.figure)
+
+
+#: The figures ``vsim run --out`` writes beside the tables: file name ->
+#: ``writer(results, path)``; pass them to ``Results.save(folder, figures=...)``.
+RUN_FIGURES = {"startup-timeline.png": save_startup_timeline}

@@ -30,14 +30,27 @@ from vsim.experiments.run import simulate
 from vsim.experiments.testbed import build_scenario, resolve_host, resolve_platforms, shape_for
 from vsim.spec.errors import ScenarioError
 
-__all__ = ["boot_storm", "boot_phases", "DEFAULT_COUNTS"]
+__all__ = ["boot_storm", "boot_phases", "DEFAULT_COUNTS", "COLUMNS"]
 
 DEFAULT_COUNTS = (1, 2, 5, 10, 20, 50, 100)
 
-COLUMNS = [
-    "platform", "kind", "n", "started", "rejected", "startup_p50_s", "startup_p95_s", "startup_max_s",
-    "provision_mean_s", "boot_mean_s", "cpu_util", "disk_util",
-]
+#: The columns of the boot-storm table, with type, unit and meaning (gathered in vsim.COLUMNS).
+COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
+    "boot_storm": {
+        "platform": ("str", "profile name"),
+        "kind": ("str", "guest kind: vm, container, microvm"),
+        "n": ("int", "guests requested at the same moment"),
+        "started": ("int", "guests that were placed and became ready"),
+        "rejected": ("int", "guests the host had no room for"),
+        "startup_p50_s": ("float, s", "median startup (request to ready) of the guests that started"),
+        "startup_p95_s": ("float, s", "95th percentile of startup"),
+        "startup_max_s": ("float, s", "startup of the last guest ready"),
+        "provision_mean_s": ("float, s", "mean image clone / unpack time"),
+        "boot_mean_s": ("float, s", "mean time of the boot phases"),
+        "cpu_util": ("float, 0-1", "mean fraction of the host's CPU used over the run"),
+        "disk_util": ("float, 0-1", "mean fraction of the disk's time used over the run"),
+    },
+}
 
 
 def _counts(counts: Any) -> list[int]:
@@ -66,7 +79,7 @@ def boot_storm(platforms: Any, counts: Iterable[int] = DEFAULT_COUNTS, host: Any
     Each (platform, n) is its own run on a fresh copy of ``host`` (the image is
     already cached there). If the host cannot hold ``n`` guests, the rest are
     rejected and counted in ``rejected``; the percentiles are over the guests
-    that started. Columns are documented in ``vsim.COLUMNS['boot_storm']``.
+    that started. Columns are documented in :data:`COLUMNS` (and ``vsim.COLUMNS['boot_storm']``).
     """
     profiles = resolve_platforms(platforms)
     ns = _counts(counts)
@@ -88,7 +101,7 @@ def boot_storm(platforms: Any, counts: Iterable[int] = DEFAULT_COUNTS, host: Any
                 float(ok["boot_s"].mean()) if len(ok) else math.nan,
                 float(hrow["cpu_util"]), float(hrow["disk_util"]),
             ))
-    return pd.DataFrame.from_records(rows, columns=COLUMNS)
+    return pd.DataFrame.from_records(rows, columns=list(COLUMNS["boot_storm"]))
 
 
 def boot_phases(platforms: Any, host: Any = None, shape: dict | None = None, seed: int = 0) -> pd.DataFrame:

@@ -35,18 +35,37 @@ from vsim.model.world import World
 from vsim.results.tables import Results
 from vsim.spec.errors import ScenarioError
 
-__all__ = ["density", "binding_of"]
+__all__ = ["density", "binding_of", "COLUMNS"]
 
 #: The resources a placement refusal (vsim.model.placement.Refusal) can name
 #: that are capacity walls of the host; any other refusal is reported as "other".
 WALLS = ("memory", "vcpus", "disk", "guest limit")
 
-COLUMNS = [
-    "platform", "kind", "vcpus", "memory_mib", "clone", "requested", "guests", "binding", "reason",
-    "memory_per_guest_mib", "disk_per_guest_mb", "image_cache_mb", "footprint_mib",
-    "memory_reserved_mib", "memory_capacity_mib", "vcpus_reserved", "vcpu_capacity",
-    "startup_p50_s", "startup_p95_s", "startup_max_s",
-]
+#: The columns of the density table, with type, unit and meaning (gathered in vsim.COLUMNS).
+COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
+    "density": {
+        "platform": ("str", "profile name"),
+        "kind": ("str", "guest kind: vm, container, microvm"),
+        "vcpus": ("float, vCPU", "vCPUs each guest reserves"),
+        "memory_mib": ("float, MiB", "memory each guest asks for (before overhead and page sharing)"),
+        "clone": ("str", "how each guest gets its disk: full, linked or layers"),
+        "requested": ("int", "guests requested at once in the last placement run"),
+        "guests": ("int", "guests placed: how many fit on the host"),
+        "binding": ("str", "what turned the next guest away: memory, vcpus, disk, guest limit; none if all fitted"),
+        "reason": ("str", "the placer's rejection message for that guest"),
+        "memory_per_guest_mib": ("float, MiB", "memory one guest reserves: RAM minus page sharing plus per-guest overhead"),
+        "disk_per_guest_mb": ("float, MB", "disk one guest takes itself (clone, overlay or writable layer)"),
+        "image_cache_mb": ("float, MB", "image data in the host's cache, shared by all guests"),
+        "footprint_mib": ("float, MiB", "memory the platform takes on the host before any guest"),
+        "memory_reserved_mib": ("float, MiB", "memory reserved at that density, footprint included"),
+        "memory_capacity_mib": ("float, MiB", "memory that may be reserved (physical times overcommit)"),
+        "vcpus_reserved": ("float, vCPU", "vCPUs reserved at that density"),
+        "vcpu_capacity": ("float, vCPU", "vCPUs that may be reserved (cores times overcommit)"),
+        "startup_p50_s": ("float, s", "with start=True: median startup when all of them start at once; NaN otherwise"),
+        "startup_p95_s": ("float, s", "with start=True: 95th percentile of the same"),
+        "startup_max_s": ("float, s", "with start=True: the last guest's startup"),
+    },
+}
 
 
 def binding_of(refused_by: str) -> str:
@@ -76,7 +95,7 @@ def density(platform: Any, host: Any = None, shape: dict | None = None, start: b
 
     The request doubles (16, 32, 64, ...) until the host turns a guest away, up to
     ``max_guests``; ``binding`` is then ``'none'``. Returns one row per platform;
-    columns are documented in ``vsim.COLUMNS['density']``.
+    columns are documented in :data:`COLUMNS` (and ``vsim.COLUMNS['density']``).
     """
     if not isinstance(max_guests, int) or max_guests < 1:
         raise ScenarioError(f"max_guests: must be a whole number >= 1, got {max_guests!r}")
@@ -85,7 +104,7 @@ def density(platform: Any, host: Any = None, shape: dict | None = None, start: b
     profiles = resolve_platforms(platform)
     h = resolve_host(host)
     rows = [_one(p, h, shape, start, seed, max_guests, first_batch) for p in profiles]
-    return pd.DataFrame.from_records(rows, columns=COLUMNS)
+    return pd.DataFrame.from_records(rows, columns=list(COLUMNS["density"]))
 
 
 def _one(profile, host, shape, start, seed, max_guests, first_batch) -> tuple:

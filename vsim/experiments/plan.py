@@ -96,7 +96,34 @@ from vsim.spec.scenario import (
 )
 from vsim.spec.yamlio import read_yaml
 
-__all__ = ["Plan", "load_plan", "parse_plan", "plan", "plan_table"]
+__all__ = ["Plan", "load_plan", "parse_plan", "plan", "plan_table", "COLUMNS"]
+
+#: The columns of the plan table, with type, unit and meaning (gathered in vsim.COLUMNS).
+COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
+    "plan": {
+        "architecture": ("str", "plan architectures[].name"),
+        "platform": ("str", "platform profile of the architecture; containers in VMs: 'docker in kvm' (container platform in VM platform)"),
+        "host_type": ("str", "plan host_types[].name"),
+        "demand_scale": ("float", "demand multiplier (demand.scale): replicas and arrival rate times this"),
+        "guests_requested": ("int", "guests requested in one run at this demand"),
+        "hosts": ("int", "minimum hosts meeting every target, spare hosts for failures included (NaN if none up to max_hosts)"),
+        "spare_hosts": ("int", "hosts added to survive policy.tolerate_host_failures"),
+        "nodes": ("int", "containers in VMs: fewest node VMs holding the containers within every target (simulated); NaN for other architectures"),
+        "node_binding": ("str", "containers in VMs: resource that made one node VM fewer fail (binding at the node level); empty otherwise"),
+        "cost_per_hour": ("float, currency/h", "hosts x price_per_hour"),
+        "power_w": ("float, W", "hosts x power_w"),
+        "binding": ("str", "resource that made one host fewer fail (memory, vcpus, disk, guest limit, boot contention); containers in VMs: at the host level"),
+        "limit": ("str", "the targets missed with one host fewer, and the resource behind each; containers in VMs: 'hosts: ...; node VMs (N): ...', one per level"),
+        "blocking": ("float, 0-1", "simulated fraction of requests rejected (mean over replications), k hosts lost; containers in VMs: of containers in the node VMs"),
+        "startup_p95_s": ("float, s", "simulated startup p95 (mean over replications), k hosts lost; containers in VMs: the container start only (nodes are up first)"),
+        "memory_util": ("float, 0-1", "peak reserved memory (footprints included) / memory the cluster may reserve; containers in VMs: of the hosts (node VMs as guests), likewise vcpu_util and disk_util"),
+        "vcpu_util": ("float, 0-1", "peak reserved vCPUs / (cores x CPU overcommit)"),
+        "disk_util": ("float, 0-1", "peak reserved disk (image cache included) / disk the cluster may reserve"),
+        "feasible": ("bool", "False if no host count up to max_hosts meets the targets"),
+        "simulated_sizes": ("int", "how many host counts the search simulated"),
+        "cheapest": ("bool", "the cheapest host type for this architecture and demand"),
+    },
+}
 
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 

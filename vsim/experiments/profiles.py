@@ -28,7 +28,29 @@ from vsim.spec.errors import ScenarioError
 from vsim.spec.profile import Efficiency, Profile, builtin_profiles, load_profile, profile_names
 from vsim.spec.scenario import Scenario, parse_scenario
 
-__all__ = ["idle_scenario", "idle_start", "profile_table", "profile_detail"]
+__all__ = ["idle_scenario", "idle_start", "profile_table", "profile_detail", "COLUMNS"]
+
+#: The columns of profile_table (`vsim profiles`), with type, unit and meaning (gathered in vsim.COLUMNS).
+COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
+    "profiles": {
+        "name": ("str", "built-in profile name"),
+        "kind": ("str", "hypervisor, container-engine, microvm or native"),
+        "hypervisor_type": ("float", "1 (bare-metal) or 2 (hosted); NaN if not a hypervisor"),
+        "family": ("str", "image-format / management family"),
+        "guest_kind": ("str", "vm, container, microvm or process"),
+        "shares_host_kernel": ("bool", "whether guests run on the host's kernel"),
+        "idle_startup_s": ("float, s", "simulated startup of one guest on an idle default host (no image to clone or pull)"),
+        "guest_memory_overhead_mib": ("float, MiB", "memory per guest outside its own RAM (profile value)"),
+        "host_memory_mib": ("float, MiB", "host footprint of the platform before any guest (profile value)"),
+        "max_guests_per_host": ("float", "the platform's per-host guest limit; NaN if none"),
+        "eff_cpu": ("float, 0-1", "CPU throughput against native"),
+        "eff_memory_bandwidth": ("float, 0-1", "memory bandwidth against native"),
+        "eff_disk_sequential": ("float, 0-1", "sequential disk throughput against native"),
+        "eff_disk_random": ("float, 0-1", "random 4 KB disk IOPS against native"),
+        "eff_network_bandwidth": ("float, 0-1", "network bandwidth against native"),
+        "eff_network_latency": ("float, 0-1", "native round-trip time divided by the guest's"),
+    },
+}
 
 #: Guest memory of the single guest in an idle-startup run (MiB). It does not
 #: change the startup time; it only has to fit on the default host.
@@ -87,7 +109,7 @@ def _efficiency_columns() -> list[str]:
 
 
 def profile_table(seed: int = 0) -> pd.DataFrame:
-    """One row per built-in profile (columns in ``vsim.results.COLUMNS['profiles']``).
+    """One row per built-in profile (columns in :data:`COLUMNS`).
 
     ``idle_startup_s`` is simulated: one guest started on an idle default host.
     """

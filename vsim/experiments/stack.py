@@ -29,10 +29,21 @@ import pandas as pd
 
 from vsim.experiments.testbed import resolve_platform
 
-__all__ = ["platform_stack"]
+__all__ = ["platform_stack", "COLUMNS"]
 
-#: Columns of the stack table (documented in ``vsim.COLUMNS['stack']``).
-COLUMNS = ["platform", "level", "layer", "scope", "what", "memory_mib", "cpu_cores", "provenance"]
+#: The columns of the stack table, with type, unit and meaning (gathered in vsim.COLUMNS).
+COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
+    "stack": {
+        "platform": ("str", "profile name"),
+        "level": ("int", "position from the bottom: 0 = the hardware"),
+        "layer": ("str", "the software layer (hypervisor, host OS, guest OS kernel, application, ...)"),
+        "scope": ("str", "hardware, per host (paid once per host) or per guest (paid for every guest)"),
+        "what": ("str", "what the layer is, in a few words"),
+        "memory_mib": ("float, MiB", "memory the profile charges for the layer (host footprint or per-guest overhead); NaN if none or the guest's own RAM"),
+        "cpu_cores": ("float, cores", "cores the layer keeps busy on every host (host footprint); NaN if none"),
+        "provenance": ("str", "source or assumption of the layer's numbers"),
+    },
+}
 
 _NAN = math.nan
 
@@ -100,4 +111,4 @@ def platform_stack(platform: Any) -> pd.DataFrame:
         q = p.guest_memory_overhead_mib
         rows.append((p.name, len(rows), layer, "per guest", what,
                      q.value if overhead else _NAN, _NAN, q.provenance if overhead else ""))
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return pd.DataFrame(rows, columns=list(COLUMNS["stack"]))

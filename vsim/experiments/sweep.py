@@ -61,9 +61,47 @@ from vsim.spec.errors import ScenarioError
 from vsim.spec.overrides import set_path
 from vsim.spec.scenario import Scenario, load_scenario, parse_scenario
 
-__all__ = ["sweep", "summarize", "expand", "run_metrics", "replication_seed", "METRICS", "t_quantile_975"]
+__all__ = ["sweep", "summarize", "expand", "run_metrics", "replication_seed", "METRICS", "t_quantile_975",
+           "COLUMNS"]
 
-#: The metrics of one run, in table order (documented in vsim.results.COLUMNS["sweep"]).
+#: The columns of the sweep table (sweep) and its summary (summarize), with type, unit and
+#: meaning (gathered in vsim.COLUMNS).
+COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
+    "sweep": {
+        "point": ("int", "number of the combination of swept values, in the order the sweep lists them"),
+        "replication": ("int", "replication number at that point, from 0"),
+        "seed": ("int", "seed of the run: SeedSequence(scenario seed, spawn key (replication,)); same at every point"),
+        "<swept path>": ("as given", "one column per swept dotted path (e.g. hosts.0.memory_gib), holding its value"),
+        "requested": ("int", "guests requested in the run"),
+        "ready": ("int", "guests that became ready"),
+        "rejected": ("int", "guests rejected at placement (no host had room)"),
+        "failed": ("int", "guests that ended failed"),
+        "blocking": ("float, 0-1", "rejected / requested: the blocking probability of the run"),
+        "startup_mean_s": ("float, s", "mean startup of the guests that became ready"),
+        "startup_p50_s": ("float, s", "median startup"),
+        "startup_p95_s": ("float, s", "95th percentile of startup"),
+        "startup_max_s": ("float, s", "longest startup"),
+        "hosts_used": ("int", "hosts that received at least one guest"),
+        "peak_guests_per_host": ("int", "most guests on one host at once"),
+        "peak_memory_util": ("float, 0-1+", "largest peak reserved memory / physical memory over hosts (above 1 with overcommit)"),
+        "sim_end_s": ("float, s", "simulated time at the end of the run"),
+        "events": ("int", "SimPy events scheduled"),
+        "error": ("str", "why the run failed (exception type and message); empty if it succeeded"),
+    },
+    "sweep_summary": {
+        "point": ("int", "sweep point"),
+        "<swept path>": ("as given", "one column per swept path"),
+        "metric": ("str", "name of a metric column of the sweep table"),
+        "n": ("int", "runs at this point that gave a value"),
+        "errors": ("int", "runs at this point that failed"),
+        "mean": ("float, unit of the metric", "mean over the replications"),
+        "std": ("float, unit of the metric", "sample standard deviation (ddof 1)"),
+        "ci95_low": ("float, unit of the metric", "mean - t(0.975, n-1) std / sqrt(n); NaN if n < 2"),
+        "ci95_high": ("float, unit of the metric", "mean + t(0.975, n-1) std / sqrt(n); NaN if n < 2"),
+    },
+}
+
+#: The metrics of one run, in table order (documented in COLUMNS["sweep"]).
 METRICS = [
     "requested", "ready", "rejected", "failed", "blocking",
     "startup_mean_s", "startup_p50_s", "startup_p95_s", "startup_max_s",
@@ -112,7 +150,7 @@ def _pct(x: np.ndarray, q: float) -> float:
 
 
 def run_metrics(res: Results) -> dict[str, Any]:
-    """The default metrics of one run (see ``vsim.results.COLUMNS['sweep']``)."""
+    """The default metrics of one run (see ``COLUMNS['sweep']``)."""
     inst = res.instances
     hosts = res.hosts
     n = len(inst)

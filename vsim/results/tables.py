@@ -11,9 +11,11 @@ A run produces three pandas DataFrames and a summary:
   percentiles per workload, counts per final state and the reasons for
   rejections.
 
-Every column is documented once, in :data:`COLUMNS`, with its unit; column names
-carry the unit too (``startup_s``, ``memory_mib``). ``Results.save(folder)``
-writes them as CSV and JSON; :func:`load_results` reads a saved run back.
+Every column is documented once, with its unit, in :mod:`vsim.results.columns`
+(``COLUMNS``, importable from here too); column names carry the unit too
+(``startup_s``, ``memory_mib``). ``Results.save(folder)`` writes them as CSV and
+JSON (and the figures it is given: it draws none itself); :func:`load_results`
+reads a saved run back.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,306 +31,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vsim.results.columns import COLUMNS, columns_doc
 from vsim.results.outputs import staged_folder
 from vsim.spec.errors import ScenarioError
 
 __all__ = ["Results", "COLUMNS", "load_results", "columns_doc"]
-
-COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
-    "instances": {
-        "id": ("int", "sequence number of the guest in request order"),
-        "name": ("str", "workload name and id"),
-        "workload": ("str", "workload the guest belongs to"),
-        "kind": ("str", "vm, container, microvm or process (native)"),
-        "platform": ("str", "profile name of the platform (kvm, docker, ...)"),
-        "host": ("str", "host it was placed on; empty if rejected"),
-        "requested_s": ("float, s", "simulated time the guest was requested"),
-        "placed_s": ("float, s", "time it was placed on a host (NaN if rejected)"),
-        "provisioned_s": ("float, s", "time its disk was ready (image cloned or layers pulled)"),
-        "ready_s": ("float, s", "time its last start phase finished"),
-        "stopped_s": ("float, s", "time it finished stopping (NaN if still running at the end)"),
-        "startup_s": ("float, s", "ready_s - requested_s: what a user waits for"),
-        "provision_s": ("float, s", "provisioned_s - placed_s: image clone or pull and unpack"),
-        "boot_s": ("float, s", "ready_s - provisioned_s: the platform's start phases"),
-        "memory_mib": ("float, MiB", "memory reserved on the host, overhead included, page sharing deducted"),
-        "vcpus": ("float, vCPU", "virtual CPUs reserved"),
-        "disk_mb": ("float, MB", "disk the guest itself takes (clone or overlay, writable layer, volume); shared image cache excluded"),
-        "pulled_mb": ("float, MB", "image data this guest downloaded from a registry (cache misses it paid for)"),
-        "state": ("str", "final state: running, stopped, rejected, failed, or the phase it was in when the run ended"),
-        "reason": ("str", "why it was rejected or failed; empty otherwise"),
-    },
-    "phases": {
-        "id": ("int", "guest id (joins instances.id)"),
-        "workload": ("str", "workload of the guest"),
-        "platform": ("str", "platform of the guest"),
-        "host": ("str", "host the phase ran on"),
-        "phase": ("str", "phase name from the profile, or clone-full / clone-linked / pull+extract"),
-        "start_s": ("float, s", "phase start"),
-        "end_s": ("float, s", "phase end"),
-        "duration_s": ("float, s", "end_s - start_s"),
-    },
-    "hosts": {
-        "host": ("str", "host name"),
-        "group": ("str", "host group (scenario hosts[].name)"),
-        "platforms": ("str", "platforms installed, separated by '+'"),
-        "cores": ("int, cores", "physical cores"),
-        "memory_mib": ("float, MiB", "physical memory"),
-        "footprint_mib": ("float, MiB", "memory the installed platforms take before any guest"),
-        "guests_placed": ("int", "guests placed on the host during the run"),
-        "guests_end": ("int", "guests still on the host when the run ended"),
-        "peak_guests": ("int", "most guests on the host at once"),
-        "peak_memory_mib": ("float, MiB", "most memory reserved at once, footprint included"),
-        "cache_mb": ("float, MB", "image data cached on the host's disk at the end"),
-        "cpu_util": ("float, 0-1", "mean fraction of CPU capacity used by start/stop work"),
-        "disk_util": ("float, 0-1", "mean fraction of disk time used"),
-        "nic_util": ("float, 0-1", "mean fraction of network bandwidth used"),
-    },
-    # -- running workloads (vsim.mechanisms.services, vsim.mechanisms.cgroups) --------------------------
-    "requests": {
-        "id": ("int", "guest that served the request (joins instances.id)"),
-        "workload": ("str", "service workload"),
-        "platform": ("str", "platform of the guest (native, docker, kvm, ...)"),
-        "host": ("str", "host the guest was on when a worker took the request (a live migration moves later ones)"),
-        "arrival_s": ("float, s", "time the request arrived"),
-        "start_s": ("float, s", "time a worker took it"),
-        "end_s": ("float, s", "time its response was sent"),
-        "response_s": ("float, s", "end_s - arrival_s: the latency a client sees"),
-        "wait_s": ("float, s", "start_s - arrival_s: time queued for a worker"),
-        "cpu_s": ("float, s", "time spent on its CPU part (contention, vCPU gate and cgroup throttling included)"),
-        "disk_s": ("float, s", "time spent on its disk part (shared disk plus virtualization path latency)"),
-        "net_s": ("float, s", "time spent on its network part (round trips and transfer)"),
-    },
-    "cgroup_events": {
-        "time_s": ("float, s", "when it happened"),
-        "id": ("int", "guest id (joins instances.id)"),
-        "workload": ("str", "workload of the guest"),
-        "platform": ("str", "platform of the guest"),
-        "event": ("str", "cpu-throttled, oom-kill or pids-limit"),
-        "amount": ("float, see unit", "throttled time until the period ends / memory in use at the kill / tasks refused"),
-        "unit": ("str", "unit of amount: s, MiB or tasks"),
-        "cause": ("str", "the limit that caused it, in words"),
-    },
-    "storage": {
-        "time_s": ("float, s", "when the guest stopped or failed"),
-        "id": ("int", "guest id (joins instances.id)"),
-        "workload": ("str", "workload of the guest"),
-        "platform": ("str", "platform of the guest"),
-        "kind": ("str", "vm, container, microvm or process"),
-        "target": ("str", "where the data was written: writable-layer, volume, vm-disk or host-fs"),
-        "written_mb": ("float, MB", "data written while the guest ran"),
-        "kept_mb": ("float, MB", "data that survives the stop"),
-        "lost_mb": ("float, MB", "data lost with the guest (a container's writable layer)"),
-        "cause": ("str", "why it was kept or lost"),
-    },
-    "utilisation": {
-        "time_s": ("float, s", "end of the sampling interval (1 s, or duration_s / 1000 if longer: vsim.mechanisms.services)"),
-        "host": ("str", "host name"),
-        "cpu_util": ("float, 0-1", "fraction of the host's CPU capacity used during the interval"),
-        "disk_util": ("float, 0-1", "fraction of the disk's time used during the interval"),
-        "nic_util": ("float, 0-1", "fraction of the NIC's bandwidth used during the interval"),
-    },
-    # Not a table of a run: vsim.experiments.profiles.profile_table (`vsim profiles`).
-    "profiles": {
-        "name": ("str", "built-in profile name"),
-        "kind": ("str", "hypervisor, container-engine, microvm or native"),
-        "hypervisor_type": ("float", "1 (bare-metal) or 2 (hosted); NaN if not a hypervisor"),
-        "family": ("str", "image-format / management family"),
-        "guest_kind": ("str", "vm, container, microvm or process"),
-        "shares_host_kernel": ("bool", "whether guests run on the host's kernel"),
-        "idle_startup_s": ("float, s", "simulated startup of one guest on an idle default host (no image to clone or pull)"),
-        "guest_memory_overhead_mib": ("float, MiB", "memory per guest outside its own RAM (profile value)"),
-        "host_memory_mib": ("float, MiB", "host footprint of the platform before any guest (profile value)"),
-        "max_guests_per_host": ("float", "the platform's per-host guest limit; NaN if none"),
-        "eff_cpu": ("float, 0-1", "CPU throughput against native"),
-        "eff_memory_bandwidth": ("float, 0-1", "memory bandwidth against native"),
-        "eff_disk_sequential": ("float, 0-1", "sequential disk throughput against native"),
-        "eff_disk_random": ("float, 0-1", "random 4 KB disk IOPS against native"),
-        "eff_network_bandwidth": ("float, 0-1", "network bandwidth against native"),
-        "eff_network_latency": ("float, 0-1", "native round-trip time divided by the guest's"),
-    },
-    # Not a table of a run: vsim.experiments.density.density.
-    "density": {
-        "platform": ("str", "profile name"),
-        "kind": ("str", "guest kind: vm, container, microvm"),
-        "vcpus": ("float, vCPU", "vCPUs each guest reserves"),
-        "memory_mib": ("float, MiB", "memory each guest asks for (before overhead and page sharing)"),
-        "clone": ("str", "how each guest gets its disk: full, linked or layers"),
-        "requested": ("int", "guests requested at once in the last placement run"),
-        "guests": ("int", "guests placed: how many fit on the host"),
-        "binding": ("str", "what turned the next guest away: memory, vcpus, disk, guest limit; none if all fitted"),
-        "reason": ("str", "the placer's rejection message for that guest"),
-        "memory_per_guest_mib": ("float, MiB", "memory one guest reserves: RAM minus page sharing plus per-guest overhead"),
-        "disk_per_guest_mb": ("float, MB", "disk one guest takes itself (clone, overlay or writable layer)"),
-        "image_cache_mb": ("float, MB", "image data in the host's cache, shared by all guests"),
-        "footprint_mib": ("float, MiB", "memory the platform takes on the host before any guest"),
-        "memory_reserved_mib": ("float, MiB", "memory reserved at that density, footprint included"),
-        "memory_capacity_mib": ("float, MiB", "memory that may be reserved (physical times overcommit)"),
-        "vcpus_reserved": ("float, vCPU", "vCPUs reserved at that density"),
-        "vcpu_capacity": ("float, vCPU", "vCPUs that may be reserved (cores times overcommit)"),
-        "startup_p50_s": ("float, s", "with start=True: median startup when all of them start at once; NaN otherwise"),
-        "startup_p95_s": ("float, s", "with start=True: 95th percentile of the same"),
-        "startup_max_s": ("float, s", "with start=True: the last guest's startup"),
-    },
-    # Not a table of a run: vsim.experiments.bootstorm.boot_storm.
-    "boot_storm": {
-        "platform": ("str", "profile name"),
-        "kind": ("str", "guest kind: vm, container, microvm"),
-        "n": ("int", "guests requested at the same moment"),
-        "started": ("int", "guests that were placed and became ready"),
-        "rejected": ("int", "guests the host had no room for"),
-        "startup_p50_s": ("float, s", "median startup (request to ready) of the guests that started"),
-        "startup_p95_s": ("float, s", "95th percentile of startup"),
-        "startup_max_s": ("float, s", "startup of the last guest ready"),
-        "provision_mean_s": ("float, s", "mean image clone / unpack time"),
-        "boot_mean_s": ("float, s", "mean time of the boot phases"),
-        "cpu_util": ("float, 0-1", "mean fraction of the host's CPU used over the run"),
-        "disk_util": ("float, 0-1", "mean fraction of the disk's time used over the run"),
-    },
-}
-
-# Tables of vsim.mechanisms.migration, vsim.mechanisms.faults and vsim.mechanisms.energy (issue 6).
-COLUMNS["migrations"] = {
-    "id": ("int", "guest id (joins instances.id); -1 if the guest did not exist yet"),
-    "name": ("str", "guest name"),
-    "workload": ("str", "workload of the guest"),
-    "cause": ("str", "scenario (migrations:) or consolidation"),
-    "mode": ("str", "live (pre-copy of memory while it runs) or cold (stop, copy/convert or pull, boot)"),
-    "source": ("str", "host it left"),
-    "target": ("str", "host it went to (or was meant to)"),
-    "from_platform": ("str", "platform on the source"),
-    "to_platform": ("str", "platform on the target (differs after a cold migration across families)"),
-    "start_s": ("float, s", "time the migration started"),
-    "end_s": ("float, s", "time it ended (done, aborted or refused)"),
-    "total_s": ("float, s", "end_s - start_s"),
-    "rounds": ("int", "pre-copy rounds sent while the guest ran (live); 0 for cold"),
-    "downtime_s": ("float, s", "time the guest did not run: the stop-and-copy (live) or stop to ready again (cold); NaN if not done"),
-    "mb_moved": ("float, MB", "memory (live, every round) or disk (cold) sent over the network"),
-    "converged": ("bool", "live: the last remainder fitted the downtime limit (False: ended by max_rounds)"),
-    "throttle_max": ("float, 0-1", "highest auto-converge CPU throttle applied to the guest"),
-    "conversion_s": ("float, s", "time spent converting the disk image to the target's format (0: same format)"),
-    "data_lost_mb": ("float, MB", "data in a container's writable layer, lost by the move"),
-    "outcome": ("str", "done; or refused / skipped / aborted with the reason"),
-}
-COLUMNS["failures"] = {
-    "host": ("str", "host that failed"),
-    "group": ("str", "its host group"),
-    "failed_s": ("float, s", "time of the failure"),
-    "repaired_s": ("float, s", "time it is (or would be) back"),
-    "guests_failed": ("int", "guests on it that failed"),
-}
-COLUMNS["recoveries"] = {
-    "id": ("int", "id of the guest the failure killed (joins instances.id)"),
-    "name": ("str", "its name"),
-    "workload": ("str", "its workload"),
-    "host": ("str", "the host that failed under it"),
-    "failed_s": ("float, s", "time of the failure"),
-    "outcome": ("str", "restarted (its replacement became ready), lost (see reason) or restarting (the run ended first)"),
-    "new_id": ("int", "id of the replacement guest; -1 if none was started"),
-    "recovered_s": ("float, s", "time the replacement was ready (NaN if not)"),
-    "recover_s": ("float, s", "recovered_s - failed_s: time to recover"),
-    "run_lost_s": ("float, s", "how long it had been running since its last start: in-memory work lost"),
-    "data_lost_mb": ("float, MB", "data in a container's writable layer lost with the host"),
-    "reason": ("str", "why it was not restarted (empty if restarted)"),
-}
-COLUMNS["energy"] = {
-    "host": ("str", "host name"),
-    "group": ("str", "host group"),
-    "idle_w": ("float, W", "power when on and idle (hosts[].power.idle_w)"),
-    "max_w": ("float, W", "power at full utilisation"),
-    "on_s": ("float, s", "time powered (on, powering on or draining)"),
-    "off_s": ("float, s", "time powered off (drawing power.off_w)"),
-    "down_s": ("float, s", "time failed, awaiting repair (drawing nothing)"),
-    "power_ons": ("int", "times it was powered on"),
-    "mean_util": ("float, 0-1", "mean utilisation over the run: min(1, vCPUs of guests placed on it / cores)"),
-    "energy_j": ("float, J", "idle_w x on_s + (max_w - idle_w) x integral of utilisation + off_w x off_s"),
-    "energy_kwh": ("float, kWh", "energy_j / 3.6e6"),
-    "mean_power_w": ("float, W", "energy_j / length of the run"),
-}
-COLUMNS["host_states"] = {
-    "host": ("str", "host name"),
-    "time_s": ("float, s", "time of the change"),
-    "old": ("str", "state before: on, booting, draining, off, failed"),
-    "new": ("str", "state after"),
-}
-
-# Tables of vsim.experiments.sweep and vsim.experiments.plan (issue 5).
-COLUMNS["sweep"] = {
-    "point": ("int", "number of the combination of swept values, in the order the sweep lists them"),
-    "replication": ("int", "replication number at that point, from 0"),
-    "seed": ("int", "seed of the run: SeedSequence(scenario seed, spawn key (replication,)); same at every point"),
-    "<swept path>": ("as given", "one column per swept dotted path (e.g. hosts.0.memory_gib), holding its value"),
-    "requested": ("int", "guests requested in the run"),
-    "ready": ("int", "guests that became ready"),
-    "rejected": ("int", "guests rejected at placement (no host had room)"),
-    "failed": ("int", "guests that ended failed"),
-    "blocking": ("float, 0-1", "rejected / requested: the blocking probability of the run"),
-    "startup_mean_s": ("float, s", "mean startup of the guests that became ready"),
-    "startup_p50_s": ("float, s", "median startup"),
-    "startup_p95_s": ("float, s", "95th percentile of startup"),
-    "startup_max_s": ("float, s", "longest startup"),
-    "hosts_used": ("int", "hosts that received at least one guest"),
-    "peak_guests_per_host": ("int", "most guests on one host at once"),
-    "peak_memory_util": ("float, 0-1+", "largest peak reserved memory / physical memory over hosts (above 1 with overcommit)"),
-    "sim_end_s": ("float, s", "simulated time at the end of the run"),
-    "events": ("int", "SimPy events scheduled"),
-    "error": ("str", "why the run failed (exception type and message); empty if it succeeded"),
-}
-COLUMNS["sweep_summary"] = {
-    "point": ("int", "sweep point"),
-    "<swept path>": ("as given", "one column per swept path"),
-    "metric": ("str", "name of a metric column of the sweep table"),
-    "n": ("int", "runs at this point that gave a value"),
-    "errors": ("int", "runs at this point that failed"),
-    "mean": ("float, unit of the metric", "mean over the replications"),
-    "std": ("float, unit of the metric", "sample standard deviation (ddof 1)"),
-    "ci95_low": ("float, unit of the metric", "mean - t(0.975, n-1) std / sqrt(n); NaN if n < 2"),
-    "ci95_high": ("float, unit of the metric", "mean + t(0.975, n-1) std / sqrt(n); NaN if n < 2"),
-}
-COLUMNS["plan"] = {
-    "architecture": ("str", "plan architectures[].name"),
-    "platform": ("str", "platform profile of the architecture; containers in VMs: 'docker in kvm' (container platform in VM platform)"),
-    "host_type": ("str", "plan host_types[].name"),
-    "demand_scale": ("float", "demand multiplier (demand.scale): replicas and arrival rate times this"),
-    "guests_requested": ("int", "guests requested in one run at this demand"),
-    "hosts": ("int", "minimum hosts meeting every target, spare hosts for failures included (NaN if none up to max_hosts)"),
-    "spare_hosts": ("int", "hosts added to survive policy.tolerate_host_failures"),
-    "nodes": ("int", "containers in VMs: fewest node VMs holding the containers within every target (simulated); NaN for other architectures"),
-    "node_binding": ("str", "containers in VMs: resource that made one node VM fewer fail (binding at the node level); empty otherwise"),
-    "cost_per_hour": ("float, currency/h", "hosts x price_per_hour"),
-    "power_w": ("float, W", "hosts x power_w"),
-    "binding": ("str", "resource that made one host fewer fail (memory, vcpus, disk, guest limit, boot contention); containers in VMs: at the host level"),
-    "limit": ("str", "the targets missed with one host fewer, and the resource behind each; containers in VMs: 'hosts: ...; node VMs (N): ...', one per level"),
-    "blocking": ("float, 0-1", "simulated fraction of requests rejected (mean over replications), k hosts lost; containers in VMs: of containers in the node VMs"),
-    "startup_p95_s": ("float, s", "simulated startup p95 (mean over replications), k hosts lost; containers in VMs: the container start only (nodes are up first)"),
-    "memory_util": ("float, 0-1", "peak reserved memory (footprints included) / memory the cluster may reserve; containers in VMs: of the hosts (node VMs as guests), likewise vcpu_util and disk_util"),
-    "vcpu_util": ("float, 0-1", "peak reserved vCPUs / (cores x CPU overcommit)"),
-    "disk_util": ("float, 0-1", "peak reserved disk (image cache included) / disk the cluster may reserve"),
-    "feasible": ("bool", "False if no host count up to max_hosts meets the targets"),
-    "simulated_sizes": ("int", "how many host counts the search simulated"),
-    "cheapest": ("bool", "the cheapest host type for this architecture and demand"),
-}
-
-
-# Not a table of a run: vsim.experiments.stack.platform_stack (issue 7).
-COLUMNS["stack"] = {
-    "platform": ("str", "profile name"),
-    "level": ("int", "position from the bottom: 0 = the hardware"),
-    "layer": ("str", "the software layer (hypervisor, host OS, guest OS kernel, application, ...)"),
-    "scope": ("str", "hardware, per host (paid once per host) or per guest (paid for every guest)"),
-    "what": ("str", "what the layer is, in a few words"),
-    "memory_mib": ("float, MiB", "memory the profile charges for the layer (host footprint or per-guest overhead); NaN if none or the guest's own RAM"),
-    "cpu_cores": ("float, cores", "cores the layer keeps busy on every host (host footprint); NaN if none"),
-    "provenance": ("str", "source or assumption of the layer's numbers"),
-}
-
-
-def columns_doc() -> str:
-    """All columns as a Markdown table (used by the README and `vsim run --help`)."""
-    lines = ["| table | column | type, unit | meaning |", "|---|---|---|---|"]
-    for table, cols in COLUMNS.items():
-        for col, (typ, desc) in cols.items():
-            lines.append(f"| {table} | `{col}` | {typ} | {desc} |")
-    return "\n".join(lines)
 
 
 def _pct(x: pd.Series, q: float) -> float:
@@ -443,14 +151,30 @@ class Results:
                 f"states={s['states']}>")
 
     # -- saving --------------------------------------------------------------------
-    def save(self, folder: str | os.PathLike, force: bool = False, figures: bool = True) -> Path:
-        """Write ``summary.json``, ``instances.csv``, ``phases.csv``, ``hosts.csv``,
-        ``scenario.json`` (and a startup figure) to ``folder``.
+    def save(self, folder: str | os.PathLike, force: bool = False,
+             figures: Mapping[str, Callable[[Results, Path], object]] | None = None) -> Path:
+        """Write ``summary.json``, ``scenario.json``, ``instances.csv``,
+        ``phases.csv``, ``hosts.csv`` and one CSV per further table
+        (``requests.csv``, ``migrations.csv``, ...) to ``folder``, and the
+        ``figures`` if given.
 
-        The files are written to a temporary folder next to it, then renamed into
-        place, so an interrupted save never leaves a half-written folder. An
-        existing folder is refused unless ``force=True``.
+        ``figures`` maps a file name to a function ``writer(results, path)``
+        that writes that file (or nothing, if it has nothing to draw).
+        :data:`vsim.plots.RUN_FIGURES` holds the startup timeline that ``vsim
+        run --out`` writes, so ``results.save(folder,
+        figures=vsim.plots.RUN_FIGURES)`` writes the same folder as the command.
+
+        Everything, figures included, is written to a temporary folder next to
+        ``folder``, then renamed into place, so an interrupted save or a figure
+        that fails never leaves a half-written folder. An existing folder is
+        refused unless ``force=True``.
+
+        Changed after 0.1.0: the startup figure used to be drawn here by
+        default (``figures=True``). Results no longer import the plots (the
+        layers of ARCHITECTURE.md), so the default now writes the tables only,
+        and ``figures=True`` is refused with a message naming RUN_FIGURES.
         """
+        writers = _figure_writers(figures)
         dest = Path(folder)
         with staged_folder(dest, replace=force) as tmp:
             summary = self.summary
@@ -462,15 +186,30 @@ class Results:
             self.hosts.to_csv(tmp / "hosts.csv", index=False)
             for name, table in self.tables.items():
                 table.to_csv(tmp / f"{name}.csv", index=False)
-            if figures and len(self.instances):
-                import matplotlib.pyplot as plt
-
-                from vsim.plots import startup_timeline
-
-                ax = startup_timeline(self.instances)
-                ax.figure.savefig(tmp / "startup-timeline.png", dpi=110, bbox_inches="tight")
-                plt.close(ax.figure)
+            for name, write in writers.items():
+                if (tmp / name).exists():
+                    raise ScenarioError(f"figures: {name!r} is the name of a file the tables were written to")
+                write(self, tmp / name)
         return dest
+
+
+def _figure_writers(figures: Any) -> dict[str, Callable]:
+    """``figures`` of :meth:`Results.save`, checked before anything is written."""
+    if figures is None or figures is False:
+        return {}
+    if figures is True:
+        raise ScenarioError("figures: results no longer draw figures themselves; pass the figures to "
+                            "write, e.g. figures=vsim.plots.RUN_FIGURES (what vsim run --out writes)")
+    if not isinstance(figures, Mapping):
+        raise ScenarioError(f"figures: expected a mapping of file name to writer(results, path), "
+                            f"got {type(figures).__name__}")
+    for name, write in figures.items():
+        if not isinstance(name, str) or name in ("", ".", "..") or Path(name).name != name:
+            raise ScenarioError(f"figures: {name!r} is not a plain file name")
+        if not callable(write):
+            raise ScenarioError(f"figures[{name!r}]: expected a function writer(results, path), "
+                                f"got {type(write).__name__}")
+    return dict(figures)
 
 
 def _instance_table(guests) -> tuple[pd.DataFrame, tuple]:
