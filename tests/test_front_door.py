@@ -84,10 +84,13 @@ def test_version_loads_nothing_heavy():
 def test_a_name_is_imported_when_first_used():
     code = """
         import sys, vsim
+        assert "World" not in vars(vsim) and "vsim.model.world" not in sys.modules
+        w = vsim.World
+        assert vars(vsim)["World"] is w is sys.modules["vsim.model.world"].World
+        assert "pandas" not in sys.modules  # the model alone needs no pandas
         assert "simulate" not in vars(vsim) and "vsim.experiments.run" not in sys.modules
         f = vsim.simulate
         assert vars(vsim)["simulate"] is f is sys.modules["vsim.experiments.run"].simulate
-        assert "pandas" not in sys.modules  # the model alone needs no pandas
         vsim.density
         assert "vsim.experiments.density" in sys.modules
     """
