@@ -113,7 +113,8 @@ def test_demo_nested_startup_counts_only_the_container_start(demo_plan):
 
 def test_demo_node_count_is_minimal_by_simulation():
     """Re-simulate level 1: the node count meets every target, one node fewer misses one."""
-    from vsim.experiments.plan import _evaluate, _node_level
+    from vsim.experiments.plan import _evaluate
+    from vsim.spec.plan import node_level
 
     p = load_plan(PLAN)
     a = next(a for a in p.architectures if a.name == "containers-in-vms")
@@ -121,7 +122,7 @@ def test_demo_node_count_is_minimal_by_simulation():
     row = plan(p.model_copy(update={"architectures": [a], "host_types": [h], "demand": p.demand.model_copy(
         update={"scale": [1.0]})})).iloc[0]
     n = int(row["nodes"])
-    lp, la, lh = _node_level(p, a, h)
+    lp, la, lh = node_level(p, a, h)
     assert _evaluate(lp, la, lh, n, 1.0)["ok"]
     assert not _evaluate(lp, la, lh, n - 1, 1.0)["ok"]
 

@@ -71,30 +71,26 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationError, model_validator
 
 from vsim.experiments.sweep import replication_seed
 from vsim.results.tables import Results
 from vsim.spec.errors import ScenarioError
-from vsim.spec.fields import StrictModel as _Model
-from vsim.spec.messages import format_validation_error
-from vsim.spec.profile import profile_names
-from vsim.spec.scenario import (
-    Disk,
-    Image,
-    Name,
-    NonNegative,
-    Overcommit,
-    Placement,
-    Positive,
-    Registry,
-    parse_scenario,
+from vsim.spec.plan import (
+    Architecture,
+    HostType,
+    Plan,
+    Policy,
+    host_level,
+    load_plan,
+    node_level,
+    parse_plan,
+    scenario_data,
 )
-from vsim.spec.yamlio import read_yaml
+from vsim.spec.scenario import parse_scenario
 
 __all__ = ["Plan", "load_plan", "parse_plan", "plan", "plan_table", "COLUMNS"]
 
@@ -125,275 +121,6 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     },
 }
 
-Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-
-
-class ServiceDemand(_Model):
-    """``replicas`` copies of one service, all requested at time 0, kept running."""
-
-    name: Name
-    replicas: Annotated[int, Field(ge=1, le=1_000_000)]
-    vcpus: Annotated[float, Field(gt=0, le=10_000)] = 1.0
-    memory_mib: Positive = 1024.0
-    disk_gib: NonNegative = 0.0
-
-
-class ArrivalDemand(_Model):
-    """Instance requests arriving as a Poisson process, each living an exponential time."""
-
-    name: Name = "requests"
-    rate_per_s: Positive
-    mean_lifetime_s: Positive
-    count: Annotated[int, Field(ge=1, le=10_000_000)] = 2000
-    vcpus: Annotated[float, Field(gt=0, le=10_000)] = 1.0
-    memory_mib: Positive = 1024.0
-    disk_gib: NonNegative = 0.0
-
-
-class Demand(_Model):
-    services: list[ServiceDemand] = Field(default_factory=list)
-    arrivals: ArrivalDemand | None = None
-    scale: list[Annotated[float, Field(gt=0, le=1000)]] = Field(
-        default_factory=lambda: [1.0], min_length=1,
-        description="demand levels to plan for: replicas and arrival rate times each factor",
-    )
-
-    @model_validator(mode="after")
-    def _something(self) -> Demand:
-        if not self.services and self.arrivals is None:
-            raise ValueError("give services (replicas of a size) or arrivals (a request process), or both")
-        return self
-
-
-class NodeShape(_Model):
-    """One node VM of a "containers in VMs" architecture: its size and its own OS."""
-
-    vcpus: Annotated[int, Field(ge=1, le=100_000)]
-    memory_gib: Positive
-    disk_gib: Positive = 20.0
-    guest_os_memory_mib: NonNegative = Field(default=0.0, description="memory the node's guest OS keeps (out of memory_gib)")
-    guest_os_disk_gib: NonNegative = Field(default=0.0, description="disk the node's guest OS keeps (out of disk_gib)")
-    image: Name | None = None
-    clone: Literal["full", "linked", "layers"] | None = None
-
-    @model_validator(mode="after")
-    def _room(self) -> NodeShape:
-        if self.guest_os_memory_mib >= self.memory_gib * 1024.0:
-            raise ValueError(f"guest_os_memory_mib ({self.guest_os_memory_mib:g}) leaves no memory for containers "
-                             f"in a node of {self.memory_gib:g} GiB; give the node more memory_gib")
-        if self.guest_os_disk_gib >= self.disk_gib:
-            raise ValueError(f"guest_os_disk_gib ({self.guest_os_disk_gib:g}) leaves no disk for containers "
-                             f"in a node of {self.disk_gib:g} GiB; give the node more disk_gib")
-        return self
-
-
-class Architecture(_Model):
-    """One way to run the demand: a platform, and what each guest adds to a service."""
-
-    name: Name
-    platform: Name
-    guest_os_memory_mib: NonNegative = Field(
-        default=0.0, description="memory each guest needs for its own OS, on top of the service (VMs: a guest kernel and init)"
-    )
-    guest_os_disk_gib: NonNegative = Field(default=0.0, description="disk each guest needs for its own OS")
-    image: Name | None = None
-    clone: Literal["full", "linked", "layers"] | None = None
-    inside: Name | None = Field(
-        default=None, description="containers in VMs: the VM platform of the node VMs the containers run in (needs node:)"
-    )
-    node: NodeShape | None = Field(default=None, description="containers in VMs: the shape of one node VM (needs inside:)")
-
-    @model_validator(mode="after")
-    def _nested(self) -> Architecture:
-        if (self.inside is None) != (self.node is None):
-            raise ValueError("containers in VMs need both inside: (the VM platform, e.g. kvm) and node: "
-                             "(the node VM's vcpus, memory_gib, disk_gib); give both or neither")
-        return self
-
-
-class HostType(_Model):
-    """A server model one can buy or rent."""
-
-    name: Name
-    cores: Annotated[int, Field(ge=1, le=100_000)]
-    core_speed: Annotated[float, Field(gt=0, le=100)] = 1.0
-    memory_gib: Positive
-    disk: Disk = Disk()
-    network_gbit_s: Positive = 10.0
-    price_per_hour: NonNegative = Field(description="cost of one host for one hour (any currency)")
-    power_w: NonNegative = Field(description="average electrical power of one host, W")
-
-
-class Policy(_Model):
-    overcommit: Overcommit = Overcommit()
-    headroom: Annotated[float, Field(ge=0, lt=1)] = 0.0
-    tolerate_host_failures: Annotated[int, Field(ge=0, le=1000)] = 0
-    placement: Placement = "spread"
-
-
-class Targets(_Model):
-    blocking_max: Fraction = 0.01
-    startup_p95_max_s: Positive | None = None
-    utilisation_max: Annotated[float, Field(gt=0, le=1)] | None = None
-
-
-class Plan(_Model):
-    """A capacity-planning question (see the module docstring)."""
-
-    name: Name = "plan"
-    description: str = ""
-    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
-    replications: Annotated[int, Field(ge=1, le=1000)] = 1
-    max_hosts: Annotated[int, Field(ge=1, le=100_000)] = 1000
-    demand: Demand
-    architectures: list[Architecture] = Field(min_length=1)
-    host_types: list[HostType] = Field(min_length=1)
-    policy: Policy = Policy()
-    targets: Targets = Targets()
-    registries: list[Registry] = Field(default_factory=lambda: [Registry(name="hub")])
-    images: list[Image] = Field(default_factory=list)
-    profiles: list[dict[str, Any]] = Field(default_factory=list)
-
-
-# -- reading ---------------------------------------------------------------------------------
-
-def parse_plan(data: Any, where: str = "plan") -> Plan:
-    """Validate plan data; every problem names its field."""
-    if not isinstance(data, dict):
-        raise ScenarioError(f"{where}: a plan is a mapping (demand:, architectures:, host_types:, ...), "
-                            f"not {type(data).__name__ if data is not None else 'an empty file'}")
-    try:
-        p = Plan.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(format_validation_error(exc), source=where) from None
-    problems = []
-    custom = {str(pr.get("name")) for pr in p.profiles if isinstance(pr, dict)}
-    known = set(profile_names()) | custom
-    images = {im.name for im in p.images}
-    for i, a in enumerate(p.architectures):
-        if a.platform not in known:
-            problems.append(f"architectures[{i}].platform: unknown platform {a.platform!r}; "
-                            f"choose one of {', '.join(sorted(known))}")
-        if a.image is not None and a.image not in images:
-            problems.append(f"architectures[{i}].image: no image named {a.image!r} in images")
-        if a.inside is not None and a.inside not in known:
-            problems.append(f"architectures[{i}].inside: unknown platform {a.inside!r}; "
-                            f"choose one of {', '.join(sorted(known))}")
-        if a.node is not None and a.node.image is not None and a.node.image not in images:
-            problems.append(f"architectures[{i}].node.image: no image named {a.node.image!r} in images")
-    for what, items in (("architectures", p.architectures), ("host_types", p.host_types),
-                        ("demand.services", p.demand.services)):
-        seen: set[str] = set()
-        for i, it in enumerate(items):
-            if it.name in seen:
-                problems.append(f"{what}[{i}].name: duplicate name {it.name!r}")
-            seen.add(it.name)
-    if problems:
-        raise ScenarioError(problems, source=where)
-    # Every architecture on every host type must make a valid scenario.
-    for i, a in enumerate(p.architectures):
-        for j, h in enumerate(p.host_types):
-            try:
-                for lp, la, lh in _levels(p, a, h, 1):
-                    parse_scenario(_scenario_data(lp, la, lh, 1, 1.0), where="")
-            except ScenarioError as exc:
-                raise ScenarioError([f"architectures[{i}] on host_types[{j}]: {q}" for q in exc.problems],
-                                    source=where) from None
-    return p
-
-
-def load_plan(path: str | os.PathLike) -> Plan:
-    """Read and validate a plan YAML file."""
-    return parse_plan(read_yaml(path), where=str(path))
-
-
-# -- building scenarios ----------------------------------------------------------------------
-
-def _scenario_data(p: Plan, a: Architecture, h: HostType, hosts: int, scale: float) -> dict:
-    keep = 1.0 - p.policy.headroom
-    disk = h.disk.model_dump()
-    disk["capacity_gib"] = disk["capacity_gib"] * keep
-    workloads = []
-    for s in p.demand.services:
-        w = {
-            "name": s.name, "platform": a.platform, "vcpus": s.vcpus,
-            "memory_mib": s.memory_mib + a.guest_os_memory_mib,
-            "disk_gib": s.disk_gib + a.guest_os_disk_gib,
-            "arrivals": {"type": "batch", "count": max(1, math.ceil(s.replicas * scale)), "at_s": 0.0},
-            "lifetime": {"type": "forever"},
-        }
-        workloads.append(w)
-    if p.demand.arrivals is not None:
-        r = p.demand.arrivals
-        workloads.append({
-            "name": r.name, "platform": a.platform, "vcpus": r.vcpus,
-            "memory_mib": r.memory_mib + a.guest_os_memory_mib,
-            "disk_gib": r.disk_gib + a.guest_os_disk_gib,
-            "arrivals": {"type": "poisson", "rate_per_s": r.rate_per_s * scale,
-                         "count": max(1, math.ceil(r.count * scale))},
-            "lifetime": {"type": "exponential", "mean_s": r.mean_lifetime_s},
-        })
-    for w in workloads:
-        if a.image is not None:
-            w["image"] = a.image
-        if a.clone is not None:
-            w["clone"] = a.clone
-    return {
-        "name": f"{p.name}-{a.name}-{h.name}-{hosts}",
-        "seed": p.seed,
-        "placement": p.policy.placement,
-        "hosts": [{
-            "name": h.name, "count": hosts, "cores": h.cores, "core_speed": h.core_speed,
-            "memory_gib": h.memory_gib * keep, "disk": disk, "network_gbit_s": h.network_gbit_s,
-            "platforms": [a.platform], "overcommit": p.policy.overcommit.model_dump(),
-            "cached_images": [a.image] if a.image is not None else [],
-        }],
-        "registries": [r.model_dump() for r in p.registries],
-        "images": [im.model_dump(mode="json", exclude_none=True) for im in p.images if im.name == a.image],
-        "workloads": workloads,
-        "profiles": list(p.profiles),
-    }
-
-
-def _node_level(p: Plan, a: Architecture, h: HostType) -> tuple[Plan, Architecture, HostType]:
-    """Level 1 of containers in VMs: the container demand on "virtual hosts" of the node's shape.
-
-    A node VM's vCPUs are its cores; its memory and disk, less its guest OS,
-    are what the container engine and the containers may use. Its disk runs at
-    the host disk's speed (a simplification: nodes do not share it here).
-    """
-    n = a.node
-    vhost = HostType(
-        name=f"{a.name}-node", cores=n.vcpus, core_speed=h.core_speed,
-        memory_gib=(n.memory_gib * 1024.0 - n.guest_os_memory_mib) / 1024.0,
-        disk=h.disk.model_copy(update={"capacity_gib": n.disk_gib - n.guest_os_disk_gib}),
-        network_gbit_s=h.network_gbit_s, price_per_hour=0.0, power_w=0.0,
-    )
-    return p, a.model_copy(update={"inside": None, "node": None}), vhost
-
-
-def _host_level(p: Plan, a: Architecture, h: HostType, nodes: int) -> tuple[Plan, Architecture, HostType]:
-    """Level 2 of containers in VMs: ``nodes`` node VMs, guests of ``a.inside``, on host type ``h``.
-
-    Every node must be placed (blocking 0: a node left out loses its
-    containers); node boot time is no target (nodes are up before the demand).
-    """
-    n = a.node
-    demand = Demand(services=[ServiceDemand(name="node", replicas=nodes, vcpus=n.vcpus,
-                                            memory_mib=n.memory_gib * 1024.0, disk_gib=n.disk_gib)])
-    targets = Targets(blocking_max=0.0, startup_p95_max_s=None, utilisation_max=p.targets.utilisation_max)
-    p2 = p.model_copy(update={"demand": demand, "targets": targets})
-    return p2, Architecture(name=a.name, platform=a.inside, image=n.image, clone=n.clone), h
-
-
-def _levels(p: Plan, a: Architecture, h: HostType, nodes: int) -> list[tuple[Plan, Architecture, HostType]]:
-    """The (plan, architecture, host type) simulated for ``a``: one level, or two if nested."""
-    if a.node is None:
-        return [(p, a, h)]
-    return [_node_level(p, a, h), _host_level(p, a, h, nodes)]
-
-
-# -- judging one cluster size -----------------------------------------------------------------
 
 def _peak(start: np.ndarray, end: np.ndarray, amount: np.ndarray) -> float:
     """Largest total of ``amount`` held at once over intervals [start, end)."""
@@ -427,7 +154,7 @@ def _evaluate(p: Plan, a: Architecture, h: HostType, hosts: int, scale: float) -
     """Run the cluster ``replications`` times; mean figures and whether targets hold."""
     from vsim.experiments.run import build_world
 
-    sc = parse_scenario(_scenario_data(p, a, h, hosts, scale), where=f"{a.name} on {hosts} x {h.name}")
+    sc = parse_scenario(scenario_data(p, a, h, hosts, scale), where=f"{a.name} on {hosts} x {h.name}")
     blocking, p95, utils, reasons = [], [], [], {}
     requested = 0
     for r in range(p.replications):
@@ -468,7 +195,7 @@ def _lower_bound(p: Plan, a: Architecture, h: HostType, scale: float) -> int:
     """Hosts needed just to hold the reservations (a bound: the simulation decides)."""
     from vsim.spec.scenario import parse_scenario as _ps
 
-    sc = _ps(_scenario_data(p, a, h, 1, scale), where="bound")
+    sc = _ps(scenario_data(p, a, h, 1, scale), where="bound")
     prof = sc.profile(a.platform)
     keep = 1.0 - p.policy.headroom
     oc = p.policy.overcommit
@@ -565,11 +292,11 @@ def _plan_one(args: tuple) -> dict[str, Any]:
         guests, platform, nodes, node_binding, why = res["requested"], a.platform, math.nan, "", res["why"]
         achieved, sizes = res, res["simulated_sizes"]
     else:  # containers in VMs: containers into node VMs, then node VMs onto hosts
-        lvl1 = _search(*_node_level(p, a, h), scale)
+        lvl1 = _search(*node_level(p, a, h), scale)
         guests, platform, node_binding = lvl1["requested"], f"{a.platform} in {a.inside}", lvl1["binding"]
         nodes = lvl1["hosts"] if lvl1["feasible"] else math.nan
         if lvl1["feasible"]:
-            res = _search(*_host_level(p, a, h, lvl1["hosts"]), 1.0)
+            res = _search(*host_level(p, a, h, lvl1["hosts"]), 1.0)
             why = f"hosts: {res['why']}; node VMs ({lvl1['hosts']}): {_as_nodes(lvl1['why'])}"
             sizes = lvl1["simulated_sizes"] + res["simulated_sizes"]
         else:  # no node count works: the hosts cannot be planned
