@@ -358,6 +358,34 @@ def _progress(total: int, initial: int, enabled: bool | None):
     return tqdm(total=total, initial=initial, unit="run", desc="sweep")
 
 
+def _check_sweep_args(scenario: Any, replications: Any, resume: bool, force: bool,
+                      out: Any) -> tuple[Scenario, int]:
+    """The scenario (loaded if a path) and the replication count, or one clear error."""
+    if isinstance(scenario, str | os.PathLike):
+        scenario = load_scenario(scenario)
+    if not isinstance(scenario, Scenario):
+        raise ScenarioError(f"sweep: expected a Scenario or a scenario file, got {type(scenario).__name__}")
+    reps = scenario.replications if replications is None else replications
+    if isinstance(reps, bool) or not isinstance(reps, int | np.integer) or not 1 <= reps <= 10_000:
+        raise ScenarioError(f"--replications: must be a whole number from 1 to 10000, got {reps!r}")
+    if resume and force:
+        raise ScenarioError("--resume and --force: choose one (continue the sweep, or replace it)")
+    if resume and out is None:
+        raise ScenarioError("--resume: needs --out, the folder of the sweep to continue")
+    return scenario, int(reps)
+
+
+def _run_tasks(tasks: list, kind: str, executor: Any, jobs: int) -> Iterable[dict]:
+    """The runs' rows as they finish: on Dask, in local processes, or here."""
+    if not tasks:
+        return ()
+    if kind == "dask":
+        return _dask(tasks, executor, jobs)
+    if jobs == 1 or len(tasks) == 1:
+        return _serial(tasks)
+    return _processes(tasks, min(jobs, len(tasks)))
+
+
 def sweep(
     scenario: Scenario | str | os.PathLike,
     replications: int | None = None,
@@ -377,18 +405,8 @@ def sweep(
     module-level function to reach other processes) and ``error`` (empty if the
     run succeeded). ``replications`` overrides the scenario's own.
     """
-    if isinstance(scenario, str | os.PathLike):
-        scenario = load_scenario(scenario)
-    if not isinstance(scenario, Scenario):
-        raise ScenarioError(f"sweep: expected a Scenario or a scenario file, got {type(scenario).__name__}")
-    reps = scenario.replications if replications is None else replications
-    if isinstance(reps, bool) or not isinstance(reps, int | np.integer) or not 1 <= reps <= 10_000:
-        raise ScenarioError(f"--replications: must be a whole number from 1 to 10000, got {reps!r}")
+    scenario, reps = _check_sweep_args(scenario, replications, resume, force, out)
     kind, jobs = _check_executor(executor, jobs)
-    if resume and force:
-        raise ScenarioError("--resume and --force: choose one (continue the sweep, or replace it)")
-    if resume and out is None:
-        raise ScenarioError("--resume: needs --out, the folder of the sweep to continue")
     points = expand(scenario)
     seeds = [replication_seed(scenario.seed, r) for r in range(reps)]
     done: dict[tuple[int, int], dict] = {}
@@ -398,14 +416,7 @@ def sweep(
     tasks = [(p.id, r, seeds[r], p.data, metrics) for p in points for r in range(reps) if (p.id, r) not in done]
     rows = {k: v for k, v in done.items() if k[0] < len(points) and k[1] < reps}
     bar = _progress(len(tasks) + len(rows), len(rows), progress)
-    if not tasks:
-        results: Iterable[dict] = ()
-    elif kind == "dask":
-        results = _dask(tasks, executor, jobs)
-    elif jobs == 1 or len(tasks) == 1:
-        results = _serial(tasks)
-    else:
-        results = _processes(tasks, min(jobs, len(tasks)))
+    results = _run_tasks(tasks, kind, executor, jobs)
     sink = open(outdir / RUNS_FILE, "a") if outdir is not None else None  # noqa: SIM115
     try:
         for row in results:

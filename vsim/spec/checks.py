@@ -34,7 +34,7 @@ from vsim.spec.overrides import set_path, split_path
 
 if TYPE_CHECKING:
     from vsim.spec.profile import Profile
-    from vsim.spec.scenario import Scenario, Workload
+    from vsim.spec.scenario import HostGroup, Scenario, Workload
 
 __all__ = ["MAX_SWEEP_POINTS", "check_scenario"]
 
@@ -53,67 +53,73 @@ def check_scenario(sc: Scenario) -> None:
 def _check_references(sc: Scenario) -> None:
     """Checks that span several sections (names that must refer to something)."""
     problems: list[str] = []
-
-    def dupes(items, what):
-        seen = set()
-        for i, it in enumerate(items):
-            if it.name in seen:
-                problems.append(f"{what}[{i}].name: duplicate name {it.name!r}; names must be unique")
-            seen.add(it.name)
-
-    dupes(sc.hosts, "hosts")
-    dupes(sc.registries, "registries")
-    dupes(sc.images, "images")
-    dupes(sc.workloads, "workloads")
-
+    for what, names in (("hosts", [h.name for h in sc.hosts]), ("registries", [r.name for r in sc.registries]),
+                        ("images", [im.name for im in sc.images]), ("workloads", [w.name for w in sc.workloads])):
+        seen: set[str] = set()
+        for i, name in enumerate(names):
+            if name in seen:
+                problems.append(f"{what}[{i}].name: duplicate name {name!r}; names must be unique")
+            seen.add(name)
     known_platforms = sc.known_platforms()
     for i, h in enumerate(sc.hosts):
-        for j, p in enumerate(h.platforms):
-            if p not in known_platforms:
-                problems.append(f"hosts[{i}].platforms[{j}]: unknown platform {p!r}{suggest(p, known_platforms)}")
-        for j, cached in enumerate(h.cached_images):
-            if cached not in sc.image_map:
-                problems.append(f"hosts[{i}].cached_images[{j}]: no image named {cached!r} in images")
-        if all(p in known_platforms for p in h.platforms):
-            footprint = sum(_host_memory_mib(sc.profile(p)) for p in dict.fromkeys(h.platforms))
-            if footprint >= h.memory_gib * 1024 * h.overcommit.memory:
-                problems.append(
-                    f"hosts[{i}].memory_gib: the platforms alone take {footprint:.0f} MiB, more than the "
-                    f"host's {h.memory_gib * 1024:.0f} MiB; give the host more memory or fewer platforms"
-                )
+        problems.extend(_check_host(sc, i, h, known_platforms))
     regs = {r.name for r in sc.registries}
     for i, im in enumerate(sc.images):
         if im.registry is not None and im.registry not in regs:
             problems.append(f"images[{i}].registry: no registry named {im.registry!r}{suggest(im.registry, regs)}")
     for i, w in enumerate(sc.workloads):
-        where = f"workloads[{i}]"
-        if w.platform not in known_platforms:
-            problems.append(f"{where}.platform: unknown platform {w.platform!r}{suggest(w.platform, known_platforms)}")
-            continue
-        prof = sc.profile(w.platform)
-        if w.kind is not None and w.kind != prof.guest_kind:
-            problems.append(f"{where}.kind: platform {w.platform!r} runs {prof.guest_kind}s, not {w.kind}s")
-        if not any(w.platform in h.platforms for h in sc.hosts):
-            problems.append(f"{where}.platform: no host runs {w.platform!r}; add it to a host's platforms")
-        problems.extend(_check_running(sc, w, prof, where, known_platforms))
-        if w.image is not None and prof.guest_kind == "process":
-            problems.append(f"{where}.image: a native process runs from the host's own file system; remove image")
-        elif w.image is not None:
-            image = sc.image_map.get(w.image)
-            if image is None:
-                problems.append(f"{where}.image: no image named {w.image!r}{suggest(w.image, sc.image_map)}")
-            else:
-                want = "container" if prof.guest_kind == "container" else "vm-disk"
-                if image.kind != want:
-                    problems.append(f"{where}.image: {w.platform} needs a {want} image, {w.image!r} is a {image.kind} image")
-        if w.clone is not None:
-            if prof.guest_kind == "container" and w.clone != "layers":
-                problems.append(f"{where}.clone: containers use 'layers'; full and linked clones are for VM disks")
-            if prof.guest_kind != "container" and w.clone == "layers":
-                problems.append(f"{where}.clone: VM disks are cloned 'full' or 'linked'")
+        problems.extend(_check_workload(sc, f"workloads[{i}]", w, known_platforms))
     _check_operations(sc, problems)
     if problems:
         raise ScenarioError(problems)
+
+
+def _check_host(sc: Scenario, i: int, h: HostGroup, known_platforms: set[str]) -> list[str]:
+    """A host group's platforms and cached images exist, and its platforms fit in its memory."""
+    problems = []
+    for j, p in enumerate(h.platforms):
+        if p not in known_platforms:
+            problems.append(f"hosts[{i}].platforms[{j}]: unknown platform {p!r}{suggest(p, known_platforms)}")
+    for j, cached in enumerate(h.cached_images):
+        if cached not in sc.image_map:
+            problems.append(f"hosts[{i}].cached_images[{j}]: no image named {cached!r} in images")
+    if all(p in known_platforms for p in h.platforms):
+        footprint = sum(_host_memory_mib(sc.profile(p)) for p in dict.fromkeys(h.platforms))
+        if footprint >= h.memory_gib * 1024 * h.overcommit.memory:
+            problems.append(
+                f"hosts[{i}].memory_gib: the platforms alone take {footprint:.0f} MiB, more than the "
+                f"host's {h.memory_gib * 1024:.0f} MiB; give the host more memory or fewer platforms"
+            )
+    return problems
+
+
+def _check_workload(sc: Scenario, where: str, w: Workload, known_platforms: set[str]) -> list[str]:
+    """A workload's platform is known and installed, and its kind, image and clone suit it."""
+    if w.platform not in known_platforms:
+        return [f"{where}.platform: unknown platform {w.platform!r}{suggest(w.platform, known_platforms)}"]
+    problems = []
+    prof = sc.profile(w.platform)
+    if w.kind is not None and w.kind != prof.guest_kind:
+        problems.append(f"{where}.kind: platform {w.platform!r} runs {prof.guest_kind}s, not {w.kind}s")
+    if not any(w.platform in h.platforms for h in sc.hosts):
+        problems.append(f"{where}.platform: no host runs {w.platform!r}; add it to a host's platforms")
+    problems.extend(_check_running(sc, w, prof, where, known_platforms))
+    if w.image is not None and prof.guest_kind == "process":
+        problems.append(f"{where}.image: a native process runs from the host's own file system; remove image")
+    elif w.image is not None:
+        image = sc.image_map.get(w.image)
+        if image is None:
+            problems.append(f"{where}.image: no image named {w.image!r}{suggest(w.image, sc.image_map)}")
+        else:
+            want = "container" if prof.guest_kind == "container" else "vm-disk"
+            if image.kind != want:
+                problems.append(f"{where}.image: {w.platform} needs a {want} image, {w.image!r} is a {image.kind} image")
+    if w.clone is not None:
+        if prof.guest_kind == "container" and w.clone != "layers":
+            problems.append(f"{where}.clone: containers use 'layers'; full and linked clones are for VM disks")
+        if prof.guest_kind != "container" and w.clone == "layers":
+            problems.append(f"{where}.clone: VM disks are cloned 'full' or 'linked'")
+    return problems
 
 
 def _host_memory_mib(prof: Profile) -> float:

@@ -179,6 +179,23 @@ def parse_plan(data: Any, where: str = "plan") -> Plan:
         p = Plan.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(format_validation_error(exc), source=where) from None
+    problems = _check_references(p)
+    if problems:
+        raise ScenarioError(problems, source=where)
+    # Every architecture on every host type must make a valid scenario.
+    for i, a in enumerate(p.architectures):
+        for j, h in enumerate(p.host_types):
+            try:
+                for lp, la, lh in levels(p, a, h, 1):
+                    parse_scenario(scenario_data(lp, la, lh, 1, 1.0), where="")
+            except ScenarioError as exc:
+                raise ScenarioError([f"architectures[{i}] on host_types[{j}]: {q}" for q in exc.problems],
+                                    source=where) from None
+    return p
+
+
+def _check_references(p: Plan) -> list[str]:
+    """Names that must refer to something (platforms, images) or be unique."""
     problems = []
     custom = {str(pr.get("name")) for pr in p.profiles if isinstance(pr, dict)}
     known = set(profile_names()) | custom
@@ -202,18 +219,7 @@ def parse_plan(data: Any, where: str = "plan") -> Plan:
             if name in seen:
                 problems.append(f"{what}[{i}].name: duplicate name {name!r}")
             seen.add(name)
-    if problems:
-        raise ScenarioError(problems, source=where)
-    # Every architecture on every host type must make a valid scenario.
-    for i, a in enumerate(p.architectures):
-        for j, h in enumerate(p.host_types):
-            try:
-                for lp, la, lh in levels(p, a, h, 1):
-                    parse_scenario(scenario_data(lp, la, lh, 1, 1.0), where="")
-            except ScenarioError as exc:
-                raise ScenarioError([f"architectures[{i}] on host_types[{j}]: {q}" for q in exc.problems],
-                                    source=where) from None
-    return p
+    return problems
 
 
 def load_plan(path: str | os.PathLike) -> Plan:
