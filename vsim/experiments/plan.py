@@ -76,7 +76,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vsim.experiments.sweep import replication_seed
 from vsim.results.tables import Results
 from vsim.spec.errors import ScenarioError
 from vsim.spec.plan import (
@@ -91,6 +90,7 @@ from vsim.spec.plan import (
     scenario_data,
 )
 from vsim.spec.scenario import parse_scenario
+from vsim.spec.sweep import replication_seed
 
 __all__ = ["Plan", "load_plan", "parse_plan", "plan", "plan_table", "COLUMNS"]
 

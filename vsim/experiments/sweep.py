@@ -41,14 +41,12 @@ renamed, so they are either complete or absent.
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +56,8 @@ import pandas as pd
 from vsim.results.outputs import staged_folder
 from vsim.results.tables import Results
 from vsim.spec.errors import ScenarioError
-from vsim.spec.overrides import set_path
 from vsim.spec.scenario import Scenario, load_scenario, parse_scenario
+from vsim.spec.sweep import Point, expand, replication_seed
 
 __all__ = ["sweep", "summarize", "expand", "run_metrics", "replication_seed", "METRICS", "t_quantile_975",
            "COLUMNS"]
@@ -111,38 +109,6 @@ METRICS = [
 RUNS_FILE = "runs.jsonl"
 MANIFEST = "sweep.json"
 FORMAT = 1
-
-
-@dataclass(frozen=True)
-class Point:
-    """One combination of swept values: its number, the values, the scenario data."""
-
-    id: int
-    params: dict[str, Any]
-    data: dict[str, Any]
-
-
-def replication_seed(scenario_seed: int, replication: int) -> int:
-    """The seed of replication ``replication``: from SeedSequence(seed), spawn key (r,)."""
-    ss = np.random.SeedSequence(int(scenario_seed), spawn_key=(int(replication),))
-    hi, lo = (int(x) for x in ss.generate_state(2, np.uint32))
-    return ((hi << 32) | lo) >> 1  # 63 bits: a valid scenario seed
-
-
-def expand(scenario: Scenario) -> list[Point]:
-    """Every point of the scenario's sweep (one point, the scenario itself, if none)."""
-    base = scenario.model_dump(mode="json", exclude_none=True, exclude={"sweep", "replications"})
-    keys = list(scenario.sweep)
-    points = []
-    for pid, combo in enumerate(itertools.product(*(scenario.sweep[k] for k in keys))):
-        data = json.loads(json.dumps(base))  # a deep copy of plain data
-        params = dict(zip(keys, combo, strict=True))
-        for k, v in params.items():
-            set_path(data, k, v, what=f"sweep.{k}")
-        where = f"sweep point {pid} ({', '.join(f'{k}={v!r}' for k, v in params.items())})"
-        parse_scenario(data, where=where)  # every combination must be valid before anything runs
-        points.append(Point(pid, params, data))
-    return points
 
 
 def _pct(x: np.ndarray, q: float) -> float:
