@@ -14,7 +14,7 @@ import sys
 
 from conftest import ROOT
 
-CORE = ["vsim/spec", "vsim/engine", "vsim/model"]
+CORE = ["vsim/spec", "vsim/engine", "vsim/model", "vsim/mechanisms"]
 
 
 def test_core_layers_type_check():

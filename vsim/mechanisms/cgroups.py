@@ -56,7 +56,9 @@ def use(resource: FairShare, work: float, group=None):
     """
     if work <= 0:
         return
-    ev = resource.use(work) if group is None else resource.use(work, group=group)
+    # A group exists only on a WeightedFairShare CPU (CpuGroup._share_on), whose
+    # use() takes it; ``resource`` is typed FairShare, as CpuGroup.cpu is.
+    ev = resource.use(work) if group is None else resource.use(work, group=group)  # type: ignore[call-arg]
     try:
         yield ev
     except simpy.Interrupt:
@@ -208,7 +210,9 @@ class MemoryWatch:
             self._gen += 1
             gen = self._gen
             t = self.env.timeout((self.limit - u) / self.growth)
-            t.callbacks.append(lambda _ev, gen=gen: gen == self._gen and self._check())
+            # ``and`` as a conditional call (the callback's value is unused): mypy
+            # objects to using the value of a function that returns None.
+            t.callbacks.append(lambda _ev, gen=gen: gen == self._gen and self._check())  # type: ignore[func-returns-value, misc]
 
     def stop(self) -> None:
         self.killed = True

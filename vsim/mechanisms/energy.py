@@ -31,10 +31,16 @@ every power-state change.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from vsim.mechanisms.migration import Migrations, live_migrate, release, reserve
 from vsim.model.mechanism import Mechanism
+
+if TYPE_CHECKING:
+    from vsim.model.guest import Guest
+    from vsim.model.host import Host
 
 __all__ = ["Energy", "Consolidator", "J_PER_KWH"]
 
@@ -71,17 +77,18 @@ class Energy(Mechanism):
         world = self.world
         placed = [g for g in world.guests if g.host is not None and g.placed_s == g.placed_s]  # not NaN
         # One stay per guest that never moved: (host, from, to, vCPUs) ...
-        stays = [(g.host.index, g.placed_s, now if g.stopped_s != g.stopped_s else g.stopped_s, g.vcpus)
+        # (ignore: every guest in ``placed`` has a host; mypy does not carry that filter here)
+        stays = [(g.host.index, g.placed_s, now if g.stopped_s != g.stopped_s else g.stopped_s, g.vcpus)  # type: ignore[union-attr]
                  for g in placed if not g.moves]
         for g in placed:  # ... and one per host a moved guest was on
             moves = g.moves
             if not moves:
                 continue
-            cur, t = moves[0][1], g.placed_s
+            cur, since = moves[0][1], g.placed_s
             for tm, _src, dst in moves:
-                stays.append((cur, t, tm, g.vcpus))
-                cur, t = dst, tm
-            stays.append((cur, t, now if g.stopped_s != g.stopped_s else g.stopped_s, g.vcpus))
+                stays.append((cur, since, tm, g.vcpus))
+                cur, since = dst, tm
+            stays.append((cur, since, now if g.stopped_s != g.stopped_s else g.stopped_s, g.vcpus))
         n = len(world.hosts)
         if not stays:
             return [0.0] * n
@@ -190,7 +197,7 @@ class Consolidator(Mechanism):
         """Reserve a place for every guest on the other hosts (fullest first,
         none above ``high_util``); all or nothing."""
         world = self.world
-        done = []
+        done: list[tuple[Guest, Host]] = []  # (guest, its reserved destination)
         for g in sorted(guests, key=lambda g: (-g.memory_mib, g.id)):
             dst = None
             for o in sorted(others, key=lambda o: (-self.utilisation(o.index), o.index)):

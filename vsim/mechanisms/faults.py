@@ -145,6 +145,7 @@ class Faults(Mechanism):
                                  f"no room on any host within {ha.give_up_s:g} s ({why})")
             yield env.timeout(min(ha.retry_s, deadline - env.now))
         self.pending[g.id] = (g, failed_s, run_lost, lost_mb, new)
+        assert new.process is not None  # spawn_guest started its lifecycle
         yield env.any_of([self.ha_ready[new.id], new.process])
         del self.ha_ready[new.id]
         del self.pending[g.id]
@@ -160,9 +161,10 @@ class Faults(Mechanism):
         profile = world.scenario.profile(w.platform)
         image = world.scenario.image_map.get(w.image) if w.image else None
         probe = Guest(-1, w, profile, image, world.env.now, lifetime_s)
-        i, got = world.placer.place(probe, world.own_disk_mb(probe))
-        if i is None:
-            return False, got
+        placed = world.placer.place(probe, world.own_disk_mb(probe))
+        if placed[0] is None:  # narrows placed to (None, Refusal); unpacking first would not
+            return False, placed[1].message
+        i, got = placed
         world.placer.release(i, probe, got)
         return True, ""
 

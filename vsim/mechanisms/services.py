@@ -75,6 +75,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections import deque
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -84,6 +85,9 @@ from vsim.mechanisms.cgroups import CpuGroup, MemoryWatch, use
 from vsim.model.mechanism import Mechanism
 from vsim.model.placement import Refusal
 from vsim.spec.services import ServiceFixed, ServicePoisson
+
+if TYPE_CHECKING:
+    from vsim.model.guest import Guest
 
 __all__ = ["KernelCheck", "Services", "mechanisms_for", "service_summary", "SAMPLE_INTERVAL_S"]
 
@@ -150,12 +154,27 @@ class _Guest:
     __slots__ = ("g", "rng", "cpu", "queue", "idle", "mem", "procs", "alive", "eff", "tasks_left",
                  "ready_s", "flushed_mb")
 
+    # Set by Services.ready right after construction:
+    g: Guest
+    rng: np.random.Generator
+    cpu: CpuGroup
+    eff: dict[str, float]  # the platform's efficiencies (nested layers multiplied)
+    ready_s: float
+    # Set in __init__:
+    queue: deque[tuple[float, float]]  # requests waiting for a worker: (arrival_s, cpu demand)
+    idle: list[simpy.Event]  # workers waiting for a request
+    mem: MemoryWatch | None
+    procs: set[simpy.Process]
+    alive: bool
+    tasks_left: float  # pids.max budget left; inf without a limit
+    flushed_mb: float
+
     def __init__(self) -> None:
-        self.procs: set[simpy.Process] = set()
+        self.procs = set()
         self.alive = True
-        self.mem: MemoryWatch | None = None
-        self.queue: deque = deque()  # requests waiting for a worker: (arrival_s, cpu demand)
-        self.idle: list[simpy.Event] = []  # workers waiting for a request
+        self.mem = None
+        self.queue = deque()
+        self.idle = []
         self.tasks_left = math.inf
         self.flushed_mb = 0.0
 
@@ -329,6 +348,7 @@ class Services(Mechanism):
     def arrivals(self, st: _Guest):
         """Generate the service's requests until the guest stops."""
         env, svc, rng = self.env, st.g.workload.service, st.rng
+        assert svc is not None  # started only for a workload with a service
         a = svc.arrivals
         t0 = env.now
         try:
@@ -347,6 +367,7 @@ class Services(Mechanism):
             else:
                 times = [p.at_s for p in a.rates]
                 rates = [p.rate_per_s for p in a.rates]
+                tau: float | None  # None: no arrival to come
                 tau = 0.0
                 while True:
                     tau = _next_arrival(times, rates, tau, rng.exponential(1.0))
@@ -359,6 +380,7 @@ class Services(Mechanism):
 
     def _arrive(self, st: _Guest) -> None:
         svc = st.g.workload.service
+        assert svc is not None  # requests arrive only at a service
         demand = svc.cpu_s * (st.rng.exponential(1.0) if svc.cpu_distribution == "exponential" else 1.0)
         if st.mem is not None:
             st.mem.change(+1)  # the request's buffers are allocated on arrival
@@ -372,6 +394,7 @@ class Services(Mechanism):
         if st.tasks_left < math.inf:  # a thread per request: each one is a task
             if st.tasks_left <= 0:
                 lim = st.g.workload.limits
+                assert lim is not None  # tasks_left is finite only under pids.max
                 self._event(st.g, "pids-limit", 1, "tasks",
                             f"fork failed (EAGAIN): pids.max {lim.pids} reached; request refused")
                 if st.mem is not None:
@@ -412,6 +435,7 @@ class Services(Mechanism):
         g, now = st.g, self.env.now
         if st.mem is not None and st.alive:
             st.mem.change(-1)
+        assert g.workload.service is not None  # only a service's requests are done
         if t_arr - st.ready_s >= g.workload.service.warmup_s:
             t_start, host_name, cpu_t, disk_t, net_t = parts
             self.world.records["requests"].append((
@@ -427,6 +451,7 @@ class Services(Mechanism):
         """
         env, e = self.env, st.eff
         svc = st.g.workload.service
+        assert svc is not None and st.g.host is not None  # a service's request, on a running guest
         t_start = env.now
         host_name = st.g.host.name
         if demand > 0:
@@ -462,6 +487,7 @@ class Services(Mechanism):
 
     def stress_disk(self, st: _Guest):
         eff = st.eff["disk_random"]
+        assert st.g.host is not None  # a running guest is on a host (whichever it moves to)
         try:
             while True:
                 yield from use(st.g.host.disk, STRESS_DISK_CHUNK_S)
@@ -472,6 +498,7 @@ class Services(Mechanism):
 
     def stress_net(self, st: _Guest):
         eff = st.eff["network_bandwidth"]
+        assert st.g.host is not None  # a running guest is on a host (whichever it moves to)
         try:
             while True:
                 host = st.g.host  # the host it is on now (a live migration moves it)
@@ -483,6 +510,7 @@ class Services(Mechanism):
 
     def flush(self, st: _Guest):
         """Write-back of the guest's writes to the host disk, once a second."""
+        assert st.g.workload.writes is not None and st.g.host is not None  # started only for writes, on a running guest
         mb_s = st.g.workload.writes.mb_s
         try:
             while True:
