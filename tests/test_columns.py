@@ -69,3 +69,23 @@ def test_columns_doc_documents_what_it_is_given():
 def test_density_and_boot_storm_have_their_documented_columns():
     assert list(density.density("docker", max_guests=20).columns) == list(density.COLUMNS["density"])
     assert list(bootstorm.boot_storm("docker", counts=[2]).columns) == list(bootstorm.COLUMNS["boot_storm"])
+
+
+def test_each_mechanism_documents_the_tables_it_writes_in_its_own_module():
+    import importlib
+
+    from vsim.mechanisms import for_scenario
+    from vsim.results import columns
+
+    seen = set()
+    for path in sorted(SCENARIOS.glob("*.yaml")):
+        if path.name.startswith("plan-"):
+            continue
+        for m in for_scenario(vsim.load_scenario(path)):
+            home = importlib.import_module(type(m).__module__)
+            for table in m.tables:
+                assert table in home.COLUMNS, f"{type(m).__name__} writes {table!r}, not documented in {home.__name__}"
+                seen.add(table)
+    assert seen == set(columns.MECHANISM_COLUMNS)  # every documented mechanism table is written by some scenario
+    mods = [importlib.import_module(f"vsim.mechanisms.{n}") for n in ("services", "migration", "faults", "energy")]
+    assert sum(len(m.COLUMNS) for m in mods) == len(columns.MECHANISM_COLUMNS)  # no table documented twice

@@ -42,7 +42,31 @@ if TYPE_CHECKING:
     from vsim.model.guest import Guest
     from vsim.model.host import Host
 
-__all__ = ["Energy", "Consolidator", "J_PER_KWH"]
+__all__ = ["COLUMNS", "Energy", "Consolidator", "J_PER_KWH"]
+
+#: The tables this module records: table -> column -> (type and unit, meaning).
+COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
+    "energy": {
+        "host": ("str", "host name"),
+        "group": ("str", "host group"),
+        "idle_w": ("float, W", "power when on and idle (hosts[].power.idle_w)"),
+        "max_w": ("float, W", "power at full utilisation"),
+        "on_s": ("float, s", "time powered (on, powering on or draining)"),
+        "off_s": ("float, s", "time powered off (drawing power.off_w)"),
+        "down_s": ("float, s", "time failed, awaiting repair (drawing nothing)"),
+        "power_ons": ("int", "times it was powered on"),
+        "mean_util": ("float, 0-1", "mean utilisation over the run: min(1, vCPUs of guests placed on it / cores)"),
+        "energy_j": ("float, J", "idle_w x on_s + (max_w - idle_w) x integral of utilisation + off_w x off_s"),
+        "energy_kwh": ("float, kWh", "energy_j / 3.6e6"),
+        "mean_power_w": ("float, W", "energy_j / length of the run"),
+    },
+    "host_states": {
+        "host": ("str", "host name"),
+        "time_s": ("float, s", "time of the change"),
+        "old": ("str", "state before: on, booting, draining, off, failed"),
+        "new": ("str", "state after"),
+    },
+}
 
 J_PER_KWH = 3.6e6
 POWERED = ("on", "booting", "draining")

@@ -34,7 +34,32 @@ from vsim.mechanisms.migration import writable_layer_mb
 from vsim.model.guest import Guest
 from vsim.model.mechanism import Mechanism
 
-__all__ = ["Faults", "FAULT_STREAM"]
+__all__ = ["COLUMNS", "Faults", "FAULT_STREAM"]
+
+#: The tables this module records: table -> column -> (type and unit, meaning).
+COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
+    "failures": {
+        "host": ("str", "host that failed"),
+        "group": ("str", "its host group"),
+        "failed_s": ("float, s", "time of the failure"),
+        "repaired_s": ("float, s", "time it is (or would be) back"),
+        "guests_failed": ("int", "guests on it that failed"),
+    },
+    "recoveries": {
+        "id": ("int", "id of the guest the failure killed (joins instances.id)"),
+        "name": ("str", "its name"),
+        "workload": ("str", "its workload"),
+        "host": ("str", "the host that failed under it"),
+        "failed_s": ("float, s", "time of the failure"),
+        "outcome": ("str", "restarted (its replacement became ready), lost (see reason) or restarting (the run ended first)"),
+        "new_id": ("int", "id of the replacement guest; -1 if none was started"),
+        "recovered_s": ("float, s", "time the replacement was ready (NaN if not)"),
+        "recover_s": ("float, s", "recovered_s - failed_s: time to recover"),
+        "run_lost_s": ("float, s", "how long it had been running since its last start: in-memory work lost"),
+        "data_lost_mb": ("float, MB", "data in a container's writable layer lost with the host"),
+        "reason": ("str", "why it was not restarted (empty if restarted)"),
+    },
+}
 
 # The failure generators are derived from the run's seed with this spawn key
 # (plus the host index), so they never share a stream with the workloads.

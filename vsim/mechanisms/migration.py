@@ -47,8 +47,34 @@ import simpy
 
 from vsim.model.mechanism import Mechanism
 
-__all__ = ["Migrations", "live_migrate", "reserve", "release", "cold_migrate", "schedule_migration",
+__all__ = ["COLUMNS", "Migrations", "live_migrate", "reserve", "release", "cold_migrate", "schedule_migration",
            "CONVERT_CPU_S_PER_MB", "STREAM_CHUNK_S", "writable_layer_mb"]
+
+#: The tables this module records: table -> column -> (type and unit, meaning).
+COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
+    "migrations": {
+        "id": ("int", "guest id (joins instances.id); -1 if the guest did not exist yet"),
+        "name": ("str", "guest name"),
+        "workload": ("str", "workload of the guest"),
+        "cause": ("str", "scenario (migrations:) or consolidation"),
+        "mode": ("str", "live (pre-copy of memory while it runs) or cold (stop, copy/convert or pull, boot)"),
+        "source": ("str", "host it left"),
+        "target": ("str", "host it went to (or was meant to)"),
+        "from_platform": ("str", "platform on the source"),
+        "to_platform": ("str", "platform on the target (differs after a cold migration across families)"),
+        "start_s": ("float, s", "time the migration started"),
+        "end_s": ("float, s", "time it ended (done, aborted or refused)"),
+        "total_s": ("float, s", "end_s - start_s"),
+        "rounds": ("int", "pre-copy rounds sent while the guest ran (live); 0 for cold"),
+        "downtime_s": ("float, s", "time the guest did not run: the stop-and-copy (live) or stop to ready again (cold); NaN if not done"),
+        "mb_moved": ("float, MB", "memory (live, every round) or disk (cold) sent over the network"),
+        "converged": ("bool", "live: the last remainder fitted the downtime limit (False: ended by max_rounds)"),
+        "throttle_max": ("float, 0-1", "highest auto-converge CPU throttle applied to the guest"),
+        "conversion_s": ("float, s", "time spent converting the disk image to the target's format (0: same format)"),
+        "data_lost_mb": ("float, MB", "data in a container's writable layer, lost by the move"),
+        "outcome": ("str", "done; or refused / skipped / aborted with the reason"),
+    },
+}
 
 MB_PER_MIB = 1.048576
 MIB_PER_GIB = 1024.0

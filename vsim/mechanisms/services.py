@@ -89,7 +89,54 @@ from vsim.spec.services import ServiceFixed, ServicePoisson
 if TYPE_CHECKING:
     from vsim.model.guest import Guest
 
-__all__ = ["KernelCheck", "Services", "mechanisms_for", "service_summary", "SAMPLE_INTERVAL_S"]
+__all__ = ["COLUMNS", "KernelCheck", "Services", "mechanisms_for", "service_summary", "SAMPLE_INTERVAL_S"]
+
+#: The tables this module records: table -> column -> (type and unit, meaning).
+COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
+    "requests": {
+        "id": ("int", "guest that served the request (joins instances.id)"),
+        "workload": ("str", "service workload"),
+        "platform": ("str", "platform of the guest (native, docker, kvm, ...)"),
+        "host": ("str", "host the guest was on when a worker took the request (a live migration moves later ones)"),
+        "arrival_s": ("float, s", "time the request arrived"),
+        "start_s": ("float, s", "time a worker took it"),
+        "end_s": ("float, s", "time its response was sent"),
+        "response_s": ("float, s", "end_s - arrival_s: the latency a client sees"),
+        "wait_s": ("float, s", "start_s - arrival_s: time queued for a worker"),
+        "cpu_s": ("float, s", "time spent on its CPU part (contention, vCPU gate and cgroup throttling included)"),
+        "disk_s": ("float, s", "time spent on its disk part (shared disk plus virtualization path latency)"),
+        "net_s": ("float, s", "time spent on its network part (round trips and transfer)"),
+    },
+    "cgroup_events": {
+        "time_s": ("float, s", "when it happened"),
+        "id": ("int", "guest id (joins instances.id)"),
+        "workload": ("str", "workload of the guest"),
+        "platform": ("str", "platform of the guest"),
+        "event": ("str", "cpu-throttled, oom-kill or pids-limit"),
+        "amount": ("float, see unit", "throttled time until the period ends / memory in use at the kill / tasks refused"),
+        "unit": ("str", "unit of amount: s, MiB or tasks"),
+        "cause": ("str", "the limit that caused it, in words"),
+    },
+    "storage": {
+        "time_s": ("float, s", "when the guest stopped or failed"),
+        "id": ("int", "guest id (joins instances.id)"),
+        "workload": ("str", "workload of the guest"),
+        "platform": ("str", "platform of the guest"),
+        "kind": ("str", "vm, container, microvm or process"),
+        "target": ("str", "where the data was written: writable-layer, volume, vm-disk or host-fs"),
+        "written_mb": ("float, MB", "data written while the guest ran"),
+        "kept_mb": ("float, MB", "data that survives the stop"),
+        "lost_mb": ("float, MB", "data lost with the guest (a container's writable layer)"),
+        "cause": ("str", "why it was kept or lost"),
+    },
+    "utilisation": {
+        "time_s": ("float, s", "end of the sampling interval (1 s, or duration_s / 1000 if longer: vsim.mechanisms.services)"),
+        "host": ("str", "host name"),
+        "cpu_util": ("float, 0-1", "fraction of the host's CPU capacity used during the interval"),
+        "disk_util": ("float, 0-1", "fraction of the disk's time used during the interval"),
+        "nic_util": ("float, 0-1", "fraction of the NIC's bandwidth used during the interval"),
+    },
+}
 
 #: Sampling interval of the ``utilisation`` table. assumption: 1 s resolves
 #: the bursts of a noisy neighbour; long runs use duration_s / MAX_SAMPLES so the
