@@ -114,7 +114,7 @@ def test_windows_vm_on_linux_host_is_fine():
 
 def test_noisy_neighbour_isolation():
     res = vsim.simulate(vsim.load_scenario(SCENARIOS / "noisy-neighbour.yaml"))
-    from vsim.mechanisms.services import service_summary
+    from vsim.experiments.load import service_summary
 
     s = service_summary(res.requests).set_index("workload")["cpu_mean_s"]
     quiet = s["victim-quiet"]

@@ -15,7 +15,8 @@ import pytest
 
 import vsim
 from tests.conftest import SCENARIOS
-from vsim.mechanisms.services import _SEED_KEY, service_summary
+from vsim.experiments.load import service_summary
+from vsim.mechanisms.services import _SEED_KEY
 
 SEEDS = range(10)
 TOL = 0.05

@@ -88,7 +88,7 @@ def cmd_run(args) -> int:
     print()
     print(_fmt_table(res.summary_table()))
     if "requests" in res.tables and len(res.requests):
-        from vsim.mechanisms.services import service_summary
+        from vsim.experiments.load import service_summary
 
         print()
         print("services (latency in s):")

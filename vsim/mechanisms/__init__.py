@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from vsim.mechanisms.energy import Consolidator, Energy
 from vsim.mechanisms.faults import Faults
+from vsim.mechanisms.kernel import KernelCheck, refusals
 from vsim.mechanisms.migration import Migrations
-from vsim.mechanisms.services import KernelCheck, Services, mechanisms_for
+from vsim.mechanisms.services import Services, wanted
 from vsim.model.mechanism import Mechanism
 from vsim.spec.scenario import Scenario
 
@@ -28,7 +29,11 @@ def for_scenario(sc: Scenario) -> list[Mechanism]:
     the kernel check and services (if any workload needs them), migrations
     (scheduled, or used by consolidation), host failures (if any), energy
     (always: every run has a power bill) and consolidation (if asked for)."""
-    out = mechanisms_for(sc)
+    refused = refusals(sc)
+    out: list[Mechanism] = [KernelCheck(refused)] if refused else []
+    active = [w for w in sc.workloads if wanted(w)]
+    if active:
+        out.append(Services(active))
     if sc.migrations or sc.consolidation is not None:
         out.append(Migrations(sc.migrations))
     if Faults.wanted(sc):

@@ -61,13 +61,19 @@ migration's downtime is reported in the ``migrations`` table, not added to the
 requests.) A cold migration is a stop and a start: the work stops on the old
 host and starts again on the new one.
 
-**A container shares its host's kernel**, so a Windows container is rejected
-(with the reason) unless a host running its engine has a Windows kernel.
+(That a container shares its host's kernel is :mod:`vsim.mechanisms.kernel`.)
 
-Tables (columns in :data:`vsim.results.COLUMNS`): ``requests`` (one row per
+Tables (documented in :data:`COLUMNS` below): ``requests`` (one row per
 request served), ``cgroup_events`` (throttling, OOM kills, refused forks),
 ``storage`` (bytes written, kept and lost per guest), ``utilisation`` (each
-host's CPU, disk and NIC use per sampling interval).
+host's CPU, disk and NIC use per sampling interval). :func:`vsim.experiments.load.service_summary`
+sums up the requests table.
+
+This module is longer than most (about 580 lines, a third of them this
+docstring and the documented columns): services, stress, cgroup limits,
+memory use and writes act on one per-guest runtime (``_Guest``: its
+processes, its CPU fence, its task budget), and splitting them would spread
+one running guest over several files.
 """
 
 from __future__ import annotations
@@ -78,18 +84,16 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import simpy
 
 from vsim.mechanisms.cgroups import CpuGroup, MemoryWatch, use
 from vsim.model.mechanism import Mechanism
-from vsim.model.placement import Refusal
 from vsim.spec.services import ServiceFixed, ServicePoisson
 
 if TYPE_CHECKING:
     from vsim.model.guest import Guest
 
-__all__ = ["COLUMNS", "KernelCheck", "Services", "mechanisms_for", "service_summary", "SAMPLE_INTERVAL_S"]
+__all__ = ["COLUMNS", "Services", "wanted", "SAMPLE_INTERVAL_S"]
 
 #: The tables this module records: table -> column -> (type and unit, meaning).
 COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
@@ -152,47 +156,10 @@ _SEED_KEY = 0x5E41CE  # spawn-key branch for the per-guest service generators
 KILL_CAUSE_VM = "out of memory inside the VM: the guest kernel's OOM killer ended the application"
 
 
-def mechanisms_for(sc) -> list[Mechanism]:
-    """The kernel check (if some workload would fail it) and the services
-    runtime (if some workload runs a service, stress, limits, memory use,
-    writes or nesting) for scenario ``sc``."""
-    kernels: dict[str, set[str]] = {}
-    for h in sc.hosts:
-        for p in h.platforms:
-            kernels.setdefault(p, set()).add(h.os)
-    # A workload's guests all have its platform and image: decided once per
-    # workload, and a mechanism only if some workload fails the check.
-    refused = {w.name: why for w in sc.workloads
-               if (why := _kernel_check(sc.profile(w.platform).guest_kind, w.platform,
-                                        sc.image_map.get(w.image) if w.image else None, kernels))}
-    out: list[Mechanism] = [KernelCheck(refused)] if refused else []
-    active = [w for w in sc.workloads
-              if w.service or w.stress or w.limits or w.memory_use or w.writes or w.inside]
-    if active:
-        out.append(Services(active))
-    return out
-
-
-class KernelCheck(Mechanism):
-    """Rejects containers whose image needs another kernel than their hosts run."""
-
-    def __init__(self, refused: dict[str, str]) -> None:
-        self.refused = {name: Refusal("kernel", why) for name, why in refused.items()}  # by workload name
-
-    def request(self, g) -> Refusal | None:
-        return self.refused.get(g.workload.name)
-
-
-def _kernel_check(kind: str, platform: str, image, kernels: dict[str, set[str]]) -> str:
-    """A container uses its host's kernel: its image's OS must match a host's."""
-    if kind != "container" or image is None:
-        return ""
-    want = image.os
-    have = kernels.get(platform, set())
-    if want in have:
-        return ""
-    return (f"kernel: a {want} container shares its host's kernel, and every host running "
-            f"{platform} has a {'/'.join(sorted(have))} kernel; run it on a {want} host or in a {want} VM")
+def wanted(w) -> bool:
+    """Whether workload ``w`` runs anything once ready (a service, stress,
+    limits, memory use, writes or nesting)."""
+    return bool(w.service or w.stress or w.limits or w.memory_use or w.writes or w.inside)
 
 
 class _Guest:
@@ -272,7 +239,7 @@ class Services(Mechanism):
     # -- lifecycle hooks ------------------------------------------------------
     def ready(self, g) -> None:
         w = g.workload
-        if not (w.service or w.stress or w.limits or w.memory_use or w.writes or w.inside):
+        if not wanted(w):
             return
         env = self.env
         host = g.host
@@ -620,23 +587,3 @@ def _group_index(host) -> int:
         if grp.name == host.group:
             return i
     raise KeyError(host.group)  # pragma: no cover
-
-
-def service_summary(requests: pd.DataFrame, duration_s: float | None = None) -> pd.DataFrame:
-    """Throughput and latency percentiles per service (workload and platform).
-
-    ``throughput_per_s`` is requests completed divided by the span from the first
-    arrival to the last completion (or by ``duration_s`` if given).
-    """
-    cols = ["workload", "platform", "requests", "throughput_per_s", "latency_mean_s",
-            "latency_p50_s", "latency_p95_s", "latency_p99_s", "wait_mean_s", "cpu_mean_s",
-            "disk_mean_s", "net_mean_s"]
-    out = []
-    for (wl, plat), grp in requests.groupby(["workload", "platform"], sort=False):
-        r = grp["response_s"].to_numpy()
-        span = duration_s or (grp["end_s"].max() - grp["arrival_s"].min())
-        out.append((wl, plat, len(grp), len(grp) / span if span > 0 else math.nan, float(r.mean()),
-                    *(float(np.percentile(r, q)) for q in (50, 95, 99)),
-                    float(grp["wait_s"].mean()), float(grp["cpu_s"].mean()),
-                    float(grp["disk_s"].mean()), float(grp["net_s"].mean())))
-    return pd.DataFrame(out, columns=cols)
