@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from vsim.mechanisms import for_scenario
-from vsim.model.world import World
+from vsim.model.world import World, fewer_collections
 from vsim.results.tables import Results
 from vsim.spec.errors import ScenarioError
 from vsim.spec.scenario import Scenario
@@ -50,5 +50,6 @@ def simulate(scenario: Scenario, seed: int | None = None, until: float | None = 
     if not isinstance(solo_runs, bool):
         raise ScenarioError(f"solo_runs: must be True or False, got {solo_runs!r}")
     world = build_world(scenario, seed, solo_runs)
-    world.run(until=until)
-    return Results.from_world(world)
+    with fewer_collections():  # the tables are built while the heap is at its largest
+        world.run(until=until)
+        return Results.from_world(world)

@@ -243,7 +243,7 @@ class World(Lifecycle):
         world afterwards: ``vsim.results.Results.from_world(world)``."""
         until = self.scenario.duration_s if until is None else until
         t0 = time.perf_counter()
-        with _fewer_collections():
+        with fewer_collections():
             if until is None:
                 self.env.run()
             else:
@@ -255,7 +255,7 @@ class World(Lifecycle):
 
 
 @contextmanager
-def _fewer_collections():
+def fewer_collections():
     """Let Python's cyclic garbage collector run less often during a run.
 
     A run keeps every guest and its records until the end, so the heap only
@@ -265,6 +265,8 @@ def _fewer_collections():
     thresholds are raised for the run and restored after it: young cyclic
     garbage is still collected (in larger batches), memory is freed by
     reference counting as before, and results do not depend on the collector.
+    Whoever builds the tables afterwards (vsim.experiments.run.simulate) does
+    it inside this too: the heap is at its largest then.
     """
     old = gc.get_threshold()
     gc.set_threshold(max(old[0], 400_000), max(old[1], 20), max(old[2], 100))
