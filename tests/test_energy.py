@@ -79,3 +79,24 @@ def test_consolidation_report_shows_energy_and_migrations():
     assert r.loc["consolidation", "energy_kwh"] < r.loc["none", "energy_kwh"]
     assert r.loc["consolidation", "migrations"] > 0 and r.loc["none", "migrations"] == 0
     assert r.loc["consolidation", "migrated_mb"] > 0
+
+
+def test_consolidation_leaves_a_host_alone_while_one_of_its_guests_is_being_live_migrated():
+    # A VM on h0 is live-migrated to h1 from t = 100 s at 8 MiB/s (4096 MiB:
+    # about 512 s). Consolidation looks every 150 s and would gladly empty the
+    # lightly used h0, but a guest already on its way must not be migrated a
+    # second time: no consolidation migration starts before the scheduled one
+    # is over (after it, the policy may move the VM on, as it likes).
+    sc = scenario(
+        [workload(name="vm", platform="kvm", image="vm", clone="linked", memory_mib=4096, vcpus=2, dirty_mb_s=0)],
+        hosts=[host(name="h0", platforms=["kvm"], cached_images=["vm"]),
+               host(name="h1", platforms=["kvm"], cached_images=["vm"])],
+        placement="first-fit", duration_s=1200,
+        migrations=[{"workload": "vm", "at_s": 100, "to": "h1", "limits": {"bandwidth_mib_s": 8}}],
+        consolidation={"interval_s": 150, "low_util": 0.9, "high_util": 1.0, "power_off": False})
+    mig = vsim.simulate(sc).migrations
+    first = mig.iloc[0]
+    assert first["cause"] == "scenario" and first["outcome"] == "done"
+    assert first["total_s"] > 500  # the consolidator looked 3 times meanwhile
+    later = mig[mig["cause"] == "consolidation"]
+    assert len(later) and (later["start_s"] >= first["end_s"]).all()

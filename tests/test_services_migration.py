@@ -139,3 +139,26 @@ def test_fixed_arrivals_validate_and_reject_a_zero_rate():
 
     with pytest.raises(ScenarioError, match=r"service\.arrivals\.rate_per_s"):
         scenario([workload(service={"arrivals": {"type": "fixed", "rate_per_s": 0}, "cpu_s": 0.1})])
+
+
+def test_after_a_cold_move_a_container_loses_only_what_it_wrote_since_it_restarted():
+    # A container writing 0.5 MB/s to its writable layer is cold-migrated at
+    # t = 100 s (what it wrote before is lost then), then its new host fails at
+    # t = 400 s: the failure loses what it wrote since it ran again on the new
+    # host, not since it first became ready.
+    ct = {"name": "app", "kind": "container", "layers": [{"id": "base", "size_mb": 30, "unpacked_mb": 80}]}
+    sc = scenario(
+        [workload(name="web", platform="docker", image="app", memory_mib=256, vcpus=0.5,
+                  writes={"mb_s": 0.5, "to": "writable-layer"})],
+        hosts=[host(name="a", platforms=["docker"]), host(name="b", platforms=["docker"])],
+        images=[ct], migrations=[{"workload": "web", "at_s": 100, "to": "b", "mode": "cold"}],
+        failures=[{"host": "b", "at_s": 400, "repair_s": 10}], duration_s=500)
+    res = vsim.simulate(sc)
+    mig = res.migrations.iloc[0]
+    assert mig["outcome"] == "done"
+    back = mig["end_s"]  # running again on b
+    ready = res.instances.iloc[0]["ready_s"]
+    assert mig["data_lost_mb"] == pytest.approx(0.5 * (100 - ready))
+    lost = res.recoveries.iloc[0]["data_lost_mb"]
+    assert lost == pytest.approx(0.5 * (400 - back))
+    assert lost < 0.5 * (400 - ready) - 1  # not counted from its first start
