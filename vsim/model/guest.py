@@ -17,6 +17,7 @@ from vsim.spec.profile import Profile
 from vsim.spec.scenario import Image, Workload
 
 if TYPE_CHECKING:
+    from vsim.engine.server import Request, Server
     from vsim.model.host import Host
 
 
@@ -33,7 +34,7 @@ class Guest:
         "id", "workload", "profile", "kind", "platform", "host", "image", "clone",
         "requested_s", "placed_s", "provisioned_s", "ready_s", "stop_s", "stopped_s",
         "state", "reason", "memory_mib", "vcpus", "disk_mb", "pulled_mb", "lifetime_s",
-        "process", "job", "restarted_s", "moves", "refused_by",
+        "process", "job", "held", "restarted_s", "moves", "refused_by",
     )
 
     def __init__(self, gid: int, workload: Workload, profile: Profile, image: Image | None,
@@ -65,6 +66,8 @@ class Guest:
         # Shared-resource work in progress: (a fair-share resource and its job,
         # or a solo run and None), withdrawn with ``job[0].cancel(job[1])``.
         self.job: tuple[Cancellable, simpy.Event | None] | None = None
+        # The control-plane worker it holds or queues for: (server, request) (vsim.model.phases).
+        self.held: tuple[Server, Request] | None = None
         self.restarted_s = math.nan  # when it last ran again after a cold migration (see running_since_s)
         # Hosts it moved between: (time, from host index, to host index), or None if it never moved.
         self.moves: list[tuple[float, int, int]] | None = None

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, TypeAlias
 import simpy
 
 from vsim.engine.fairshare import FairShare
+from vsim.engine.server import Server
 from vsim.engine.weighted import WeightedFairShare
 from vsim.model.units import GBIT_TO_MB_S, MB_PER_MIB, MIB_PER_GIB
 from vsim.spec.profile import Profile
@@ -77,6 +78,15 @@ class Host:
         self.disk = FairShare(env, 1.0, name=f"{self.name}.disk")
         self.nic = FairShare(env, self.net_mb_s, name=f"{self.name}.nic")
         self.rates = (self.cpu, self.disk, self.nic)  # as vsim.engine.solo names them: 0, 1, 2
+        # Control-plane servers (vsim.engine.server): one per name, shared by the
+        # installed platforms that name it (the kernel's netns lock is one).
+        self.servers: dict[str, Server] = {}
+        self.server_platforms: dict[str, list[str]] = {}  # server -> platforms passing through it
+        for pl in self.platforms.values():
+            for s in pl.profile.control_plane:
+                if s.name not in self.servers:
+                    self.servers[s.name] = Server(env, int(s.workers.value), name=f"{self.name}.{s.name}")
+                self.server_platforms.setdefault(s.name, []).append(pl.profile.name)
         # Reservations.
         self.memory_capacity_mib = self.memory_mib * group.overcommit.memory
         self.vcpu_capacity = self.cores * group.overcommit.cpu

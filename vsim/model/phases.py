@@ -84,14 +84,18 @@ class Phases:
             yield from self.provision(g, host)
             return
         phases = g.profile.start_phases if what == "start" else g.profile.stop_phases
-        for k, ph in enumerate(phases):
-            solo = self._solo(g, host, what, k) if k and self.solo_runs else None
-            if solo is not None:
-                g.job = (solo, None)
-                yield solo.done
-                g.job = None
-                return
-            yield from self.run_phase(g, host, ph)
+        try:
+            for k, ph in enumerate(phases):
+                solo = self._solo(g, host, what, k) if k and self.solo_runs else None
+                if solo is not None:
+                    let_go(g)  # a solo run passes through no server (see _solo_spec)
+                    g.job = (solo, None)
+                    yield solo.done
+                    g.job = None
+                    return
+                yield from self.run_phase(g, host, ph)
+        finally:
+            let_go(g)  # the last phase's server (or, if the guest failed, the one it waited for)
 
     def _solo(self, g: Guest, host: Host, what: str, first: int = 0) -> SoloRun | None:
         """Start ``what`` ("clone", "start" or "stop" phases) of ``g`` as a solo
@@ -128,13 +132,20 @@ class Phases:
         """The steps of ``what`` (from phase ``first``) on a host like ``host``,
         as run_phase and provision take them (resources by index into
         ``host.rates``: 0 CPU, 1 disk, 2 network)."""
+        through_server = False
         if what == "clone":
             name, disk_s = clone_step(g, host)
             phases: list[tuple[str, list[tuple[int | None, float]]]] = [(name, [(1, disk_s)])]
         else:
-            phases = [(ph.name, phase_steps(host, ph))
-                      for ph in (profile.start_phases if what == "start" else profile.stop_phases)[first:]]
-        return SoloSpec(phases, host.rates, what, first)
+            todo = (profile.start_phases if what == "start" else profile.stop_phases)[first:]
+            phases = [(ph.name, phase_steps(host, ph)) for ph in todo]
+            through_server = any(ph.server is not None for ph in todo)
+        spec = SoloSpec(phases, host.rates, what, first)
+        if through_server:
+            # A control-plane server's queue is not a fair share: its wait is
+            # not known in advance, so these phases run step by step.
+            spec.eligible = False
+        return spec
 
     def _wait(self, g: Guest, resource: Rate, work: float):
         """Run ``work`` on a shared resource on the guest's behalf."""
@@ -144,8 +155,17 @@ class Phases:
         g.job = None
 
     def run_phase(self, g: Guest, host: Host, ph: Phase):
-        """One start/stop phase, step by step (see _phase_steps)."""
+        """One start/stop phase, step by step (see phase_steps). A phase that
+        names a control-plane server first takes one of its workers, unless
+        the guest holds it already (consecutive phases through one server hold
+        it throughout), and the time it queued is logged as ``queue:SERVER``."""
         env = self.env
+        held = g.held
+        if ph.server is not None and (held is None or held[0] is not host.servers[ph.server]):
+            let_go(g)
+            yield from self._take_server(g, host, ph.server)
+        elif ph.server is None and held is not None:
+            let_go(g)
         t0 = env.now
         for k, work in phase_steps(host, ph):
             if k is None:
@@ -153,6 +173,22 @@ class Phases:
             else:
                 yield from self._wait(g, host.rates[k], work)
         self.phase_log.add(g.id, ph.name, t0, env.now)
+
+    def _take_server(self, g: Guest, host: Host, name: str):
+        """Queue for a worker of the host's server ``name`` and hold it; then
+        hold it for the server's cost per resident guest, if it has one."""
+        env = self.env
+        server = host.servers[name]
+        t0 = env.now
+        req = server.acquire()
+        g.held = (server, req)
+        yield req
+        if env.now > t0:
+            self.phase_log.add(g.id, f"queue:{name}", t0, env.now)
+        per_resident = g.profile.server_cost(name)
+        if per_resident:
+            resident = sum(self.placer.platform_guests(p, host.index) for p in host.server_platforms[name])
+            yield env.timeout(per_resident * resident)
 
     def provision(self, g: Guest, host: Host):
         """Give the guest its disk: clone a VM image, or pull and unpack layers."""
@@ -239,3 +275,11 @@ def clone_step(g: Guest, host: Host) -> tuple[str, float]:
     if g.clone == "full":
         return "clone-full", host.disk_seconds(read_mb=im.disk_mb, write_mb=im.disk_mb)
     return "clone-linked", host.disk_seconds(write_mb=g.profile.linked_clone_overlay_mb.value)
+
+
+def let_go(g: Guest) -> None:
+    """Give back the control-plane worker ``g`` holds or queues for, if any."""
+    held = g.held
+    if held is not None:
+        g.held = None
+        held[0].release(held[1])

@@ -46,6 +46,7 @@ __all__ = [
     "Quantity",
     "Limit",
     "Phase",
+    "ControlServer",
     "Efficiency",
     "Profile",
     "builtin_profiles",
@@ -107,9 +108,16 @@ class Phase(_Strict):
     thread), disk reads and writes (MB), network transfer (MB), then a fixed
     latency (s) that no contention stretches (firmware timers, waiting for
     DHCP). ``source`` or ``assumption`` covers all numbers of the phase.
+
+    ``server`` names one of the platform's control-plane servers
+    (:class:`ControlServer`) that the phase passes through: it waits for one
+    of the server's workers (first come, first served) and holds it from the
+    phase's start to its end, so phases of many guests through one server run
+    one after another.
     """
 
     name: str = Field(min_length=1)
+    server: str | None = Field(default=None, min_length=1)
     cpu_s: float = Field(default=0.0, ge=0)
     disk_read_mb: float = Field(default=0.0, ge=0)
     disk_write_mb: float = Field(default=0.0, ge=0)
@@ -123,6 +131,34 @@ class Phase(_Strict):
     def _provenance(self) -> Phase:
         if bool(self.source) == bool(self.assumption):
             raise ValueError("give exactly one of 'source' or 'assumption'")
+        return self
+
+
+class ControlServer(_Strict):
+    """A part of the platform's control plane that serialises its requests.
+
+    Real tools work through requests in order with a few workers: a container
+    daemon, the kernel's network-namespace lock, a hypervisor toolstack
+    (libvirtd's worker pool, Xen's xl and XenStore). One server of a given
+    ``name`` exists per host, shared by every installed platform that names it
+    (the kernel's lock is one, whichever engine creates the namespace).
+    ``per_resident_s`` is extra time a request holds its worker per guest
+    already placed on the host by the platforms using the server: the cost
+    that grows with resident guests (XenStore, a daemon's bookkeeping).
+    """
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    workers: Quantity
+    per_resident_s: Quantity | None = None
+
+    @model_validator(mode="after")
+    def _sizes(self) -> Self:
+        w = self.workers.value
+        if not (1 <= w <= 100_000 and w == int(w)):
+            raise ValueError("workers: must be a whole number from 1 to 100000")
+        if self.per_resident_s is not None and not (0 <= self.per_resident_s.value <= 3600):
+            raise ValueError("per_resident_s: must be a time in seconds from 0 to 3600")
         return self
 
 
@@ -178,6 +214,7 @@ class Profile(_Strict):
     efficiency: Efficiency
     start_phases: tuple[Phase, ...] = Field(min_length=1)
     stop_phases: tuple[Phase, ...] = ()
+    control_plane: tuple[ControlServer, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:
@@ -196,9 +233,24 @@ class Profile(_Strict):
         mg = self.max_guests_per_host.value
         if mg is not None and mg < 1:
             raise ValueError("max_guests_per_host: must be >= 1, or null for no limit")
+        servers = [s.name for s in self.control_plane]
+        if len(set(servers)) != len(servers):
+            raise ValueError("control_plane: two servers have the same name")
+        for group in ("start_phases", "stop_phases"):
+            for ph in getattr(self, group):
+                if ph.server is not None and ph.server not in servers:
+                    raise ValueError(f"{group}: phase {ph.name!r} names server {ph.server!r}, which is not in "
+                                     f"control_plane ({', '.join(servers) or 'none defined'})")
         return self
 
     # Convenience accessors used by the model (plain floats).
+    def server_cost(self, name: str) -> float:
+        """Seconds per resident guest a request to server ``name`` holds its worker (0 if none)."""
+        for s in self.control_plane:
+            if s.name == name:
+                return s.per_resident_s.value if s.per_resident_s is not None else 0.0
+        return 0.0
+
     @property
     def idle_startup_s(self) -> float:
         """Uncontended sum of the start phases on a reference host (1 core/s, no I/O wait)."""
@@ -215,6 +267,11 @@ class Profile(_Strict):
         for fld in Efficiency.model_fields:
             q = getattr(self.efficiency, fld)
             rows.append((f"efficiency.{fld}", q.value, q.provenance))
+        for s in self.control_plane:
+            rows.append((f"control_plane.{s.name}.workers", s.workers.value, s.workers.provenance))
+            if s.per_resident_s is not None:
+                rows.append((f"control_plane.{s.name}.per_resident_s", s.per_resident_s.value,
+                             s.per_resident_s.provenance))
         for group in ("start_phases", "stop_phases"):
             for ph in getattr(self, group):
                 nums = ", ".join(

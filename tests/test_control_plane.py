@@ -1,0 +1,125 @@
+"""Control planes: phases that pass through a FIFO server with workers.
+
+A profile's ``control_plane`` lists its servers (a daemon, a kernel lock, a
+toolstack); a phase naming one waits for a worker, first come first served,
+and holds it to the phase's end (through consecutive phases naming the same
+server). These are exact timelines: one guest alone is not slowed, n at once
+come out one after another, a failed guest gives its place back, and a cost
+per resident guest grows with the guests already placed.
+"""
+
+import math
+
+import pytest
+from helpers import host, scenario, workload
+
+import vsim
+from vsim.spec.errors import ScenarioError
+
+SRC = {"assumption": "test"}
+
+
+def engine(workers=1, per_resident=None, phases=None, stop=None):
+    """A container engine whose 'create' phase (1 s, no CPU) goes through a daemon."""
+    server = {"name": "daemon", "workers": {"value": workers, **SRC}}
+    if per_resident is not None:
+        server["per_resident_s"] = {"value": per_resident, **SRC}
+    return {
+        "name": "eng", "base": "docker", "control_plane": [server],
+        "start_phases": phases or [{"name": "create", "latency_s": 1.0, "server": "daemon", **SRC},
+                                   {"name": "run", "latency_s": 0.5, **SRC}],
+        "stop_phases": stop or [{"name": "destroy", "latency_s": 0.1, **SRC}],
+    }
+
+
+def run(n, profile=None, at=0.0, **kw):
+    sc = scenario([workload(name="c", platform="eng", count=n, at_s=at, memory_mib=64, vcpus=0.1)],
+                  hosts=[host(platforms=["eng"])], images=[], profiles=[profile or engine()], **kw)
+    return vsim.simulate(sc)
+
+
+def test_one_guest_alone_is_not_slowed_by_its_daemon():
+    res = run(1)
+    assert res.instances["startup_s"].tolist() == [1.5]
+    assert not res.phases["phase"].str.startswith("queue:").any()
+
+
+def test_guests_started_together_come_out_of_a_one_worker_daemon_one_after_another():
+    res = run(4)
+    assert sorted(res.instances["startup_s"]) == [1.5, 2.5, 3.5, 4.5]
+    q = res.phases[res.phases["phase"] == "queue:daemon"].sort_values("duration_s")
+    assert q["duration_s"].tolist() == [1.0, 2.0, 3.0]  # the queue is named in the phases table
+    t = res.summary_table().iloc[0]
+    assert t["startup_p50_s"] < t["startup_p95_s"] < t["startup_max_s"] + 1e-12
+
+
+def test_two_workers_serve_two_at_a_time():
+    res = run(5, engine(workers=2))
+    assert sorted(res.instances["startup_s"]) == [1.5, 1.5, 2.5, 2.5, 3.5]
+
+
+def test_consecutive_phases_through_one_server_hold_it_throughout():
+    # create (1 s) and configure (1 s) both go through the daemon: the second
+    # guest waits for both, not just the first (FIFO for the whole creation).
+    phases = [{"name": "create", "latency_s": 1.0, "server": "daemon", **SRC},
+              {"name": "configure", "latency_s": 1.0, "server": "daemon", **SRC},
+              {"name": "run", "latency_s": 0.5, **SRC}]
+    res = run(2, engine(phases=phases))
+    assert sorted(res.instances["startup_s"]) == [2.5, 4.5]
+
+
+def test_a_cost_per_resident_guest_grows_with_the_guests_already_placed():
+    # 0.25 s per guest placed on the host, counted when the worker is taken:
+    # three guests arriving one every 10 s find 1, 2, 3 guests placed (themselves included).
+    sc = scenario([workload(name="c", platform="eng", count=3, memory_mib=64, vcpus=0.1,
+                            arrivals={"type": "times", "times_s": [0.0, 10.0, 20.0]})],
+                  hosts=[host(platforms=["eng"])], images=[], profiles=[engine(per_resident=0.25)])
+    res = vsim.simulate(sc)
+    assert res.instances["startup_s"].tolist() == pytest.approx([1.75, 2.0, 2.25])
+
+
+def test_a_guest_that_fails_while_queued_gives_its_place_to_the_next():
+    # Four guests queue at t = 0; the host fails at t = 1.5 (guest 0 is done
+    # creating, guest 1 holds the daemon): everyone fails, and the daemon's
+    # queue is empty afterwards (the failed ones withdrew).
+    sc = scenario([workload(name="c", platform="eng", count=4, memory_mib=64, vcpus=0.1)],
+                  hosts=[host(name="h", platforms=["eng"])], images=[], profiles=[engine()],
+                  failures=[{"host": "h", "at_s": 1.25, "repair_s": 100}])
+    from vsim.experiments.run import build_world
+
+    world = build_world(sc)
+    world.run()
+    daemon = world.hosts[0].servers["daemon"]
+    assert daemon.busy == 0 and daemon.queue_length == 0
+    states = [g.state for g in world.guests]
+    assert states == ["failed"] * 4
+
+
+def test_servers_of_the_same_name_are_one_per_host_shared_by_platforms():
+    other = {**engine(), "name": "eng2"}
+    sc = scenario([workload(name="a", platform="eng", count=1, memory_mib=64, vcpus=0.1),
+                   workload(name="b", platform="eng2", count=1, memory_mib=64, vcpus=0.1)],
+                  hosts=[host(platforms=["eng", "eng2"])], images=[], profiles=[engine(), other])
+    res = vsim.simulate(sc)
+    assert sorted(res.instances["startup_s"]) == [1.5, 2.5]
+
+
+def test_solo_runs_off_gives_the_same_timeline():
+    sc = scenario([workload(name="c", platform="eng", count=6, memory_mib=64, vcpus=0.1)],
+                  hosts=[host(platforms=["eng"])], images=[], profiles=[engine(workers=2)])
+    a = vsim.simulate(sc).instances["startup_s"].tolist()
+    b = vsim.simulate(sc, solo_runs=False).instances["startup_s"].tolist()
+    assert a == pytest.approx(b, abs=1e-9)
+
+
+@pytest.mark.parametrize("change, fragment", [
+    ({"control_plane": [{"name": "d", "workers": {"value": 0, **SRC}}]}, "workers: must be a whole number"),
+    ({"control_plane": [{"name": "d", "workers": {"value": 1.5, **SRC}}]}, "workers: must be a whole number"),
+    ({"control_plane": [{"name": "d", "workers": {"value": math.inf, **SRC}}]}, "workers"),
+    ({"start_phases": [{"name": "x", "latency_s": 1, "server": "nope", **SRC}]}, "names server 'nope'"),
+])
+def test_bad_control_plane_data_names_the_field(change, fragment):
+    prof = {**engine(), **change}
+    with pytest.raises(ScenarioError, match=fragment):
+        scenario([workload(name="c", platform="eng")], hosts=[host(platforms=["eng"])], images=[],
+                 profiles=[prof])
