@@ -68,14 +68,14 @@ def test_consecutive_phases_through_one_server_hold_it_throughout():
     assert sorted(res.instances["startup_s"]) == [2.5, 4.5]
 
 
-def test_a_cost_per_resident_guest_grows_with_the_guests_already_placed():
-    # 0.25 s per guest placed on the host, counted when the worker is taken:
-    # three guests arriving one every 10 s find 1, 2, 3 guests placed (themselves included).
+def test_a_cost_per_resident_guest_grows_with_the_guests_already_running():
+    # 0.25 s per guest running on the host, counted when the worker is taken:
+    # three guests arriving one every 10 s find 0, 1, 2 guests running.
     sc = scenario([workload(name="c", platform="eng", count=3, memory_mib=64, vcpus=0.1,
                             arrivals={"type": "times", "times_s": [0.0, 10.0, 20.0]})],
                   hosts=[host(platforms=["eng"])], images=[], profiles=[engine(per_resident=0.25)])
     res = vsim.simulate(sc)
-    assert res.instances["startup_s"].tolist() == pytest.approx([1.75, 2.0, 2.25])
+    assert res.instances["startup_s"].tolist() == pytest.approx([1.5, 1.75, 2.0])
 
 
 def test_a_guest_that_fails_while_queued_gives_its_place_to_the_next():
@@ -123,3 +123,15 @@ def test_bad_control_plane_data_names_the_field(change, fragment):
     with pytest.raises(ScenarioError, match=fragment):
         scenario([workload(name="c", platform="eng")], hosts=[host(platforms=["eng"])], images=[],
                  profiles=[prof])
+
+
+def test_guests_that_stopped_or_failed_no_longer_count_as_resident():
+    # Guest 0 runs 0 to ~6.5 s and stops; guest 1 arrives at 10 s and finds
+    # nobody running (1.5 s); guest 2 at 20 s finds guest 1 (1.75 s).
+    sc = scenario([workload(name="a", platform="eng", count=1, memory_mib=64, vcpus=0.1,
+                            lifetime={"type": "fixed", "duration_s": 5}),
+                   workload(name="b", platform="eng", count=2, memory_mib=64, vcpus=0.1,
+                            arrivals={"type": "times", "times_s": [10.0, 20.0]})],
+                  hosts=[host(platforms=["eng"])], images=[], profiles=[engine(per_resident=0.25)])
+    res = vsim.simulate(sc)
+    assert res.instances["startup_s"].tolist() == pytest.approx([1.5, 1.5, 1.75])

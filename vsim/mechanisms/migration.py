@@ -45,6 +45,7 @@ from types import SimpleNamespace
 
 import simpy
 
+from vsim.model.lifecycle import gone, resident
 from vsim.model.mechanism import Mechanism
 
 __all__ = ["COLUMNS", "Migrations", "live_migrate", "reserve", "release", "cold_migrate", "schedule_migration",
@@ -385,6 +386,7 @@ def cold_migrate(world, g, target, profile=None, cause: str = "scenario", reserv
         try:
             lost = writable_layer_mb(g, env.now)
             g.state = "stopping"  # what the stop hooks see: a normal stop (vsim.mechanisms.services records lost writes)
+            gone(g)
             world.notify_stop(g)
             g.state = "migrating"
             yield from world.run_sequence(g, src, "stop")
@@ -418,6 +420,7 @@ def cold_migrate(world, g, target, profile=None, cause: str = "scenario", reserv
             g.state = "booting"
             yield from world.run_sequence(g, here, "start")
             g.state = "running"
+            resident(g, here)
             g.restarted_s = env.now
             world.notify_ready(g)
             _record(world, g, "cold", cause, src, target, t0, downtime_s=env.now - t0, mb_moved=moved_mb,

@@ -18,7 +18,7 @@ from vsim.spec.scenario import Image, Workload
 
 if TYPE_CHECKING:
     from vsim.engine.server import Request, Server
-    from vsim.model.host import Host
+    from vsim.model.host import Host, PlatformOnHost
 
 
 class Cancellable(Protocol):
@@ -34,7 +34,7 @@ class Guest:
         "id", "workload", "profile", "kind", "platform", "host", "image", "clone",
         "requested_s", "placed_s", "provisioned_s", "ready_s", "stop_s", "stopped_s",
         "state", "reason", "memory_mib", "vcpus", "disk_mb", "pulled_mb", "lifetime_s",
-        "process", "job", "held", "restarted_s", "moves", "refused_by",
+        "process", "job", "held", "resident_on", "restarted_s", "moves", "refused_by",
     )
 
     def __init__(self, gid: int, workload: Workload, profile: Profile, image: Image | None,
@@ -68,6 +68,7 @@ class Guest:
         self.job: tuple[Cancellable, simpy.Event | None] | None = None
         # The control-plane worker it holds or queues for: (server, request) (vsim.model.phases).
         self.held: tuple[Server, Request] | None = None
+        self.resident_on: PlatformOnHost | None = None  # where it counts as running (vsim.model.lifecycle)
         self.restarted_s = math.nan  # when it last ran again after a cold migration (see running_since_s)
         # Hosts it moved between: (time, from host index, to host index), or None if it never moved.
         self.moves: list[tuple[float, int, int]] | None = None

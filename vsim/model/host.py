@@ -36,8 +36,11 @@ Rate: TypeAlias = "FairShare | WeightedFairShare"
 
 @dataclass
 class PlatformOnHost:
+    """A platform installed on a host: its profile, its guest limit, and how
+    many of its guests run there now (booted, not yet stopping)."""
+
     profile: Profile
-    guests: int = 0
+    running: int = 0
     limit: float = math.inf
 
 

@@ -113,6 +113,7 @@ class Lifecycle(Phases):
                 g.job = None
             g.ready_s = env.now
             g.state = "running"
+            resident(g, host)
             for hook in self.on_ready:
                 hook(g)
             # Run for the lifetime (for ever if infinite). An interrupt whose
@@ -135,6 +136,7 @@ class Lifecycle(Phases):
             host = g.host  # a migration may have moved it
             g.stop_s = env.now
             g.state = "stopping"
+            gone(g)
             for hook in self.on_stop:
                 hook(g)
             ev = self._solo_wait(g, host, "stop")
@@ -147,6 +149,7 @@ class Lifecycle(Phases):
         except simpy.Interrupt as intr:
             g.state = "failed"
             g.reason = str(intr.cause)
+            gone(g)
             if g.job is not None:
                 g.job[0].cancel(g.job[1])
             for hook in self.on_stop:
@@ -226,3 +229,19 @@ def wake_after(env: simpy.Environment, delay: float) -> _Timer:
     queue: list[tuple[float, int, int, Any]] = env._queue  # type: ignore[assignment]  # a Timer in SimPy's queue of Events
     heapq.heappush(queue, (env._now + delay, NORMAL, next(env._eid), w))
     return w
+
+
+def resident(g: Guest, host: Host) -> None:
+    """``g`` runs on ``host`` now: count it among its platform's resident guests
+    there (what a control-plane cost per resident guest counts)."""
+    pl = host.platforms[g.platform]
+    pl.running += 1
+    g.resident_on = pl
+
+
+def gone(g: Guest) -> None:
+    """``g`` stopped running (it stops, fails or is shut down to move)."""
+    pl = g.resident_on
+    if pl is not None:
+        pl.running -= 1
+        g.resident_on = None

@@ -187,8 +187,8 @@ class Phases:
             self.phase_log.add(g.id, f"queue:{name}", t0, env.now)
         per_resident = g.profile.server_cost(name)
         if per_resident:
-            resident = sum(self.placer.platform_guests(p, host.index) for p in host.server_platforms[name])
-            yield env.timeout(per_resident * resident)
+            running = sum(host.platforms[p].running for p in host.server_platforms[name])
+            yield env.timeout(per_resident * running)
 
     def provision(self, g: Guest, host: Host):
         """Give the guest its disk: clone a VM image, or pull and unpack layers."""

@@ -232,11 +232,6 @@ class Placer:
             self._log_start += len(log)
             log.clear()
 
-    def platform_guests(self, platform: str, i: int) -> float:
-        """Guests of ``platform`` placed on host ``i`` now (0 if it does not run it)."""
-        counts = self._pcount.get(platform)
-        return counts[i] if counts is not None else 0.0
-
     def mem_free_on(self, i: int) -> float:
         """Free memory (MiB) on host ``i`` now, overcommit included."""
         return self._mem[i]

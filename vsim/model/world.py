@@ -38,7 +38,7 @@ from vsim.engine.phaselog import PhaseLog
 from vsim.engine.solo import SoloSpec
 from vsim.model.guest import Guest
 from vsim.model.host import Host
-from vsim.model.lifecycle import Lifecycle, Relocation, wake_after
+from vsim.model.lifecycle import Lifecycle, Relocation, gone, resident, wake_after
 from vsim.model.mechanism import Mechanism, dispatch
 from vsim.model.placement import Placer
 from vsim.model.units import EXTRACT_CPU_S_PER_MB, GBIT_TO_MB_S
@@ -197,7 +197,11 @@ class World(Lifecycle):
             g.profile = profile
             g.platform = profile.name
             g.memory_mib = g.workload.memory_mib * (1.0 - sharing) + profile.guest_memory_overhead_mib.value
+        running_here = g.resident_on is not None
+        gone(g)
         g.host = target
+        if running_here:
+            resident(g, target)
         target.guests_placed += 1
         target.guests_now += 1
         target.peak_guests = max(target.peak_guests, target.guests_now)
