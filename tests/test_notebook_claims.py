@@ -137,7 +137,8 @@ def test_04_vms_take_seconds_alone_and_minutes_in_a_storm_or_with_an_agent():
     raw = vsim.compare(["docker", "kvm"], raw=True)
     assert float(raw.loc["startup_idle_s", "kvm"]) < 60                 # one VM alone: seconds
     assert float(raw.loc["startup_storm_p50_s", "kvm"]) > 120           # 50 at once: minutes
-    assert float(raw.loc["startup_storm_p50_s", "docker"]) < 1
+    # 50 containers at once: seconds, one after another through dockerd (p95 > p50)
+    assert 1 < float(raw.loc["startup_storm_p50_s", "docker"]) < float(raw.loc["startup_storm_p95_s", "docker"]) < 20
     storm = vsim.boot_storm(["kvm", CLOUD_VM], counts=[1], shape={"clone": "linked"}).set_index("platform")
     assert storm.loc["kvm-cloud-agent", "startup_p50_s"] > 60           # an agent: over a minute alone
 

@@ -61,8 +61,10 @@ def test_library_has_every_required_platform():
 def test_builtin_loads_with_provenance_for_every_number(name):
     p = load_profile(name)
     rows = p.sources()
-    # 7 quantities, 6 efficiencies, one row per phase: nothing skipped.
-    assert len(rows) == 7 + len(Efficiency.model_fields) + len(p.start_phases) + len(p.stop_phases)
+    # 7 quantities, 6 efficiencies, one row per phase, and each control-plane
+    # server's workers and cost per resident guest: nothing skipped.
+    servers = sum(1 + (s.per_resident_s is not None) for s in p.control_plane)
+    assert len(rows) == 7 + len(Efficiency.model_fields) + len(p.start_phases) + len(p.stop_phases) + servers
     for field, _value, prov in rows:
         kind, _, text = prov.partition(": ")
         assert kind in ("source", "assumption"), field

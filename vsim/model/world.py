@@ -46,6 +46,7 @@ from vsim.spec.errors import ScenarioError
 from vsim.spec.profile import Profile
 from vsim.spec.scenario import (
     BatchArrivals,
+    EveryArrivals,
     ExponentialLifetime,
     FixedLifetime,
     HostGroup,
@@ -142,6 +143,8 @@ class World(Lifecycle):
         n = w.count()
         if isinstance(a, BatchArrivals):
             times = np.full(n, a.at_s)
+        elif isinstance(a, EveryArrivals):
+            times = a.start_s + a.interval_s * np.arange(n, dtype=float)
         elif isinstance(a, PoissonArrivals):
             times = a.start_s + np.cumsum(rng.exponential(1.0 / a.rate_per_s, size=n))
         else:

@@ -120,7 +120,7 @@ def _unknown_field_hint(name: str, here: list[type[BaseModel]]) -> str:
     return f"; remove it or check the spelling (fields here: {shown})"
 
 
-_TAGS = {"batch", "poisson", "times", "fixed", "exponential", "forever", "trace"}
+_TAGS = {"batch", "poisson", "every", "times", "fixed", "exponential", "forever", "trace"}
 
 
 def _loc_to_path(loc: tuple, prefix: str = "") -> str:

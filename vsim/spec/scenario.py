@@ -226,6 +226,16 @@ class PoissonArrivals(StrictModel):
     start_s: NonNegative = 0.0
 
 
+class EveryArrivals(StrictModel):
+    """``count`` guests requested one at a time, one every ``interval_s`` from ``start_s``
+    (sequential boots, as in a benchmark that starts guests one after another)."""
+
+    type: Literal["every"]
+    interval_s: Positive
+    count: Annotated[int, Field(ge=1, le=MAX_GUESTS)]
+    start_s: NonNegative = 0.0
+
+
 class TimedArrivals(StrictModel):
     """Guests requested at the listed times."""
 
@@ -233,7 +243,7 @@ class TimedArrivals(StrictModel):
     times_s: list[NonNegative] = Field(min_length=1, max_length=MAX_GUESTS)
 
 
-Arrivals = Annotated[BatchArrivals | PoissonArrivals | TimedArrivals, Field(discriminator="type")]
+Arrivals = Annotated[BatchArrivals | PoissonArrivals | EveryArrivals | TimedArrivals, Field(discriminator="type")]
 
 
 class FixedLifetime(StrictModel):
@@ -355,7 +365,7 @@ class Scenario(StrictModel):
 # scenario file can hold.
 register_root(Scenario, vocabulary=(
     Scenario, HostGroup, Disk, Overcommit, Registry, Image, Layer, Workload,
-    BatchArrivals, PoissonArrivals, TimedArrivals, FixedLifetime, ExponentialLifetime, Profile,
+    BatchArrivals, PoissonArrivals, EveryArrivals, TimedArrivals, FixedLifetime, ExponentialLifetime, Profile,
     Service, ServicePoisson, ServiceTrace, RatePoint, DiskIO, Stress, Limits, MemoryUse, Writes,
     Power, MigrationLimits, Migration, ScheduledFailure, HAPolicy, Consolidation,
 ))
