@@ -5,7 +5,8 @@ import importlib
 
 import pytest
 
-MODULES = ["vsim.engine.fairshare", "vsim.engine.weighted", "vsim.engine.solo", "vsim.engine.phaselog"]
+MODULES = ["vsim.engine.fairshare", "vsim.engine.weighted", "vsim.engine.solo", "vsim.engine.phaselog",
+           "vsim.engine.server"]
 
 
 @pytest.mark.parametrize("name", MODULES)
