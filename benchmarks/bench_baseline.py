@@ -5,7 +5,10 @@ one arrival process per workload with the same seeded Poisson gaps (or batch
 times) and the same lifetimes, and one process per guest that waits out each
 step of its life with a plain ``env.timeout``: the clone, every CPU, disk,
 network and latency step of every start phase (durations as on an idle host),
-the lifetime, then the stop phases. No hosts, no placement, no sharing, no
+the lifetime, then the stop phases. A run of phases through a control-plane
+server (a daemon, a toolstack) waits for a ``simpy.Resource`` with the server's
+workers times the host count, held to the end of those phases: the same
+queueing events, pooled over the hosts. No hosts, no placement, no sharing, no
 image cache; one tuple recorded per guest. vsim's wall time divided by this
 one's, measured in the same invocation, is the ``ratio`` column of every
 benchmark table.
@@ -26,8 +29,9 @@ MIB_PER_GIB = 1024.0
 MB_PER_MIB = 1.048576
 
 
-def _steps(scenario, w, group) -> tuple[list[float], list[float]]:
-    """Idle-host durations of a workload's start steps and stop steps."""
+def _steps(scenario, w, group) -> tuple[list, list]:
+    """Idle-host durations of a workload's start steps and stop steps; a step
+    through a control-plane server is ``(server name, [durations])``."""
     prof = scenario.profile(w.platform)
     cpu_rate = group.core_speed
     net = group.network_gbit_s * 125.0
@@ -53,12 +57,43 @@ def _steps(scenario, w, group) -> tuple[list[float], list[float]]:
             start.append(im.disk_mb / rd + im.disk_mb / wr)
         else:
             start.append(prof.linked_clone_overlay_mb.value / wr)
-    for ph in prof.start_phases:
-        start += phase_steps(ph)
-    stop: list[float] = []
-    for ph in prof.stop_phases:
-        stop += phase_steps(ph)
+    def add(out, phases):
+        for ph in phases:
+            if ph.server is None:
+                out += phase_steps(ph)
+            elif out and isinstance(out[-1], tuple) and out[-1][0] == ph.server:
+                out[-1][1].extend(phase_steps(ph))  # consecutive phases hold the server throughout
+            else:
+                out.append((ph.server, phase_steps(ph)))
+
+    add(start, prof.start_phases)
+    stop: list = []
+    add(stop, prof.stop_phases)
     return start, stop
+
+
+def _servers(env, scenario) -> dict[str, simpy.Resource]:
+    """One pooled Resource per control-plane server: its workers times the hosts."""
+    hosts = sum(h.count for h in scenario.hosts)
+    servers: dict[str, simpy.Resource] = {}
+    for p in {w.platform for w in scenario.workloads}:
+        for s in scenario.profile(p).control_plane:
+            servers.setdefault(s.name, simpy.Resource(env, capacity=int(s.workers.value) * hosts))
+    return servers
+
+
+def _walk(env, servers, seq):
+    """Wait out each step; a (server, steps) item holds a worker of the server meanwhile."""
+    for d in seq:
+        if isinstance(d, tuple):
+            res = servers[d[0]]
+            req = res.request()
+            yield req
+            for dd in d[1]:
+                yield env.timeout(dd)
+            res.release(req)
+        else:
+            yield env.timeout(d)
 
 
 def run_baseline(scenario) -> dict:
@@ -75,16 +110,16 @@ def run_baseline(scenario) -> dict:
     group = scenario.hosts[0]
     rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(scenario.seed).spawn(len(scenario.workloads))]
 
+    servers = _servers(env, scenario)
+
     def guest(gid, start, stop, life):
         t0 = env.now
-        for d in start:
-            yield env.timeout(d)
+        yield from _walk(env, servers, start)
         ready = env.now
         if math.isinf(life):
             yield env.event()
         yield env.timeout(life)
-        for d in stop:
-            yield env.timeout(d)
+        yield from _walk(env, servers, stop)
         records.append((gid, t0, ready, env.now))
 
     def arrivals(w, rng, first_id):
