@@ -135,3 +135,39 @@ def test_guests_that_stopped_or_failed_no_longer_count_as_resident():
                   hosts=[host(platforms=["eng"])], images=[], profiles=[engine(per_resident=0.25)])
     res = vsim.simulate(sc)
     assert res.instances["startup_s"].tolist() == pytest.approx([1.5, 1.5, 1.75])
+
+
+# -- image pulls: the registry link, the host's NIC, and the daemon's download slots -----------
+
+def _pull(platform, layers, nic_gbit_s=10, registry_gbit_s=1, **kw):
+    fast = {"capacity_gib": 100, "read_mb_s": 1e5, "write_mb_s": 1e5}  # the disk never binds here
+    sc = scenario([workload(name="c", platform=platform, image="big", memory_mib=64, vcpus=0.1)],
+                  hosts=[host(platforms=[platform], network_gbit_s=nic_gbit_s, disk=fast)],
+                  images=[{"name": "big", "kind": "container", "layers": layers}],
+                  registries=[{"name": "hub", "bandwidth_gbit_s": registry_gbit_s, "latency_s": 0}])
+    ph = vsim.simulate(sc, **kw).phases
+    return float(ph.loc[ph["phase"] == "pull+extract", "duration_s"].iloc[0])
+
+
+FOUR = [{"id": f"l{k}", "size_mb": 100, "unpacked_mb": 100} for k in range(4)]
+
+
+def test_docker_downloads_three_layers_at_once_and_unpacks_them_in_order():
+    # 1 Gbit/s = 125 MB/s shared by 3 downloads: layers 0-2 arrive at 2.4 s,
+    # layer 3 alone at 3.2 s; unpacking (0.01 CPU-s per MB, 1 s a layer) runs
+    # in order from 2.4 s: done at 3.4, 4.4, 5.4 and 6.4 s.
+    assert _pull("docker", FOUR) == pytest.approx(6.4)
+    assert _pull("docker", FOUR, solo_runs=False) == pytest.approx(6.4)
+
+
+def test_without_a_downloads_server_layers_come_one_after_another():
+    # podman has no download slots in vsim's profile: download 0.8 s, unpack 1 s, four times.
+    assert _pull("podman", FOUR) == pytest.approx(4 * (0.8 + 1.0))
+
+
+def test_a_pull_crosses_the_hosts_network_interface_too():
+    # A 10 Gbit/s registry, but a 1 Gbit/s host NIC: 1,250 MB take 10 s, not 1 s (+ 0.5 s unpacking).
+    one = [{"id": "x", "size_mb": 1250, "unpacked_mb": 50}]
+    assert _pull("docker", one, nic_gbit_s=1, registry_gbit_s=10) == pytest.approx(10.0 + 0.5)
+    assert _pull("docker", one, nic_gbit_s=10, registry_gbit_s=1) == pytest.approx(10.0 + 0.5)
+    assert _pull("docker", one, nic_gbit_s=10, registry_gbit_s=10) == pytest.approx(1.0 + 0.5)

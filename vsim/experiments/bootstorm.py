@@ -9,7 +9,10 @@ shares each of these fairly between whoever is using it (processor sharing, see
 about fifty times as long as one; fixed waits (firmware timers, DHCP) do not
 stretch. This is where the "minutes" of the course's VM startup (分钟级) come
 from, while a container, which reads almost nothing and runs a fraction of a
-second of CPU work, stays fast.
+second of CPU work, stays in seconds: what it waits for in a storm is its
+daemon, which creates containers one at a time (a control-plane server,
+:mod:`vsim.engine.server`), so they come out one after another and the
+storm's p95 sits above its median.
 
 :func:`boot_storm` starts ``n`` identical guests together on an otherwise idle
 host, for each ``n`` and each platform, and reports startup percentiles.

@@ -28,6 +28,7 @@ import simpy
 
 from vsim.engine.fairshare import FairShare
 from vsim.engine.phaselog import PhaseLog
+from vsim.engine.server import Server
 from vsim.engine.solo import SoloRun, SoloSpec
 from vsim.model.guest import Guest
 from vsim.model.host import Host, Rate
@@ -218,9 +219,18 @@ class Phases:
 
         What no other guest is already pulling is registered at once (so a
         guest placed a moment later neither pulls it again nor reserves its
-        disk space twice) and downloaded by a process of its own, one item
-        after another; if the guest fails, the pull still completes for the
-        others waiting on it. The guest then waits for every item.
+        disk space twice) and downloaded by a process of its own; if the guest
+        fails, the pull still completes for the others waiting on it. The
+        guest then waits for every item.
+
+        The bytes cross the registry's link *and* the host's network
+        interface (both fair-shared) while they are written to the host's
+        disk. If the guest's platform has a control-plane server named
+        ``downloads`` (dockerd's ``--max-concurrent-downloads``, 3 by
+        default), each item's download holds one of its workers, so a host
+        downloads that many layers at once, and layers are unpacked one after
+        another in image order as they arrive; without one, items are
+        downloaded one after another.
         """
         env = self.env
         mine = [it for it in items if it[0] not in host.cache and it[0] not in host.pulling]
@@ -229,25 +239,46 @@ class Phases:
                 host.pulling[key] = env.event()
                 g.pulled_mb += transfer_mb
             self.placer.touch(host.index)  # its disk need for these items is now zero
-            env.process(self._download(host, mine, registry, extract))
+            server = host.servers["downloads"] if g.profile.has_server("downloads") else None
+            env.process(self._download(host, mine, registry, extract, server))
         waits = [host.pulling[key] for key, _, _ in items if key in host.pulling]
         if waits:
             yield env.all_of(waits)
 
     def _download(self, host: Host, items: list[tuple[str, float, float]], registry: str | None,
-                  extract: bool):
+                  extract: bool, server: Server | None):
         name = registry or self.default_registry
         assert name is not None  # the scenario's check: an image that is pulled names a registry
         link, latency = self.registries[name]
-        for key, transfer_mb, disk_mb in items:
-            if latency:
-                yield self.env.timeout(latency)
-            # Download and write to disk overlap (the bytes are streamed to disk).
-            yield self.env.all_of([link.use(transfer_mb), host.disk.use(host.disk_seconds(write_mb=disk_mb))])
+        env = self.env
+        fetched = ([env.process(self._transfer(host, link, latency, it, server)) for it in items]
+                   if server is not None else None)
+        for k, (key, _, disk_mb) in enumerate(items):
+            if fetched is None:
+                yield from self._transfer(host, link, latency, items[k], None)
+            else:
+                yield fetched[k]  # unpacked in image order, each once it is here
             if extract:
                 yield host.cpu.use(EXTRACT_CPU_S_PER_MB * disk_mb)
             host.cache.add(key)
             host.pulling.pop(key).succeed()
+
+    def _transfer(self, host: Host, link: FairShare, latency: float, item: tuple[str, float, float],
+                  server: Server | None):
+        """One item over the registry link and the host NIC, streamed to disk
+        (holding a worker of ``server``, if given, meanwhile)."""
+        env = self.env
+        _, transfer_mb, disk_mb = item
+        req = None
+        if server is not None:
+            req = server.acquire()
+            yield req
+        if latency:
+            yield env.timeout(latency)
+        yield env.all_of([link.use(transfer_mb), host.nic.use(transfer_mb),
+                          host.disk.use(host.disk_seconds(write_mb=disk_mb))])
+        if server is not None and req is not None:
+            server.release(req)
 
 
 def phase_steps(host: Host, ph: Phase) -> list[tuple[int | None, float]]:

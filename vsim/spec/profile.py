@@ -244,6 +244,10 @@ class Profile(_Strict):
         return self
 
     # Convenience accessors used by the model (plain floats).
+    def has_server(self, name: str) -> bool:
+        """Whether the platform's control plane has a server called ``name``."""
+        return any(s.name == name for s in self.control_plane)
+
     def server_cost(self, name: str) -> float:
         """Seconds per resident guest a request to server ``name`` holds its worker (0 if none)."""
         for s in self.control_plane:
