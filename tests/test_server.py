@@ -344,3 +344,34 @@ def test_holds_and_withdrawals_keep_the_books(reqs_in, c):
     assert (s.busy, s.queue_length) == (0, 0)
     total = sum(s.freed[r] - r.started for r in s.grants)
     assert s.busy_seconds() == pytest.approx(total, rel=1e-9, abs=1e-9)
+
+
+def test_keyed_requests_of_one_instant_are_served_in_key_order_whatever_order_they_came_in():
+    # Three guests ask at t = 0 in the order 3, 1, 2 (as a model's same-instant
+    # events may fall): with keys they are served 1, 2, 3, at the same times as
+    # unkeyed requests would be (0, 1 and 2 s of waiting).
+    env = simpy.Environment()
+    srv = Server(env, workers=1)
+    got = []
+
+    def guest(key):
+        req = srv.acquire(key=key)
+        yield req
+        got.append((key, env.now))
+        yield env.timeout(1.0)
+        srv.release(req)
+
+    for k in (3, 1, 2):
+        env.process(guest(k))
+    env.run()
+    assert got == [(1, 0.0), (2, 1.0), (3, 2.0)]
+    assert srv.arrived == srv.served == 3 and srv.total_wait == 3.0
+
+
+def test_a_keyed_request_withdrawn_before_its_turn_never_holds_a_worker():
+    env = simpy.Environment()
+    srv = Server(env, workers=1)
+    a, b = srv.acquire(key=2), srv.acquire(key=1)
+    srv.release(b)  # withdrawn at once, before the instant's keyed arrivals join the queue
+    env.run()
+    assert a.state == "holding" and b.state == "withdrawn" and srv.busy == 1 and srv.queue_length == 0

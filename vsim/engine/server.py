@@ -83,11 +83,12 @@ from collections import deque
 from types import TracebackType
 
 import simpy
-from simpy.events import Event
+from simpy.events import NORMAL, Event, EventPriority
 
 __all__ = ["Request", "Server"]
 
 WAITING, HOLDING, DONE, WITHDRAWN = "waiting", "holding", "done", "withdrawn"
+LATE = EventPriority(NORMAL + 1)  # after every normal event of an instant (SimPy orders by time, then priority)
 
 
 class Request(Event):
@@ -108,6 +109,7 @@ class Request(Event):
         self.server = server
         self.service = service  # seconds of work (serve), or None: held until released
         self.state = WAITING
+        self.queued = False  # in the server's queue (a keyed request waits for its instant's turn first)
         self.arrived = float(server.env.now)
         self.started: float | None = None
         self.finished: float | None = None
@@ -145,7 +147,7 @@ class Server:
     """
 
     __slots__ = ("env", "name", "workers", "busy", "queue_length", "arrived", "started", "served",
-                 "withdrawn", "total_wait", "_queue", "_t0", "_t_last", "_busy_integral")
+                 "withdrawn", "total_wait", "_queue", "_t0", "_t_last", "_busy_integral", "_pending")
 
     def __init__(self, env: simpy.Environment, workers: int, name: str = "") -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -164,18 +166,53 @@ class Server:
         self._t0 = env.now
         self._t_last = env.now
         self._busy_integral = 0.0  # worker-seconds of service up to _t_last
+        self._pending: list[tuple[object, int, Request]] | None = None  # keyed arrivals of this instant
 
     # -- what a model calls --------------------------------------------------------
-    def serve(self, seconds: float) -> Request:
-        """A request needing ``seconds`` of one worker; fires when it is done."""
+    def serve(self, seconds: float, key: object = None) -> Request:
+        """A request needing ``seconds`` of one worker; fires when it is done.
+        ``key``: see :meth:`acquire`."""
         if not 0.0 <= seconds < math.inf:
             raise ValueError(f"{self.name or 'server'}: service time must be a finite number >= 0, "
                              f"got {seconds!r}")
-        return self._arrive(Request(self, float(seconds)))
+        return self._enter(Request(self, float(seconds)), key)
 
-    def acquire(self) -> Request:
-        """Claim a worker, to hold until :meth:`release`; fires when it is granted."""
-        return self._arrive(Request(self, None))
+    def acquire(self, key: object = None) -> Request:
+        """Claim a worker, to hold until :meth:`release`; fires when it is granted.
+
+        Requests arriving at the same instant are served in the order they
+        were made, unless they give a ``key``: keyed requests of one instant
+        join the queue in the order of their keys, after every other event of
+        that instant has happened (one event per instant, at a priority after
+        SimPy's normal one). A model whose same-instant events may come in
+        different orders (vsim's solo runs and step-by-step jobs) keys its
+        requests (by guest id), so the queue does not depend on that order.
+        The grant happens at the same simulated time either way.
+        """
+        return self._enter(Request(self, None), key)
+
+    def _enter(self, req: Request, key: object) -> Request:
+        self.arrived += 1
+        if key is None:
+            return self._arrive(req)
+        pending = self._pending
+        if pending is None:
+            pending = self._pending = []
+            tick = Event(self.env)
+            tick._ok = True
+            tick._value = None
+            tick.callbacks.append(self._admit_pending)
+            self.env.schedule(tick, priority=LATE)
+        pending.append((key, len(pending), req))
+        return req
+
+    def _admit_pending(self, _tick: Event) -> None:
+        """The instant's keyed arrivals join the queue in key order."""
+        pending, self._pending = self._pending or [], None
+        pending.sort(key=lambda p: (p[0], p[1]))
+        for _, _, req in pending:
+            if req.state == WAITING:
+                self._arrive(req)
 
     def release(self, req: Request) -> None:
         """Give the request up: free its worker, or take it out of the queue.
@@ -190,7 +227,8 @@ class Server:
         if req.state == WAITING:
             req.state = WITHDRAWN
             self.withdrawn += 1
-            self.queue_length -= 1  # its entry stays in _queue, skipped when it surfaces
+            if req.queued:
+                self.queue_length -= 1  # its entry stays in _queue, skipped when it surfaces
         elif req.state == HOLDING:
             if req.service is None:
                 req.state = DONE
@@ -225,12 +263,12 @@ class Server:
         self._t_last = now
 
     def _arrive(self, req: Request) -> Request:
-        self.arrived += 1
         if self.busy < self.workers and not self.queue_length:
             self._queue.clear()  # only withdrawn entries can be left: drop them
             self._start(req)
         else:
             self._queue.append(req)
+            req.queued = True
             self.queue_length += 1
         return req
 

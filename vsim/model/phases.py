@@ -181,7 +181,7 @@ class Phases:
         env = self.env
         server = host.servers[name]
         t0 = env.now
-        req = server.acquire()
+        req = server.acquire(key=g.id)  # same-instant arrivals by guest id (see Server.acquire)
         g.held = (server, req)
         yield req
         if env.now > t0:
