@@ -7,6 +7,7 @@ Commands::
     vsim schema
     vsim compare [...]
     vsim profiles [NAME]
+    vsim storm [--platforms docker,kvm] [--counts 1,10,100] [--format table|csv|json] [--out FILE.png]
 
 Every mistake a user can make (a bad file, a bad flag, a bad value) is printed
 as one clear message on standard error with exit status 2, never as a Python
@@ -178,6 +179,39 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_storm(args) -> int:
+    from vsim.experiments.bootstorm import STORM_COUNTS, storm_curve
+
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        if out.suffix.lower() not in _FIGURE_SUFFIXES:
+            raise ScenarioError(f"--out {args.out}: expected a figure file ending in "
+                                f"{', '.join(_FIGURE_SUFFIXES)}, e.g. storm.png")
+        if not out.parent.is_dir():
+            raise ScenarioError(f"--out {args.out}: the folder {str(out.parent)!r} does not exist")
+    df = storm_curve(platforms=args.platforms, counts=args.counts or STORM_COUNTS, host=args.host, seed=args.seed)
+    if args.format == "csv":
+        print(df.to_csv(index=False), end="")
+    elif args.format == "json":
+        print(df.to_json(orient="records", indent=2))
+    else:
+        print("startup (s) of n guests requested together on one idle host; percentiles over the guests that "
+              "started; cause: the phase of the median guest that took longest beyond its time alone (n = 1)")
+        print()
+        print(_fmt_table(df, floatfmt="{:.4g}"))
+    if out is not None:
+        import matplotlib.pyplot as plt
+
+        from vsim.plots import storm_curve_plot
+
+        ax = storm_curve_plot(df)
+        ax.figure.savefig(out, dpi=110, bbox_inches="tight")
+        plt.close(ax.figure)
+        if args.format == "table":
+            print(f"\nwrote {out}")
+    return 0
+
+
 def cmd_profiles(args) -> int:
     from vsim.experiments.profiles import profile_detail, profile_table
 
@@ -263,6 +297,35 @@ def _is_plan_file(path: str) -> bool:
     return isinstance(data, dict) and "demand" in data and "architectures" in data and "hosts" not in data
 
 
+_FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def _counts_list(text: str) -> list[int]:
+    """``--counts 1,10,100``: whole numbers from 1 to 100000, separated by commas."""
+    out = []
+    for part in text.split(","):
+        try:
+            v = int(part.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{part.strip()!r} is not a whole number; give counts from 1 to 100000 separated by commas, "
+                "e.g. 1,10,100") from None
+        if not 1 <= v <= 100_000:
+            raise argparse.ArgumentTypeError(f"{v} is out of range; each count must be from 1 to 100000")
+        out.append(v)
+    return out
+
+
+def _platform_list(text: str):
+    """``--platforms docker,kvm``: known profile names (or profile files), separated by commas."""
+    from vsim.experiments.testbed import resolve_platforms
+
+    try:
+        return resolve_platforms(text.split(","))
+    except ScenarioError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("platforms: ")) from None
+
+
 def _pos_int(text: str) -> int:
     v = _nonneg_int(text)
     if v < 1:
@@ -303,6 +366,17 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--format", choices=["table", "markdown", "csv", "json"], default="table")
     c.add_argument("--seed", type=_nonneg_int, default=0)
     c.set_defaults(func=cmd_compare)
+
+    st = sub.add_parser("storm", help="startup p50/p95/p99 against guests started at once, with the cause at each n")
+    st.add_argument("--platforms", type=_platform_list,
+                    help="comma-separated profile names (default: docker,kvm,firecracker,virtualbox)")
+    st.add_argument("--counts", type=_counts_list,
+                    help="comma-separated numbers of guests started together (default: 1,2,5,...,500,1000)")
+    st.add_argument("--host", help="host shape: a scenario file whose first host group is used")
+    st.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    st.add_argument("--out", help="also draw the curve into this figure file (.png, .pdf or .svg)")
+    st.add_argument("--seed", type=_nonneg_int, default=0)
+    st.set_defaults(func=cmd_storm)
 
     pr = sub.add_parser("profiles", help="list platform profiles, or show one with its sources")
     pr.add_argument("name", nargs="?", help="profile name")

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 __all__ = ["startup_timeline", "startup_cdf", "phase_gantt", "latency_vs_load", "utilisation_over_time",
-           "startup_vs_concurrency", "density_bars", "boot_gantt",
+           "startup_vs_concurrency", "storm_curve_plot", "density_bars", "boot_gantt",
            "plan_hosts", "sweep_metric", "stack_diagram", "migration_rounds", "energy_bars",
            "save_startup_timeline", "RUN_FIGURES"]
 
@@ -97,6 +97,46 @@ def startup_vs_concurrency(storm: pd.DataFrame, ax=None):
     ax.set_title("Boot storm: startup against concurrency")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="best", fontsize="small", ncol=2)
+    return ax
+
+
+def storm_curve_plot(curve: pd.DataFrame, ax=None):
+    """The storm curve: startup p50 and p95 against n, per platform, with the cause written.
+
+    ``curve`` is the table of :func:`vsim.experiments.bootstorm.storm_curve`.
+    Each platform has one colour: a solid line for the median (p50), a dashed
+    one for the 95th percentile, on log-log axes. The cause (what the median
+    guest waited for longest) is written next to the p50 point where it first
+    appears and wherever it changes, so a curve reads "clone-full (disk) from
+    here on". A black cross marks an n where the host rejected some guests
+    (the percentiles are over those that started, so the curve flattens).
+    Rows where no guest started are left out.
+    """
+    ax = _axes(ax, figsize=(9, 5))
+    rejected_labelled = False
+    for k, (platform, grp) in enumerate(curve.groupby("platform", sort=False)):
+        grp = grp.dropna(subset=["startup_p50_s"]).sort_values("n")
+        ax.plot(grp["n"], grp["startup_p50_s"], "o-", color=f"C{k}", label=f"{platform} p50")
+        ax.plot(grp["n"], grp["startup_p95_s"], "--", color=f"C{k}", alpha=0.7, label=f"{platform} p95")
+        short = grp[grp["rejected"] > 0]
+        if len(short):  # the curve flattens there: only the guests that fit started
+            ax.plot(short["n"], short["startup_p50_s"], "x", color="black", markersize=9,
+                    label="some guests rejected" if not rejected_labelled else None)
+            rejected_labelled = True
+        last = None
+        for r in grp.itertuples(index=False):
+            if r.cause != last:
+                ax.annotate(str(r.cause), (r.n, r.startup_p50_s), textcoords="offset points", xytext=(4, 6),
+                            fontsize="x-small", color=f"C{k}", rotation=20)
+                last = r.cause
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("guests started at once (n)")
+    ax.set_ylabel("startup time (s)")
+    ax.set_title("Storm curve: startup against concurrency (cause of the median written where it changes)")
+    ax.grid(True, which="both", alpha=0.3)
+    if len(curve):
+        ax.legend(loc="best", fontsize="small", ncol=2)
     return ax
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -33,9 +33,24 @@ from vsim.experiments.run import simulate
 from vsim.experiments.testbed import build_scenario, resolve_host, resolve_platforms, shape_for
 from vsim.spec.errors import ScenarioError
 
-__all__ = ["boot_storm", "boot_phases", "DEFAULT_COUNTS", "COLUMNS"]
+if TYPE_CHECKING:
+    from vsim.results.tables import Results
+    from vsim.spec.profile import Profile
+
+__all__ = ["boot_storm", "boot_phases", "storm_curve", "DEFAULT_COUNTS", "STORM_COUNTS", "STORM_PLATFORMS",
+           "NONE_SHARE", "COLUMNS"]
 
 DEFAULT_COUNTS = (1, 2, 5, 10, 20, 50, 100)
+
+#: The concurrencies of :func:`storm_curve`: 1 to 1,000 guests started together.
+STORM_COUNTS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+
+#: The platforms of :func:`storm_curve` when none are given (those of ``vsim compare``).
+STORM_PLATFORMS = ("docker", "kvm", "firecracker", "virtualbox")
+
+#: A storm's cause is ``"none"`` when no phase of the median guest took longer
+#: than alone by more than this share of the startup of a guest started alone.
+NONE_SHARE = 0.01
 
 #: The columns of the boot-storm table, with type, unit and meaning (gathered in vsim.COLUMNS).
 COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
@@ -52,6 +67,26 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "boot_mean_s": ("float, s", "mean time of the boot phases"),
         "cpu_util": ("float, 0-1", "mean fraction of the host's CPU used over the run"),
         "disk_util": ("float, 0-1", "mean fraction of the disk's time used over the run"),
+    },
+    "storm_curve": {
+        "platform": ("str", "profile name"),
+        "kind": ("str", "guest kind: vm, container, microvm"),
+        "n": ("int", "guests requested at the same moment on one idle host"),
+        "started": ("int", "guests that were placed and became ready (the percentiles are over these)"),
+        "rejected": ("int", "guests the host had no room for (counted, left out of the percentiles)"),
+        "startup_p50_s": ("float, s", "median startup (request to ready) of the guests that started"),
+        "startup_p95_s": ("float, s", "95th percentile of startup of the guests that started"),
+        "startup_p99_s": ("float, s", "99th percentile of startup of the guests that started"),
+        "startup_max_s": ("float, s", "startup of the last guest ready"),
+        "cause": ("str", "what the median guest waited for longest: of its phases, the one whose duration "
+                         "exceeds the same phase's duration for a guest started alone (n = 1) the most, "
+                         "named 'queue:SERVER' (a control-plane server's FIFO queue) or 'PHASE (RESOURCES)' "
+                         "with the resources the phase uses (CPU, disk, network, fixed wait); 'none' when no "
+                         "excess is above 1% of the startup alone; 'no guest started' when every guest was "
+                         "rejected"),
+        "cause_excess_s": ("float, s", "the cause's duration minus its duration alone (0 when the cause is none)"),
+        "between_phases_s": ("float, s", "the median guest's startup not covered by any of its phases (e.g. a "
+                                         "control-plane server's cost per running guest, held after its queue)"),
     },
 }
 
@@ -75,6 +110,11 @@ def _pct(x: pd.Series, q: float) -> float:
     return float(np.percentile(x, q)) if len(x) else math.nan
 
 
+def _storm_run(prof: Profile, host: dict, shape: dict, n: int, seed: int) -> Results:
+    """One boot storm: ``n`` guests of ``prof`` requested together on a fresh ``host``."""
+    return simulate(build_scenario(prof, host, shape, n, name=f"storm-{prof.name}-{n}", seed=seed))
+
+
 def boot_storm(platforms: Any, counts: Iterable[int] = DEFAULT_COUNTS, host: Any = None,
                shape: dict | None = None, seed: int = 0) -> pd.DataFrame:
     """Startup percentiles when ``n`` guests start at once, per platform and ``n``.
@@ -91,8 +131,7 @@ def boot_storm(platforms: Any, counts: Iterable[int] = DEFAULT_COUNTS, host: Any
     for prof in profiles:
         sh = shape_for(prof, shape)
         for n in ns:
-            sc = build_scenario(prof, h, sh, n, name=f"storm-{prof.name}-{n}", seed=seed)
-            res = simulate(sc)
+            res = _storm_run(prof, h, sh, n, seed)
             inst = res.instances
             st = inst["startup_s"].dropna()
             ok = inst.dropna(subset=["ready_s"])
@@ -105,6 +144,123 @@ def boot_storm(platforms: Any, counts: Iterable[int] = DEFAULT_COUNTS, host: Any
                 float(hrow["cpu_util"]), float(hrow["disk_util"]),
             ))
     return pd.DataFrame.from_records(rows, columns=list(COLUMNS["boot_storm"]))
+
+
+# -- the storm curve: percentiles and the cause at each concurrency --------------------------
+
+#: What a provisioning phase uses; these phases are the model's (vsim.model.phases.provision), not the
+#: profile's, so their resources are stated here: a clone reads and/or writes the host's disk, a pull
+#: downloads over the network while writing to disk, an extract also runs on the CPU.
+_PROVISION_RESOURCES = {"clone-full": "disk", "clone-linked": "disk", "pull": "network/disk",
+                        "pull+extract": "network/disk/CPU"}
+
+
+def _phase_resources(prof: Profile) -> dict[str, str]:
+    """Each start phase of ``prof`` -> the resources its fields say it uses."""
+    out = dict(_PROVISION_RESOURCES)
+    for ph in prof.start_phases:
+        used = [label for label, amount in (("CPU", ph.cpu_s), ("disk", ph.disk_read_mb + ph.disk_write_mb),
+                                            ("network", ph.net_mb)) if amount]
+        out[ph.name] = "/".join(used) if used else ("fixed wait" if ph.latency_s else "nothing")
+    return out
+
+
+def _cause_name(phase: str, resources: dict[str, str]) -> str:
+    if phase.startswith("queue:"):
+        return phase
+    return f"{phase} ({resources[phase]})" if phase in resources else phase
+
+
+def _guest_phases(phases: pd.DataFrame, gid: int, ready_s: float) -> pd.Series:
+    """Seconds per phase name of guest ``gid`` up to its ready time (a phase seen twice is summed)."""
+    own = phases[(phases["id"] == gid) & (phases["end_s"] <= ready_s + 1e-9)]
+    return own.groupby("phase", sort=False)["duration_s"].sum()
+
+
+def _median_guest(inst: pd.DataFrame) -> pd.Series:
+    """The guest at the median startup: of the k guests that started, sorted by
+    (startup, id), the one at 0-based position k // 2 (for an even k, the later of the two)."""
+    ok = inst.dropna(subset=["ready_s"]).sort_values(["startup_s", "id"], kind="stable")
+    return ok.iloc[len(ok) // 2]
+
+
+def _cause(res: Results, alone: pd.Series, alone_s: float,
+           resources: dict[str, str]) -> tuple[str, float, float]:
+    """(cause, its excess in s, the time between phases) of the median guest of ``res``."""
+    inst = res.instances
+    if not inst["ready_s"].notna().any():
+        return "no guest started", math.nan, math.nan
+    g = _median_guest(inst)
+    mine = _guest_phases(res.phases, int(g["id"]), float(g["ready_s"]))
+    between = float(g["startup_s"]) - float(mine.sum())
+    if abs(between) < 1e-9:  # rounding of the sums, not time outside the phases
+        between = 0.0
+    excess = mine.sub(alone.reindex(mine.index).fillna(0.0))
+    if not len(excess) or float(excess.max()) <= NONE_SHARE * alone_s:
+        return "none", 0.0, between
+    top = str(excess.idxmax())
+    return _cause_name(top, resources), float(excess[top]), between
+
+
+def _alone(prof: Profile, host: dict, shape: dict, seed: int) -> tuple[Results, pd.Series, float]:
+    """The n = 1 run: its result, the phase durations of its guest and its startup."""
+    res = _storm_run(prof, host, shape, 1, seed)
+    inst = res.instances.dropna(subset=["ready_s"])
+    if not len(inst):  # the host cannot hold even one: every n is rejected, no cause is named
+        return res, pd.Series(dtype=float), math.nan
+    g = inst.iloc[0]
+    return res, _guest_phases(res.phases, int(g["id"]), float(g["ready_s"])), float(g["startup_s"])
+
+
+def storm_curve(platforms: Any = None, counts: Iterable[int] = STORM_COUNTS, host: Any = None,
+                shape: dict | None = None, seed: int = 0) -> pd.DataFrame:
+    """Startup p50/p95/p99 against concurrency, with the dominant cause at each ``n``.
+
+    For each platform (default :data:`STORM_PLATFORMS`) and each ``n`` in
+    ``counts`` (default :data:`STORM_COUNTS`, 1 to 1,000), ``n`` identical guests
+    are requested together on a fresh copy of ``host`` (the scenario of
+    :func:`boot_storm`, built by :mod:`vsim.experiments.testbed`). Guests the
+    host has no room for are counted in ``rejected``; the percentiles are
+    computed over the guests that started (``started``), NaN if none did.
+
+    ``cause`` names what the median guest waited for: take the guest at the
+    median startup (of the k guests that started, sorted by startup then id,
+    the one at 0-based position k // 2); for each of its phases (rows of the
+    run's ``phases`` table up to its ready time, summed per phase name), take
+    its duration minus the same phase's duration for a guest started alone
+    (n = 1; 0 for a phase the lone guest did not have, such as a queue); the
+    phase with the largest excess is the cause. It is written ``queue:SERVER``
+    for time in a control-plane server's FIFO queue (e.g. ``queue:dockerd``),
+    and otherwise ``PHASE (RESOURCES)``, the resources taken from the profile's
+    phase fields (``cpu_s`` -> CPU, ``disk_read_mb``/``disk_write_mb`` -> disk,
+    ``net_mb`` -> network, only ``latency_s`` -> fixed wait), e.g.
+    ``"kernel (CPU/disk)"``; provisioning phases are the model's
+    (``clone-full (disk)``, ``pull+extract (network/disk/CPU)``). The cause is
+    ``"none"`` when no excess is above :data:`NONE_SHARE` (1%) of the startup
+    alone, as at n = 1. ``cause_excess_s`` is that excess; ``between_phases_s``
+    the median guest's startup outside every logged phase.
+
+    Columns are documented in :data:`COLUMNS` (``vsim.COLUMNS['storm_curve']``).
+    """
+    profiles = resolve_platforms(list(STORM_PLATFORMS) if platforms is None else platforms)
+    ns = _counts(counts)
+    h = resolve_host(host)
+    rows = []
+    for prof in profiles:
+        sh = shape_for(prof, shape)
+        resources = _phase_resources(prof)
+        one, alone, alone_s = _alone(prof, h, sh, seed)
+        for n in ns:
+            res = one if n == 1 else _storm_run(prof, h, sh, n, seed)
+            inst = res.instances
+            st = inst["startup_s"].dropna()
+            cause, excess, between = _cause(res, alone, alone_s, resources)
+            rows.append((
+                prof.name, prof.guest_kind, n, int(len(st)), int((inst["state"] == "rejected").sum()),
+                _pct(st, 50), _pct(st, 95), _pct(st, 99), float(st.max()) if len(st) else math.nan,
+                cause, excess, between,
+            ))
+    return pd.DataFrame.from_records(rows, columns=list(COLUMNS["storm_curve"]))
 
 
 def boot_phases(platforms: Any, host: Any = None, shape: dict | None = None, seed: int = 0) -> pd.DataFrame:
