@@ -76,6 +76,8 @@ def test_a_cost_per_resident_guest_grows_with_the_guests_already_running():
                   hosts=[host(platforms=["eng"])], images=[], profiles=[engine(per_resident=0.25)])
     res = vsim.simulate(sc)
     assert res.instances["startup_s"].tolist() == pytest.approx([1.5, 1.75, 2.0])
+    cost = res.phases[res.phases["phase"] == "running-cost:daemon"]
+    assert cost["id"].tolist() == [1, 2] and cost["duration_s"].tolist() == pytest.approx([0.25, 0.5])
 
 
 def test_a_guest_that_fails_while_queued_gives_its_place_to_the_next():

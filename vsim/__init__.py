@@ -38,6 +38,7 @@ __all__ = [
     "simulate",
     "density",
     "boot_storm",
+    "storm_curve",
     "sweep",
     "plan",
 ]
@@ -62,6 +63,7 @@ _HOMES: dict[str, str] = {
     "simulate": "vsim.experiments.run",
     "density": "vsim.experiments.density",
     "boot_storm": "vsim.experiments.bootstorm",
+    "storm_curve": "vsim.experiments.bootstorm",
     "sweep": "vsim.experiments.sweep",
     "plan": "vsim.experiments.plan",
 }

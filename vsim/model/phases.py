@@ -159,7 +159,9 @@ class Phases:
         """One start/stop phase, step by step (see phase_steps). A phase that
         names a control-plane server first takes one of its workers, unless
         the guest holds it already (consecutive phases through one server hold
-        it throughout), and the time it queued is logged as ``queue:SERVER``."""
+        it throughout); the time it queued is logged as ``queue:SERVER``, and
+        the server's extra work for the guests already running (its cost per
+        running guest) as ``running-cost:SERVER``."""
         env = self.env
         held = g.held
         if ph.server is not None and (held is None or held[0] is not host.servers[ph.server]):
@@ -189,7 +191,10 @@ class Phases:
         per_resident = g.profile.server_cost(name)
         if per_resident:
             running = sum(host.platforms[p].running for p in host.server_platforms[name])
-            yield env.timeout(per_resident * running)
+            if running:
+                t1 = env.now
+                yield env.timeout(per_resident * running)
+                self.phase_log.add(g.id, f"running-cost:{name}", t1, env.now)
 
     def provision(self, g: Guest, host: Host):
         """Give the guest its disk: clone a VM image, or pull and unpack layers."""
