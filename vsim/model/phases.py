@@ -80,29 +80,58 @@ class Phases:
     def _phases(self, g: Guest, host: Host, what: str):
         """Run the guest's ``what`` phases step by step ("clone": its disk, see
         provision; "start" or "stop"), going solo from the first later phase
-        its host has room for (the first phase was just refused by _solo_wait)."""
+        its host has room for (the first phase was just refused by _solo_wait).
+
+        Phases through a control-plane server go as a segment: the guest
+        queues for a worker, then the server's consecutive phases run (solo if
+        nothing can slow them down: holding a worker does not change a rate),
+        and the worker is given back when the segment ends."""
         if what == "clone":
             yield from self.provision(g, host)
             return
         phases = g.profile.start_phases if what == "start" else g.profile.stop_phases
+        n = len(phases)
+        k = 0
         try:
-            for k, ph in enumerate(phases):
+            while k < n:
+                ph = phases[k]
+                if ph.server is not None:
+                    end = k + 1
+                    while end < n and phases[end].server == ph.server:
+                        end += 1
+                    held = g.held
+                    if held is None or held[0] is not host.servers[ph.server]:
+                        let_go(g)
+                        yield from self._take_server(g, host, ph.server)
+                    solo = self._solo(g, host, what, k, end) if self.solo_runs else None
+                    if solo is not None:
+                        g.job = (solo, None)
+                        yield solo.done
+                        g.job = None
+                    else:
+                        for q in range(k, end):
+                            yield from self.run_phase(g, host, phases[q])
+                    let_go(g)
+                    k = end
+                    continue
                 solo = self._solo(g, host, what, k) if k and self.solo_runs else None
                 if solo is not None:
-                    let_go(g)  # a solo run passes through no server (see _solo_spec)
+                    let_go(g)
                     g.job = (solo, None)
                     yield solo.done
                     g.job = None
                     return
                 yield from self.run_phase(g, host, ph)
+                k += 1
         finally:
-            let_go(g)  # the last phase's server (or, if the guest failed, the one it waited for)
+            let_go(g)  # if the guest failed: the worker it held or queued for
 
-    def _solo(self, g: Guest, host: Host, what: str, first: int = 0) -> SoloRun | None:
-        """Start ``what`` ("clone", "start" or "stop" phases) of ``g`` as a solo
-        run, or return None if it must run step by step (some step might not get
-        its full rate, the CPU is shared by weight, or a clone's image is not on
-        the host yet)."""
+    def _solo(self, g: Guest, host: Host, what: str, first: int = 0, last: int | None = None) -> SoloRun | None:
+        """Start ``what`` ("clone", "start" or "stop" phases, from ``first``,
+        up to ``last`` if given: a segment through one server) of ``g`` as a
+        solo run, or return None if it must run step by step (some step might
+        not get its full rate, the CPU is shared by weight, a phase queues at
+        a server, or a clone's image is not on the host yet)."""
         profile = g.profile
         if what == "clone":
             im = g.image
@@ -110,15 +139,16 @@ class Phases:
                 return None  # nothing to clone, layers to pull, or an image to fetch first
             key: tuple = (host.group, what, profile.name, first, im.name, g.clone)
         else:
-            key = (host.group, what, profile.name, first)
+            key = (host.group, what, profile.name, first, last)
         spec = self._solo_specs.get(key)
         if spec is None:
-            spec = self._solo_specs[key] = self._solo_spec(host, profile, what, g, first)
+            spec = self._solo_specs[key] = self._solo_spec(host, profile, what, g, first, last)
         if not spec.eligible:
             return None
         # an eligible spec names only plain FairShare resources (SoloSpec.eligible)
         run = SoloRun.begin(self.env, spec, cast("tuple[FairShare, ...]", host.rates), self.phase_log, g.id)
-        if run is not None and what != "clone" and len(spec.spans) > 1:
+        if run is not None and what != "clone" and last is None and len(spec.spans) > 1:
+            # (a segment handed over to ordinary jobs finishes step by step)
             run.resume = self._resume_solo
             run.guest = g
         return run
@@ -129,8 +159,9 @@ class Phases:
         assert g.host is not None  # a run in progress is on a host
         return self._solo(g, g.host, spec.what, spec.first + k)
 
-    def _solo_spec(self, host: Host, profile: Profile, what: str, g: Guest, first: int = 0) -> SoloSpec:
-        """The steps of ``what`` (from phase ``first``) on a host like ``host``,
+    def _solo_spec(self, host: Host, profile: Profile, what: str, g: Guest, first: int = 0,
+                   last: int | None = None) -> SoloSpec:
+        """The steps of ``what`` (phases ``first`` to ``last``) on a host like ``host``,
         as run_phase and provision take them (resources by index into
         ``host.rates``: 0 CPU, 1 disk, 2 network)."""
         through_server = False
@@ -138,13 +169,15 @@ class Phases:
             name, disk_s = clone_step(g, host)
             phases: list[tuple[str, list[tuple[int | None, float]]]] = [(name, [(1, disk_s)])]
         else:
-            todo = (profile.start_phases if what == "start" else profile.stop_phases)[first:]
+            todo = (profile.start_phases if what == "start" else profile.stop_phases)[first:last]
             phases = [(ph.name, phase_steps(host, ph)) for ph in todo]
-            through_server = any(ph.server is not None for ph in todo)
+            # a segment through one server runs once the worker is held; any
+            # other span that reaches a server phase would have to queue there
+            through_server = last is None and any(ph.server is not None for ph in todo)
         spec = SoloSpec(phases, host.rates, what, first)
         if through_server:
             # A control-plane server's queue is not a fair share: its wait is
-            # not known in advance, so these phases run step by step.
+            # not known in advance, so a span that queues runs step by step.
             spec.eligible = False
         return spec
 
