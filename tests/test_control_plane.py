@@ -5,7 +5,7 @@ toolstack); a phase naming one waits for a worker, first come first served,
 and holds it to the phase's end (through consecutive phases naming the same
 server). These are exact timelines: one guest alone is not slowed, n at once
 come out one after another, a failed guest gives its place back, and a cost
-per resident guest grows with the guests already placed.
+per running guest grows with the guests already running.
 """
 
 import math
@@ -19,11 +19,11 @@ from vsim.spec.errors import ScenarioError
 SRC = {"assumption": "test"}
 
 
-def engine(workers=1, per_resident=None, phases=None, stop=None):
+def engine(workers=1, per_running=None, phases=None, stop=None):
     """A container engine whose 'create' phase (1 s, no CPU) goes through a daemon."""
     server = {"name": "daemon", "workers": {"value": workers, **SRC}}
-    if per_resident is not None:
-        server["per_resident_s"] = {"value": per_resident, **SRC}
+    if per_running is not None:
+        server["per_running_s"] = {"value": per_running, **SRC}
     return {
         "name": "eng", "base": "docker", "control_plane": [server],
         "start_phases": phases or [{"name": "create", "latency_s": 1.0, "server": "daemon", **SRC},
@@ -68,12 +68,12 @@ def test_consecutive_phases_through_one_server_hold_it_throughout():
     assert sorted(res.instances["startup_s"]) == [2.5, 4.5]
 
 
-def test_a_cost_per_resident_guest_grows_with_the_guests_already_running():
+def test_a_cost_per_running_guest_grows_with_the_guests_already_running():
     # 0.25 s per guest running on the host, counted when the worker is taken:
     # three guests arriving one every 10 s find 0, 1, 2 guests running.
     sc = scenario([workload(name="c", platform="eng", count=3, memory_mib=64, vcpus=0.1,
                             arrivals={"type": "times", "times_s": [0.0, 10.0, 20.0]})],
-                  hosts=[host(platforms=["eng"])], images=[], profiles=[engine(per_resident=0.25)])
+                  hosts=[host(platforms=["eng"])], images=[], profiles=[engine(per_running=0.25)])
     res = vsim.simulate(sc)
     assert res.instances["startup_s"].tolist() == pytest.approx([1.5, 1.75, 2.0])
     cost = res.phases[res.phases["phase"] == "running-cost:daemon"]
@@ -134,7 +134,7 @@ def test_guests_that_stopped_or_failed_no_longer_count_as_resident():
                             lifetime={"type": "fixed", "duration_s": 5}),
                    workload(name="b", platform="eng", count=2, memory_mib=64, vcpus=0.1,
                             arrivals={"type": "times", "times_s": [10.0, 20.0]})],
-                  hosts=[host(platforms=["eng"])], images=[], profiles=[engine(per_resident=0.25)])
+                  hosts=[host(platforms=["eng"])], images=[], profiles=[engine(per_running=0.25)])
     res = vsim.simulate(sc)
     assert res.instances["startup_s"].tolist() == pytest.approx([1.5, 1.5, 1.75])
 
@@ -173,3 +173,10 @@ def test_a_pull_crosses_the_hosts_network_interface_too():
     assert _pull("docker", one, nic_gbit_s=1, registry_gbit_s=10) == pytest.approx(10.0 + 0.5)
     assert _pull("docker", one, nic_gbit_s=10, registry_gbit_s=1) == pytest.approx(10.0 + 0.5)
     assert _pull("docker", one, nic_gbit_s=10, registry_gbit_s=10) == pytest.approx(1.0 + 0.5)
+
+
+def test_two_platforms_sharing_a_server_must_agree_on_its_workers():
+    other = {**engine(workers=2), "name": "eng2"}
+    with pytest.raises(ScenarioError, match=r"hosts\[0\]\.platforms: eng and eng2 .* 'daemon'.* 1 and 2 workers"):
+        scenario([workload(name="a", platform="eng")], hosts=[host(platforms=["eng", "eng2"])], images=[],
+                 profiles=[engine(), other])

@@ -62,8 +62,8 @@ def test_builtin_loads_with_provenance_for_every_number(name):
     p = load_profile(name)
     rows = p.sources()
     # 7 quantities, 6 efficiencies, one row per phase, and each control-plane
-    # server's workers and cost per resident guest: nothing skipped.
-    servers = sum(1 + (s.per_resident_s is not None) for s in p.control_plane)
+    # server's workers and cost per running guest: nothing skipped.
+    servers = sum(1 + (s.per_running_s is not None) for s in p.control_plane)
     assert len(rows) == 7 + len(Efficiency.model_fields) + len(p.start_phases) + len(p.stop_phases) + servers
     for field, _value, prov in rows:
         kind, _, text = prov.partition(": ")

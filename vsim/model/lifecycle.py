@@ -233,7 +233,7 @@ def wake_after(env: simpy.Environment, delay: float) -> _Timer:
 
 def resident(g: Guest, host: Host) -> None:
     """``g`` runs on ``host`` now: count it among its platform's resident guests
-    there (what a control-plane cost per resident guest counts)."""
+    there (what a control-plane cost per running guest counts)."""
     pl = host.platforms[g.platform]
     pl.running += 1
     g.resident_on = pl

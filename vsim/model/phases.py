@@ -212,7 +212,7 @@ class Phases:
 
     def _take_server(self, g: Guest, host: Host, name: str):
         """Queue for a worker of the host's server ``name`` and hold it; then
-        hold it for the server's cost per resident guest, if it has one."""
+        hold it for the server's cost per running guest, if it has one."""
         env = self.env
         server = host.servers[name]
         t0 = env.now
@@ -221,12 +221,12 @@ class Phases:
         yield req
         if env.now > t0:
             self.phase_log.add(g.id, f"queue:{name}", t0, env.now)
-        per_resident = g.profile.server_cost(name)
-        if per_resident:
+        per_running = g.profile.server_cost(name)
+        if per_running:
             running = sum(host.platforms[p].running for p in host.server_platforms[name])
             if running:
                 t1 = env.now
-                yield env.timeout(per_resident * running)
+                yield env.timeout(per_running * running)
                 self.phase_log.add(g.id, f"running-cost:{name}", t1, env.now)
 
     def provision(self, g: Guest, host: Host):

@@ -84,6 +84,15 @@ def _check_host(sc: Scenario, i: int, h: HostGroup, known_platforms: set[str]) -
         if cached not in sc.image_map:
             problems.append(f"hosts[{i}].cached_images[{j}]: no image named {cached!r} in images")
     if all(p in known_platforms for p in h.platforms):
+        workers: dict[str, tuple[str, float]] = {}
+        for p in dict.fromkeys(h.platforms):
+            for s in sc.profile(p).control_plane:
+                first = workers.setdefault(s.name, (p, s.workers.value))
+                if first[1] != s.workers.value:
+                    problems.append(
+                        f"hosts[{i}].platforms: {first[0]} and {p} both have a control-plane server "
+                        f"{s.name!r} (one per host, shared) but with {first[1]:g} and {s.workers.value:g} "
+                        "workers; give them the same number")
         footprint = sum(_host_memory_mib(sc.profile(p)) for p in dict.fromkeys(h.platforms))
         if footprint >= h.memory_gib * 1024 * h.overcommit.memory:
             problems.append(

@@ -142,23 +142,24 @@ class ControlServer(_Strict):
     (libvirtd's worker pool, Xen's xl and XenStore). One server of a given
     ``name`` exists per host, shared by every installed platform that names it
     (the kernel's lock is one, whichever engine creates the namespace).
-    ``per_resident_s`` is extra time a request holds its worker per guest
-    already placed on the host by the platforms using the server: the cost
-    that grows with resident guests (XenStore, a daemon's bookkeeping).
+    ``per_running_s`` is extra time a request holds its worker per guest
+    already running on the host (booted, not stopping) under the platforms
+    using the server: the cost that grows with the guests running (XenStore,
+    a daemon's bookkeeping).
     """
 
     name: str = Field(min_length=1)
     description: str = ""
     workers: Quantity
-    per_resident_s: Quantity | None = None
+    per_running_s: Quantity | None = None
 
     @model_validator(mode="after")
     def _sizes(self) -> Self:
         w = self.workers.value
         if not (1 <= w <= 100_000 and w == int(w)):
             raise ValueError("workers: must be a whole number from 1 to 100000")
-        if self.per_resident_s is not None and not (0 <= self.per_resident_s.value <= 3600):
-            raise ValueError("per_resident_s: must be a time in seconds from 0 to 3600")
+        if self.per_running_s is not None and not (0 <= self.per_running_s.value <= 3600):
+            raise ValueError("per_running_s: must be a time in seconds from 0 to 3600")
         return self
 
 
@@ -249,10 +250,10 @@ class Profile(_Strict):
         return any(s.name == name for s in self.control_plane)
 
     def server_cost(self, name: str) -> float:
-        """Seconds per resident guest a request to server ``name`` holds its worker (0 if none)."""
+        """Seconds per running guest a request to server ``name`` holds its worker (0 if none)."""
         for s in self.control_plane:
             if s.name == name:
-                return s.per_resident_s.value if s.per_resident_s is not None else 0.0
+                return s.per_running_s.value if s.per_running_s is not None else 0.0
         return 0.0
 
     @property
@@ -273,9 +274,9 @@ class Profile(_Strict):
             rows.append((f"efficiency.{fld}", q.value, q.provenance))
         for s in self.control_plane:
             rows.append((f"control_plane.{s.name}.workers", s.workers.value, s.workers.provenance))
-            if s.per_resident_s is not None:
-                rows.append((f"control_plane.{s.name}.per_resident_s", s.per_resident_s.value,
-                             s.per_resident_s.provenance))
+            if s.per_running_s is not None:
+                rows.append((f"control_plane.{s.name}.per_running_s", s.per_running_s.value,
+                             s.per_running_s.provenance))
         for group in ("start_phases", "stop_phases"):
             for ph in getattr(self, group):
                 nums = ", ".join(
