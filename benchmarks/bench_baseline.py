@@ -96,6 +96,30 @@ def _walk(env, servers, seq):
             yield env.timeout(d)
 
 
+def _scaled(scenario, w, start):
+    """With variability: the start steps at each level, and each guest's level,
+    drawn from the same generator as vsim's world (vsim.model.variability)."""
+    from vsim.model import variability
+
+    cv = scenario.profile(w.platform).startup_cv
+    if not scenario.variability or cv is None or cv.value <= 0:
+        return None
+    k = [x.name for x in scenario.workloads].index(w.name)
+    picks = variability.draw(variability.generator(scenario.seed, k), w.count()).tolist()
+    clone = 0 if isinstance(start[0], tuple) or len(start) == 0 else _has_clone(scenario, w)
+
+    def scale(seq, m):
+        return [(d[0], [x * m for x in d[1]]) if isinstance(d, tuple) else d * m for d in seq]
+
+    levels = [start[:clone] + scale(start[clone:], m) for m in variability.levels(cv.value)]
+    return levels, picks
+
+
+def _has_clone(scenario, w) -> int:
+    im = scenario.image_map.get(w.image) if w.image else None
+    return 1 if im is not None and im.kind == "vm-disk" else 0
+
+
 def run_baseline(scenario) -> dict:
     """Run the plain-SimPy equivalent of ``scenario``; return counts."""
     from vsim.spec.scenario import (
@@ -138,10 +162,13 @@ def run_baseline(scenario) -> dict:
         else:
             lives = np.full(n, math.inf)
         start, stop = _steps(scenario, w, group)
+        variants = _scaled(scenario, w, start)  # the same drawn start multipliers as vsim's
+        picks = variants[1] if variants is not None else None
         for k, (t, life) in enumerate(zip(times.tolist(), lives.tolist(), strict=True)):
             if t > env.now:
                 yield env.timeout(t - env.now)
-            env.process(guest(first_id + k, start, stop, life))
+            mine = start if variants is None else variants[0][picks[k]]
+            env.process(guest(first_id + k, mine, stop, life))
 
     first = 0
     for w, rng in zip(scenario.workloads, rngs, strict=True):

@@ -27,6 +27,7 @@ def scenario(workloads, hosts=None, images=None, **kw):
         "images": images if images is not None else [VM_IMAGE, CT_IMAGE],
         "workloads": workloads,
     }
+    data.setdefault("variability", False)  # exact timelines: every guest exactly as calibrated
     data.update(kw)
     return parse_scenario(data)
 

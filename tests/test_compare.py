@@ -40,7 +40,8 @@ def test_container_starts_at_least_10x_faster_than_the_vm(raw):
     assert raw["docker"]["startup_idle_s"] * 10 <= raw["kvm"]["startup_idle_s"]
     # idle startup is image provisioning plus boot phases
     k = raw["kvm"]
-    assert k["startup_idle_s"] == pytest.approx(k["provision_idle_s"] + k["boot_idle_s"], rel=1e-9)
+    # the median of the lone starts against the means of its parts: equal up to the start's own spread
+    assert k["startup_idle_s"] == pytest.approx(k["provision_idle_s"] + k["boot_idle_s"], rel=0.01)
 
 
 def test_vms_take_minutes_in_a_boot_storm_containers_stay_in_seconds(raw):

@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 import vsim
 from vsim.engine.fairshare import FairShare
 from vsim.experiments.run import build_world
+from vsim.model.variability import levels
 from vsim.results import Results
 
 PLATFORMS = ["kvm", "docker", "firecracker", "virtualbox"]
@@ -114,6 +115,7 @@ def scenarios(draw):
             g["cached_images"] = draw(st.lists(st.sampled_from(["disk", "app"]), max_size=2, unique=True))
     return vsim.parse_scenario({
         "name": "random",
+        "variability": draw(st.booleans()),
         "seed": draw(st.integers(0, 2**32)),
         "placement": draw(st.sampled_from(["first-fit", "best-fit", "worst-fit", "spread"])),
         "hosts": groups,
@@ -245,7 +247,10 @@ def test_invariants_hold_for_random_scenarios(sc):
     wmap = {w.name: w for w in sc.workloads}
     for r in ok.itertuples(index=False):
         group = groups[host_group[r.host]]
-        boot = uncontended_boot_s(sc, r.platform, group)
+        # with variability, a guest's start needs at least the lowest multiple of its work
+        cv = sc.profile(r.platform).startup_cv
+        low = min(levels(cv.value)) if sc.variability and cv is not None else 1.0
+        boot = uncontended_boot_s(sc, r.platform, group) * low
         assert r.ready_s - r.provisioned_s >= boot * (1 - 1e-9) - EPS
         assert r.startup_s >= (boot + clone_s(sc, wmap[r.workload], group)) * (1 - 1e-9) - EPS
 
@@ -314,6 +319,7 @@ def test_same_seed_is_reproducible_for_random_scenarios(sc, seed):
 def test_uncontended_bound_is_tight_for_one_guest():
     """The bound used above is not vacuous: one guest alone starts exactly at it."""
     sc = vsim.parse_scenario({
+        "variability": False,
         "hosts": [{"name": "h", "cores": 4, "memory_gib": 16, "platforms": ["kvm"]}],
         "workloads": [{"name": "v", "platform": "kvm", "arrivals": {"type": "batch", "count": 1},
                        "lifetime": {"type": "fixed", "duration_s": 1}}],

@@ -35,6 +35,7 @@ def one_guest(platform: str, profiles: list | None = None, memory_mib: float = G
     """One guest of ``platform`` on one idle host of the default shape, no image."""
     data = {
         "name": "one-guest",
+        "variability": False,  # the calibrated start exactly
         "hosts": [{"name": "h", "platforms": [platform], **host}],
         "profiles": profiles or [],
         "workloads": [{"name": "w", "platform": platform, "memory_mib": memory_mib,
@@ -64,7 +65,8 @@ def test_builtin_loads_with_provenance_for_every_number(name):
     # 7 quantities, 6 efficiencies, one row per phase, and each control-plane
     # server's workers and cost per running guest: nothing skipped.
     servers = sum(1 + (s.per_running_s is not None) for s in p.control_plane)
-    assert len(rows) == 7 + len(Efficiency.model_fields) + len(p.start_phases) + len(p.stop_phases) + servers
+    spread = p.startup_cv is not None
+    assert len(rows) == 7 + len(Efficiency.model_fields) + len(p.start_phases) + len(p.stop_phases) + servers + spread
     for field, _value, prov in rows:
         kind, _, text = prov.partition(": ")
         assert kind in ("source", "assumption"), field

@@ -55,7 +55,10 @@ def test_a_guest_alone_has_no_cause(curve):
         r = row(curve, platform, 1)
         assert r["cause"] == "none"
         assert r["cause_excess_s"] == 0
-        assert r["startup_p50_s"] == r["startup_p95_s"] == r["startup_p99_s"] == r["startup_max_s"] > 0
+        # n = 1 is 31 lone starts: their spread is the platform's own (vsim.model.variability)
+        cv = vsim.load_profile(platform).startup_cv.value
+        assert 0 < r["startup_p50_s"] < r["startup_p95_s"] <= r["startup_p99_s"] <= r["startup_max_s"]
+        assert r["startup_max_s"] / r["startup_p50_s"] < 1 + 4 * cv
 
 
 def test_p50_never_falls_as_n_grows(curve):

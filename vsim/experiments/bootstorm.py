@@ -32,6 +32,7 @@ import pandas as pd
 from vsim.experiments.run import simulate
 from vsim.experiments.testbed import build_scenario, resolve_host, resolve_platforms, shape_for
 from vsim.spec.errors import ScenarioError
+from vsim.spec.scenario import parse_scenario
 
 if TYPE_CHECKING:
     from vsim.results.tables import Results
@@ -57,8 +58,8 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     "boot_storm": {
         "platform": ("str", "profile name"),
         "kind": ("str", "guest kind: vm, container, microvm"),
-        "n": ("int", "guests requested at the same moment"),
-        "started": ("int", "guests that were placed and became ready"),
+        "n": ("int", "guests requested at the same moment (n = 1: one guest alone, started ALONE_REPEATS = 31 times one after another)"),
+        "started": ("int", "guests that were placed and became ready (n = 1: the lone starts, 31)"),
         "rejected": ("int", "guests the host had no room for"),
         "startup_p50_s": ("float, s", "median startup (request to ready) of the guests that started"),
         "startup_p95_s": ("float, s", "95th percentile of startup"),
@@ -71,8 +72,8 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     "storm_curve": {
         "platform": ("str", "profile name"),
         "kind": ("str", "guest kind: vm, container, microvm"),
-        "n": ("int", "guests requested at the same moment on one idle host"),
-        "started": ("int", "guests that were placed and became ready (the percentiles are over these)"),
+        "n": ("int", "guests requested at the same moment on one idle host (n = 1: 31 lone starts one after another)"),
+        "started": ("int", "guests that were placed and became ready (the percentiles are over these; n = 1: the 31 lone starts)"),
         "rejected": ("int", "guests the host had no room for (counted, left out of the percentiles)"),
         "startup_p50_s": ("float, s", "median startup (request to ready) of the guests that started"),
         "startup_p95_s": ("float, s", "95th percentile of startup of the guests that started"),
@@ -110,9 +111,23 @@ def _pct(x: pd.Series, q: float) -> float:
     return float(np.percentile(x, q)) if len(x) else math.nan
 
 
+#: n = 1 is one guest alone, started this many times one after another (each
+#: alone on the host), so that its percentiles are those of one start's own
+#: spread (vsim.model.variability), not one draw.
+ALONE_REPEATS = 31
+ALONE_GAP_S = 1000.0  # between the lone starts: each is over (booted, run 1 s, stopped) before the next
+
+
 def _storm_run(prof: Profile, host: dict, shape: dict, n: int, seed: int) -> Results:
-    """One boot storm: ``n`` guests of ``prof`` requested together on a fresh ``host``."""
-    return simulate(build_scenario(prof, host, shape, n, name=f"storm-{prof.name}-{n}", seed=seed))
+    """One boot storm: ``n`` guests of ``prof`` requested together on a fresh
+    ``host``; for n = 1, ``ALONE_REPEATS`` lone starts one after another."""
+    sc = build_scenario(prof, host, shape, n, name=f"storm-{prof.name}-{n}", seed=seed)
+    if n == 1:
+        data = sc.to_dict()
+        data["workloads"][0]["arrivals"] = {"type": "every", "interval_s": ALONE_GAP_S, "count": ALONE_REPEATS}
+        data["workloads"][0]["lifetime"] = {"type": "fixed", "duration_s": 1.0}
+        sc = parse_scenario(data, where=sc.name)
+    return simulate(sc)
 
 
 def boot_storm(platforms: Any, counts: Iterable[int] = DEFAULT_COUNTS, host: Any = None,
@@ -203,12 +218,12 @@ def _cause(res: Results, alone: pd.Series, alone_s: float,
 
 
 def _alone(prof: Profile, host: dict, shape: dict, seed: int) -> tuple[Results, pd.Series, float]:
-    """The n = 1 run: its result, the phase durations of its guest and its startup."""
+    """The n = 1 run: its result, and the phase durations and startup of its median guest."""
     res = _storm_run(prof, host, shape, 1, seed)
     inst = res.instances.dropna(subset=["ready_s"])
     if not len(inst):  # the host cannot hold even one: every n is rejected, no cause is named
         return res, pd.Series(dtype=float), math.nan
-    g = inst.iloc[0]
+    g = _median_guest(inst)  # of the lone starts (their spread: vsim.model.variability)
     return res, _guest_phases(res.phases, int(g["id"]), float(g["ready_s"])), float(g["startup_s"])
 
 

@@ -64,7 +64,8 @@ def idle_scenario(profile: str | Profile, host: dict | None = None) -> Scenario:
     is put into the scenario's ``profiles`` list). ``host`` may override fields
     of the default host group (``{"cores": 4}``). The guest has no image to
     clone or pull: the published start times (``virsh start``, ``docker run``)
-    were measured with the image already in place.
+    were measured with the image already in place. Variability is off: the
+    guest starts exactly as calibrated (the profile's ``startup_cv`` is its spread).
     """
     if isinstance(profile, Profile):
         name = profile.name
@@ -76,6 +77,7 @@ def idle_scenario(profile: str | Profile, host: dict | None = None) -> Scenario:
         raise ScenarioError(f"profile: expected a profile name or a Profile, got {type(profile).__name__}")
     data = {
         "name": f"idle-{name}",
+        "variability": False,  # the calibrated start itself (its spread is the profile's startup_cv)
         "hosts": [{"name": "host", "platforms": [name], **(host or {})}],
         "profiles": profiles,
         "workloads": [{

@@ -34,7 +34,7 @@ class Guest:
         "id", "workload", "profile", "kind", "platform", "host", "image", "clone",
         "requested_s", "placed_s", "provisioned_s", "ready_s", "stop_s", "stopped_s",
         "state", "reason", "memory_mib", "vcpus", "disk_mb", "pulled_mb", "lifetime_s",
-        "process", "job", "held", "resident_on", "restarted_s", "moves", "refused_by",
+        "process", "job", "held", "resident_on", "scale", "scale_level", "restarted_s", "moves", "refused_by",
     )
 
     def __init__(self, gid: int, workload: Workload, profile: Profile, image: Image | None,
@@ -69,6 +69,10 @@ class Guest:
         # The control-plane worker it holds or queues for: (server, request) (vsim.model.phases).
         self.held: tuple[Server, Request] | None = None
         self.resident_on: PlatformOnHost | None = None  # where it counts as running (vsim.model.lifecycle)
+        # Its start phases need scale x their calibrated work (vsim.model.variability);
+        # scale_level is which of the equally likely levels it drew (-1: none, scale 1).
+        self.scale = 1.0
+        self.scale_level = -1
         self.restarted_s = math.nan  # when it last ran again after a cold migration (see running_since_s)
         # Hosts it moved between: (time, from host index, to host index), or None if it never moved.
         self.moves: list[tuple[float, int, int]] | None = None

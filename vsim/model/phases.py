@@ -90,6 +90,7 @@ class Phases:
             yield from self.provision(g, host)
             return
         phases = g.profile.start_phases if what == "start" else g.profile.stop_phases
+        scale = g.scale if what == "start" else 1.0
         n = len(phases)
         k = 0
         try:
@@ -110,7 +111,7 @@ class Phases:
                         g.job = None
                     else:
                         for q in range(k, end):
-                            yield from self.run_phase(g, host, phases[q])
+                            yield from self.run_phase(g, host, phases[q], scale)
                     let_go(g)
                     k = end
                     continue
@@ -121,7 +122,7 @@ class Phases:
                     yield solo.done
                     g.job = None
                     return
-                yield from self.run_phase(g, host, ph)
+                yield from self.run_phase(g, host, ph, scale)
                 k += 1
         finally:
             let_go(g)  # if the guest failed: the worker it held or queued for
@@ -139,7 +140,8 @@ class Phases:
                 return None  # nothing to clone, layers to pull, or an image to fetch first
             key: tuple = (host.group, what, profile.name, first, im.name, g.clone)
         else:
-            key = (host.group, what, profile.name, first, last)
+            level = g.scale_level if what == "start" else -1
+            key = (host.group, what, profile.name, first, last, level)
         spec = self._solo_specs.get(key)
         if spec is None:
             spec = self._solo_specs[key] = self._solo_spec(host, profile, what, g, first, last)
@@ -170,7 +172,8 @@ class Phases:
             phases: list[tuple[str, list[tuple[int | None, float]]]] = [(name, [(1, disk_s)])]
         else:
             todo = (profile.start_phases if what == "start" else profile.stop_phases)[first:last]
-            phases = [(ph.name, phase_steps(host, ph)) for ph in todo]
+            scale = g.scale if what == "start" else 1.0  # every guest of one level has the same
+            phases = [(ph.name, phase_steps(host, ph, scale)) for ph in todo]
             # a segment through one server runs once the worker is held; any
             # other span that reaches a server phase would have to queue there
             through_server = last is None and any(ph.server is not None for ph in todo)
@@ -188,13 +191,14 @@ class Phases:
         yield ev
         g.job = None
 
-    def run_phase(self, g: Guest, host: Host, ph: Phase):
+    def run_phase(self, g: Guest, host: Host, ph: Phase, scale: float = 1.0):
         """One start/stop phase, step by step (see phase_steps). A phase that
         names a control-plane server first takes one of its workers, unless
         the guest holds it already (consecutive phases through one server hold
         it throughout); the time it queued is logged as ``queue:SERVER``, and
         the server's extra work for the guests already running (its cost per
-        running guest) as ``running-cost:SERVER``."""
+        running guest) as ``running-cost:SERVER``. ``scale``: the guest's
+        multiple of the calibrated work (vsim.model.variability)."""
         env = self.env
         held = g.held
         if ph.server is not None and (held is None or held[0] is not host.servers[ph.server]):
@@ -203,7 +207,7 @@ class Phases:
         elif ph.server is None and held is not None:
             let_go(g)
         t0 = env.now
-        for k, work in phase_steps(host, ph):
+        for k, work in phase_steps(host, ph, scale):
             if k is None:
                 yield env.timeout(work)
             else:
@@ -319,10 +323,13 @@ class Phases:
             server.release(req)
 
 
-def phase_steps(host: Host, ph: Phase) -> list[tuple[int | None, float]]:
+def phase_steps(host: Host, ph: Phase, scale: float = 1.0) -> list[tuple[int | None, float]]:
     """A start/stop phase as the steps it runs, in order: CPU work, then disk
     time, then network transfer (each as ``(index into host.rates, work)``),
-    then fixed latency ``(None, seconds)``; steps of zero are left out."""
+    then fixed latency ``(None, seconds)``; steps of zero are left out.
+    ``scale`` multiplies every step (a guest's draw, vsim.model.variability)."""
+    if scale != 1.0:
+        return [(k, w * scale) for k, w in phase_steps(host, ph)]
     steps: list[tuple[int | None, float]] = []
     if ph.cpu_s:
         steps.append((0, ph.cpu_s))

@@ -36,6 +36,7 @@ import simpy
 from vsim.engine.fairshare import FairShare
 from vsim.engine.phaselog import PhaseLog
 from vsim.engine.solo import SoloSpec
+from vsim.model import variability
 from vsim.model.guest import Guest
 from vsim.model.host import Host
 from vsim.model.lifecycle import Lifecycle, Relocation, gone, resident, wake_after
@@ -106,6 +107,9 @@ class World(Lifecycle):
         self.wall_s = 0.0
         self.events = 0
         self._rngs = _seeds(self.seed, len(scenario.workloads))
+        # Each workload's draws of start multipliers (vsim.model.variability), apart
+        # from its arrival and lifetime draws so that variability: false changes nothing else.
+        self._var_rngs = {w.name: variability.generator(self.seed, k) for k, w in enumerate(scenario.workloads)}
         for w, rng in zip(scenario.workloads, self._rngs, strict=False):
             self.env.process(self.arrivals(w, rng))
         # The mechanisms (vsim.model.mechanism), called in this order at each
@@ -123,8 +127,6 @@ class World(Lifecycle):
         self.on_host_state = dispatch(self.mechanisms, "host_state")
         self.on_end = dispatch(self.mechanisms, "end")
         for m in self.mechanisms:
-            if not isinstance(m, Mechanism):
-                raise TypeError(f"mechanisms: expected Mechanism objects, got {type(m).__name__}")
             for name in m.tables:
                 self.records.setdefault(name, [])
             m.attach(self)
@@ -159,12 +161,23 @@ class World(Lifecycle):
         profile = self.scenario.profile(w.platform)
         image = self.scenario.image_map.get(w.image) if w.image else None
         env = self.env
-        for t, life in zip(times.tolist(), lifetimes.tolist(), strict=True):
+        scales = self._scales(profile)
+        picks = (variability.draw(self._var_rngs[w.name], n).tolist() if scales is not None else [-1] * n)
+        for t, life, level in zip(times.tolist(), lifetimes.tolist(), picks, strict=True):
             if t > env.now:
                 yield wake_after(env, t - env._now)
             g = Guest(len(self.guests), w, profile, image, env.now, life)
+            if scales is not None:
+                g.scale_level, g.scale = level, scales[level]
             self.guests.append(g)
             g.process = env.process(self.lifecycle(g))
+
+    def _scales(self, profile: Profile) -> tuple[float, ...] | None:
+        """The start multipliers of ``profile``'s guests, or None if they all take 1."""
+        cv = profile.startup_cv
+        if not self.scenario.variability or cv is None or cv.value <= 0:
+            return None
+        return variability.levels(cv.value)
 
     # -- a guest's life --------------------------------------------------------    # -- operations on running guests (vsim.mechanisms.migration, vsim.mechanisms.faults, vsim.mechanisms.energy) --
     def spawn_guest(self, w: Workload, lifetime_s: float) -> Guest:
@@ -172,6 +185,10 @@ class World(Lifecycle):
         profile = self.scenario.profile(w.platform)
         image = self.scenario.image_map.get(w.image) if w.image else None
         g = Guest(len(self.guests), w, profile, image, self.env.now, lifetime_s)
+        scales = self._scales(profile)
+        if scales is not None:
+            g.scale_level = int(variability.draw(self._var_rngs[w.name], 1)[0])
+            g.scale = scales[g.scale_level]
         self.guests.append(g)
         g.process = self.env.process(self.lifecycle(g))
         return g

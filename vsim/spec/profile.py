@@ -216,6 +216,10 @@ class Profile(_Strict):
     start_phases: tuple[Phase, ...] = Field(min_length=1)
     stop_phases: tuple[Phase, ...] = ()
     control_plane: tuple[ControlServer, ...] = ()
+    #: Spread of one start on an idle host: standard deviation / mean of its
+    #: duration (each guest's start phases take a lognormal multiple of their
+    #: work, mean 1; see vsim.model.variability). None: no spread known.
+    startup_cv: Quantity | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:
@@ -234,6 +238,9 @@ class Profile(_Strict):
         mg = self.max_guests_per_host.value
         if mg is not None and mg < 1:
             raise ValueError("max_guests_per_host: must be >= 1, or null for no limit")
+        cv = self.startup_cv
+        if cv is not None and not (0 <= cv.value <= 1):
+            raise ValueError("startup_cv: must be a fraction from 0 to 1 (standard deviation / mean)")
         servers = [s.name for s in self.control_plane]
         if len(set(servers)) != len(servers):
             raise ValueError("control_plane: two servers have the same name")
@@ -272,6 +279,8 @@ class Profile(_Strict):
         for fld in Efficiency.model_fields:
             q = getattr(self.efficiency, fld)
             rows.append((f"efficiency.{fld}", q.value, q.provenance))
+        if self.startup_cv is not None:
+            rows.append(("startup_cv", self.startup_cv.value, self.startup_cv.provenance))
         for s in self.control_plane:
             rows.append((f"control_plane.{s.name}.workers", s.workers.value, s.workers.provenance))
             if s.per_running_s is not None:

@@ -312,6 +312,10 @@ class Scenario(StrictModel):
         default=None, description="stop the clock here; by default run until every guest has stopped"
     )
     placement: Placement = "first-fit"
+    variability: bool = Field(
+        default=True,
+        description="each guest's start takes a random multiple of its platform's start phases (the "
+                    "profile's startup_cv); false: every guest exactly as calibrated (exact timelines)")
     hosts: list[HostGroup] = Field(min_length=1)
     registries: list[Registry] = Field(default_factory=lambda: [Registry(name="hub")])
     images: list[Image] = Field(default_factory=list)
