@@ -54,7 +54,9 @@ RUN_COLUMNS: Columns = {
         "workload": ("str", "workload of the guest"),
         "platform": ("str", "platform of the guest"),
         "host": ("str", "host the phase ran on"),
-        "phase": ("str", "phase name from the profile, or clone-full / clone-linked / pull+extract"),
+        "phase": ("str", "phase name from the profile; or the model's: clone-full, clone-linked, pull, pull+extract; "
+                         "queue:SERVER (waiting for a control-plane server's worker), running-cost:SERVER (the "
+                         "server's extra work for the guests already running); migrate-live, migrate-copy, convert"),
         "start_s": ("float, s", "phase start"),
         "end_s": ("float, s", "phase end"),
         "duration_s": ("float, s", "end_s - start_s"),
