@@ -156,3 +156,12 @@ def test_api_bad_arguments_are_scenario_errors():
         compare(platforms=["docker"], host={"memory_gib": -1})
     with pytest.raises(vsim.ScenarioError, match="platforms"):
         compare(platforms=[])
+
+
+def test_the_notes_say_what_each_storm_waited_for_as_simulated():
+    df = compare(["docker", "kvm"])
+    raw = df.attrs["raw"]
+    assert raw["docker"]["storm_cause"] == "queue:dockerd"  # dockerd creates one container at a time
+    assert raw["kvm"]["storm_cause"] == "clone-full (disk)"  # fifty full image copies share one disk
+    note = df.attrs["notes"][-1]
+    assert "docker queue:dockerd" in note and "kvm clone-full (disk)" in note

@@ -43,7 +43,7 @@ from typing import Any
 
 import pandas as pd
 
-from vsim.experiments.bootstorm import boot_storm
+from vsim.experiments.bootstorm import ALONE_REPEATS, boot_storm, storm_curve
 from vsim.experiments.density import density
 from vsim.experiments.microbench import BENCHMARKS, native_times, run_benchmarks
 from vsim.experiments.testbed import (
@@ -76,6 +76,8 @@ RAW_KEYS: dict[str, str] = {
     "startup_storm_p50_s": "median startup when STORM_N guests start at once, s",
     "startup_storm_p95_s": "95th percentile of the same, s",
     "storm_started": "guests of the storm that fitted on the host and started",
+    "storm_cause": "what the storm's median guest waited for most: its phase that grew most over its time alone "
+                   "(vsim.storm_curve's cause: queue:SERVER, or a phase and the resources it uses)",
     "disk_per_instance_mb": "disk the guest itself takes, MB (clone, overlay or writable layer)",
     "image_on_host_mb": "image data cached on the host and shared by its guests, MB",
     "perf_cpu": "CPU benchmark, fraction of native speed",
@@ -149,6 +151,7 @@ def _kind_word(profile) -> str:
 def _measure(profiles, host: dict, seed: int) -> dict[str, dict[str, Any]]:
     """Run every experiment; return raw values by platform, then key."""
     storm = boot_storm(profiles, counts=[1, STORM_N], host=host, seed=seed)
+    causes = storm_curve(profiles, counts=[STORM_N], host=host, seed=seed).set_index("platform")["cause"]
     dens = density(profiles, host=host, seed=seed)
     native = native_times(host)
     out: dict[str, dict[str, Any]] = {}
@@ -168,6 +171,7 @@ def _measure(profiles, host: dict, seed: int) -> dict[str, dict[str, Any]]:
             "startup_storm_p50_s": float(many["startup_p50_s"]),
             "startup_storm_p95_s": float(many["startup_p95_s"]),
             "storm_started": int(many["started"]),
+            "storm_cause": str(causes[prof.name]),
             "disk_per_instance_mb": float(d["disk_per_guest_mb"]),
             "image_on_host_mb": float(d["image_cache_mb"]),
             **{f"perf_{k}": float(v) for k, v in perf.items()},
@@ -226,6 +230,17 @@ def _cells(prof, v: dict, lang: str) -> dict[str, str]:
     return c
 
 
+def _storm_note(values: dict[str, dict[str, Any]], lang: str) -> str:
+    """What each platform's storm waited for most (simulated: vsim.storm_curve's cause)."""
+    parts = "; ".join(f"{name} {v['storm_cause']}" for name, v in values.items())
+    if lang == "zh":
+        return (f"{STORM_N}个同时启动时，中位实例等待最多的（比单独启动增加最多的阶段，模拟得出）：{parts}。"
+                "queue:dockerd = 在 Docker 守护进程（控制平面）排队；clone-full (disk) = 全量复制镜像共享一块硬盘。")
+    return (f"{STORM_N} at once, what the median guest waited for most (its phase that grew most over its "
+            f"time alone; simulated): {parts}. queue:dockerd = waiting in turn at the Docker daemon (the "
+            "control plane creates one container at a time); clone-full (disk) = full image copies sharing one disk.")
+
+
 def _notes(profiles, host: dict, default_host: bool, lang: str) -> list[str]:
     zh = lang == "zh"
     notes = []
@@ -250,12 +265,15 @@ def _notes(profiles, host: dict, default_host: bool, lang: str) -> list[str]:
     notes.append(("实例规格：" if zh else "Guest shapes: ") + "; ".join(parts) + ".")
     if zh:
         notes.append(f"启动时间 = 从请求到就绪：复制或解包镜像，再执行平台的启动阶段；'{STORM_N}个同时启动' "
-                     "在同一主机上共享 CPU、硬盘和网络（公平分享）。")
+                     "在同一主机上共享 CPU、硬盘和网络（公平分享），并在平台的控制平面（dockerd、libvirtd）依次排队；"
+                     f"单独启动取 {ALONE_REPEATS} 次单独启动的中位数（每次启动时间略有波动）。")
         notes.append("性能 = 原生时间 / 实例内时间：在模型中运行类似 Linpack、STREAM、fio、netperf 的任务"
                      "（vsim.experiments.microbench）。")
     else:
         notes.append(f"Startup = request to ready: copy or unpack the image, then the platform's boot phases; "
-                     f"'{STORM_N} at once' share the host's CPU, disk and network fairly.")
+                     f"'{STORM_N} at once' share the host's CPU, disk and network fairly and wait in turn at the "
+                     f"platform's control plane (dockerd, libvirtd); 'idle host' is the median of {ALONE_REPEATS} lone starts "
+                     "(no two boots take exactly the same time).")
         notes.append("Performance = native time / guest time of Linpack-, STREAM-, fio- and netperf-like jobs "
                      "run in the model (vsim.experiments.microbench).")
     assumed = []
@@ -328,7 +346,7 @@ def compare(platforms=None, host=None, lang: str = "en", seed: int = 0, raw: boo
     index = [labels[r].format(n=STORM_N) for r in rows]
     df = pd.DataFrame({name: [c[r] for r in rows] for name, c in cells.items()},
                       index=pd.Index(index, name=labels["criterion"]))
-    df.attrs["notes"] = _notes(profiles, h, host is None, lang)
+    df.attrs["notes"] = _notes(profiles, h, host is None, lang) + [_storm_note(values, lang)]
     df.attrs["host"] = describe_host(h)
     df.attrs["raw"] = {name: dict(v) for name, v in values.items()}
     return df
