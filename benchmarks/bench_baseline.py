@@ -106,7 +106,7 @@ def _scaled(scenario, w, start):
         return None
     k = [x.name for x in scenario.workloads].index(w.name)
     picks = variability.draw(variability.generator(scenario.seed, k), w.count()).tolist()
-    clone = 0 if isinstance(start[0], tuple) or len(start) == 0 else _has_clone(scenario, w)
+    clone = _has_clone(scenario, w)  # the clone step (first) is not scaled, as in vsim
 
     def scale(seq, m):
         return [(d[0], [x * m for x in d[1]]) if isinstance(d, tuple) else d * m for d in seq]

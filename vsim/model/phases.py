@@ -192,20 +192,11 @@ class Phases:
         g.job = None
 
     def run_phase(self, g: Guest, host: Host, ph: Phase, scale: float = 1.0):
-        """One start/stop phase, step by step (see phase_steps). A phase that
-        names a control-plane server first takes one of its workers, unless
-        the guest holds it already (consecutive phases through one server hold
-        it throughout); the time it queued is logged as ``queue:SERVER``, and
-        the server's extra work for the guests already running (its cost per
-        running guest) as ``running-cost:SERVER``. ``scale``: the guest's
-        multiple of the calibrated work (vsim.model.variability)."""
+        """One start/stop phase, step by step (see phase_steps); ``scale`` is
+        the guest's multiple of the calibrated work (vsim.model.variability).
+        A phase through a control-plane server runs inside its segment, which
+        :meth:`_phases` opens (queue, take a worker) and closes (give it back)."""
         env = self.env
-        held = g.held
-        if ph.server is not None and (held is None or held[0] is not host.servers[ph.server]):
-            let_go(g)
-            yield from self._take_server(g, host, ph.server)
-        elif ph.server is None and held is not None:
-            let_go(g)
         t0 = env.now
         for k, work in phase_steps(host, ph, scale):
             if k is None:
