@@ -19,6 +19,7 @@ from vsim.spec.profile import load_profile
 from vsim.spec.yamlio import read_yaml
 
 PLAN = SCENARIOS / "plan-web-tier.yaml"
+KVM_IDLE_BOOT_S = 8.47  # Plauth et al. 2017: an Ubuntu VM on KVM, virsh start to first packet
 
 
 def tiny(**policy) -> dict:
@@ -107,7 +108,8 @@ def test_demo_nested_startup_counts_only_the_container_start(demo_plan):
     df = demo_plan[demo_plan["demand_scale"] == 1.0].set_index(["architecture", "host_type"])
     for h in ("m-16c-64g", "l-32c-256g"):
         nested = df.loc[("containers-in-vms", h), "startup_p95_s"]
-        assert nested < df.loc[("vms-on-kvm", h), "startup_p95_s"] / 10
+        assert nested < KVM_IDLE_BOOT_S / 2  # not even half of one VM boot
+        assert nested < df.loc[("vms-on-kvm", h), "startup_p95_s"] / 5
         assert nested <= 2 * df.loc[("containers-on-docker", h), "startup_p95_s"]
 
 

@@ -35,6 +35,7 @@ class Guest:
         "requested_s", "placed_s", "provisioned_s", "ready_s", "stop_s", "stopped_s",
         "state", "reason", "memory_mib", "vcpus", "disk_mb", "pulled_mb", "lifetime_s",
         "process", "job", "held", "resident_on", "scale", "scale_level", "restarted_s", "moves", "refused_by",
+        "cache_hits", "cache_misses",
     )
 
     def __init__(self, gid: int, workload: Workload, profile: Profile, image: Image | None,
@@ -76,6 +77,10 @@ class Guest:
         self.restarted_s = math.nan  # when it last ran again after a cold migration (see running_since_s)
         # Hosts it moved between: (time, from host index, to host index), or None if it never moved.
         self.moves: list[tuple[float, int, int]] | None = None
+        # Which start phases' shared reads the host's page cache held when its
+        # boot began (bit k: phase k), and which it must read (vsim.model.phases).
+        self.cache_hits = 0
+        self.cache_misses = 0
 
     @property
     def name(self) -> str:

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, TypeAlias
 import simpy
 
 from vsim.engine.fairshare import FairShare
+from vsim.engine.pagecache import PageCache
 from vsim.engine.server import Server
 from vsim.engine.weighted import WeightedFairShare
-from vsim.model.units import GBIT_TO_MB_S, MB_PER_MIB, MIB_PER_GIB
+from vsim.model.units import FOUR_KIB_MB, GBIT_TO_MB_S, KIB_PER_MB, MB_PER_MIB, MIB_PER_GIB
 from vsim.spec.profile import Profile
 from vsim.spec.scenario import HostGroup
 
@@ -44,6 +45,16 @@ class PlatformOnHost:
     limit: float = math.inf
 
 
+def access_time(iops_4kib: float, mb_s: float) -> float:
+    """A disk's positioning time per request (s): the time of one 4 KiB
+    random request (1 / IOPS) less that request's transfer at the disk's
+    bandwidth. A hard disk's seek and rotation (a few ms) or an SSD's
+    command latency (microseconds). A request of s KiB then costs
+    ``access_time + s / bandwidth``, which is 1 / IOPS at 4 KiB and tends to
+    the bandwidth for large requests."""
+    return max(1.0 / iops_4kib - FOUR_KIB_MB / mb_s, 0.0)
+
+
 class Host:
     """One physical server and what it has promised to its guests."""
 
@@ -61,6 +72,8 @@ class Host:
         self.write_mb_s = group.disk.write_mb_s
         self.read_iops = group.disk.random_read_iops
         self.write_iops = group.disk.random_write_iops
+        self.read_access_s = access_time(self.read_iops, self.read_mb_s)
+        self.write_access_s = access_time(self.write_iops, self.write_mb_s)
         self.net_mb_s = group.network_gbit_s * GBIT_TO_MB_S
         self.platforms = {p: PlatformOnHost(world.scenario.profile(p)) for p in group.platforms}
         # Footprints of the installed platforms.
@@ -96,6 +109,9 @@ class Host:
         self.disk_capacity_mb = self.disk_mb * group.overcommit.disk
         self.max_guests = group.max_guests if group.max_guests is not None else math.inf
         self.cache: set[str] = set()  # image names and layer ids on local disk
+        # Shared read-only data in the memory guests have not reserved (vsim.engine.pagecache):
+        # physical memory less the footprint and what guests reserve (overcommit eats into it).
+        self.page_cache = PageCache(self._page_cache_room) if group.page_cache else None
         self.pulling: dict[str, simpy.Event] = {}
         self.guests_placed = 0
         self.guests_now = 0
@@ -106,9 +122,23 @@ class Host:
         # takes new guests (see World.set_host_state, vsim.mechanisms.energy, vsim.mechanisms.faults).
         self.state = "on"
 
-    def disk_seconds(self, read_mb: float = 0.0, write_mb: float = 0.0) -> float:
-        """Disk time needed to read and write the given amounts sequentially."""
-        return read_mb / self.read_mb_s + write_mb / self.write_mb_s
+    def _page_cache_room(self) -> float:
+        """MB of memory neither the platforms nor the guests have reserved."""
+        free = self.memory_mib - self.memory_capacity_mib + self.world.placer.mem_free_on(self.index)
+        return max(free, 0.0) * MB_PER_MIB
+
+    def disk_seconds(self, read_mb: float = 0.0, write_mb: float = 0.0, io_kib: float | None = None) -> float:
+        """Disk time needed to read and write the given amounts: their
+        transfer at the disk's bandwidth and, when they go in requests of
+        ``io_kib`` KiB, each request's positioning time besides
+        (:func:`access_time`: what the disk's 4 KiB random IOPS leave over
+        after the transfer). Without ``io_kib``, large sequential requests
+        whose positioning is negligible."""
+        t = read_mb / self.read_mb_s + write_mb / self.write_mb_s
+        if io_kib is not None:
+            per_mb = KIB_PER_MB / io_kib  # requests per MB
+            t += (read_mb * self.read_access_s + write_mb * self.write_access_s) * per_mb
+        return t
 
     def __repr__(self) -> str:
         return f"Host({self.name!r}, guests={self.guests_now})"

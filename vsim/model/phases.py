@@ -59,11 +59,33 @@ class Phases:
         solo run, and return the event to wait for; None if they must begin
         step by step (then :meth:`_phases`). A plain call, not a generator: the
         common case costs the lifecycle one ``yield``."""
+        if what == "start":
+            self._plan_reads(g, host)
         run = self._solo(g, host, what) if self.solo_runs else None
         if run is None:
             return None
         g.job = (run, None)
         return run.done
+
+    def _plan_reads(self, g: Guest, host: Host) -> None:
+        """Look up, as the guest's boot begins, which of its start phases'
+        reads the host's page cache holds (those go at memory speed) and which
+        it must read (from disk, or by waiting for another guest's read of the
+        same data in flight: :meth:`_read_through`). Only shared data is cached:
+        the base image under a linked clone, a container image's layers; a
+        full clone reads its own copy. Deciding once, at the boot's start, lets
+        a boot whose reads all hit run solo."""
+        g.cache_hits = g.cache_misses = 0
+        pc = host.page_cache
+        im = g.image
+        if pc is None or im is None or g.clone == "full":
+            return
+        for k, ph in enumerate(g.profile.start_phases):
+            if ph.disk_read_mb:
+                if pc.lookup((im.name, ph.name), ph.disk_read_mb):
+                    g.cache_hits |= 1 << k
+                else:
+                    g.cache_misses |= 1 << k
 
     def run_sequence(self, g: Guest, host: Host, what: str):
         """Run the guest's ``what`` phases ("clone", "start" or "stop") on
@@ -111,7 +133,7 @@ class Phases:
                         g.job = None
                     else:
                         for q in range(k, end):
-                            yield from self.run_phase(g, host, phases[q], scale)
+                            yield from self.run_phase(g, host, phases[q], scale, q if what == "start" else -1)
                     let_go(g)
                     k = end
                     continue
@@ -122,7 +144,7 @@ class Phases:
                     yield solo.done
                     g.job = None
                     return
-                yield from self.run_phase(g, host, ph, scale)
+                yield from self.run_phase(g, host, ph, scale, k if what == "start" else -1)
                 k += 1
         finally:
             let_go(g)  # if the guest failed: the worker it held or queued for
@@ -139,9 +161,13 @@ class Phases:
             if im is None or im.kind != "vm-disk" or im.name not in host.cache:
                 return None  # nothing to clone, layers to pull, or an image to fetch first
             key: tuple = (host.group, what, profile.name, first, im.name, g.clone)
+        elif what == "start":
+            span = ((1 << len(profile.start_phases)) - 1 if last is None else (1 << last) - 1) >> first << first
+            if g.cache_misses & span:
+                return None  # a read to make from disk (or to share): step by step
+            key = (host.group, what, profile.name, first, last, g.scale_level, g.cache_hits & span)
         else:
-            level = g.scale_level if what == "start" else -1
-            key = (host.group, what, profile.name, first, last, level)
+            key = (host.group, what, profile.name, first, last, -1, 0)
         spec = self._solo_specs.get(key)
         if spec is None:
             spec = self._solo_specs[key] = self._solo_spec(host, profile, what, g, first, last)
@@ -173,7 +199,8 @@ class Phases:
         else:
             todo = (profile.start_phases if what == "start" else profile.stop_phases)[first:last]
             scale = g.scale if what == "start" else 1.0  # every guest of one level has the same
-            phases = [(ph.name, phase_steps(host, ph, scale)) for ph in todo]
+            hits = g.cache_hits >> first if what == "start" else 0
+            phases = [(ph.name, phase_steps(host, ph, scale, bool(hits >> q & 1))) for q, ph in enumerate(todo)]
             # a segment through one server runs once the worker is held; any
             # other span that reaches a server phase would have to queue there
             through_server = last is None and any(ph.server is not None for ph in todo)
@@ -191,19 +218,62 @@ class Phases:
         yield ev
         g.job = None
 
-    def run_phase(self, g: Guest, host: Host, ph: Phase, scale: float = 1.0):
+    def run_phase(self, g: Guest, host: Host, ph: Phase, scale: float = 1.0, k: int = -1):
         """One start/stop phase, step by step (see phase_steps); ``scale`` is
-        the guest's multiple of the calibrated work (vsim.model.variability).
+        the guest's multiple of the calibrated work (vsim.model.variability);
+        ``k`` is its index among the start phases (-1: not a start phase),
+        which says whether the page cache holds its reads (:meth:`_plan_reads`).
         A phase through a control-plane server runs inside its segment, which
         :meth:`_phases` opens (queue, take a worker) and closes (give it back)."""
         env = self.env
         t0 = env.now
-        for k, work in phase_steps(host, ph, scale):
-            if k is None:
+        miss = k >= 0 and g.cache_misses >> k & 1
+        for r, work in phase_steps(host, ph, scale, k >= 0 and bool(g.cache_hits >> k & 1)):
+            if r is None:
                 yield env.timeout(work)
+            elif r == 1 and miss:
+                yield from self._read_through(g, host, ph, scale)
             else:
-                yield from self._wait(g, host.rates[k], work)
+                yield from self._wait(g, host.rates[r], work)
         self.phase_log.add(g.id, ph.name, t0, env.now)
+
+    def _read_through(self, g: Guest, host: Host, ph: Phase, scale: float):
+        """A phase's disk step whose shared reads were not in the page cache
+        when the boot began: if another guest is reading the same data, wait
+        for that read (concurrent readers share it); if it has been read
+        meanwhile, take it from memory; else read it from disk and keep it in
+        the cache for those who come next; then the phase's own writes. The
+        read is the data's, the same for whoever makes it (not scaled by the
+        guest's draw), so guests that share it come out the same whichever of
+        them read it. A reader that fails hands the read to the next in line."""
+        env = self.env
+        pc = host.page_cache
+        assert pc is not None and g.image is not None  # (a planned miss)
+        key = (g.image.name, ph.name)
+        mb = ph.disk_read_mb
+        writes = host.disk_seconds(0.0, ph.disk_write_mb, ph.io_kib) * scale
+        while True:
+            ev = pc.reading.get(key)
+            if ev is None:
+                if pc.lookup(key, mb):
+                    break  # read by someone meanwhile: from memory
+                mine = pc.reading[key] = env.event()
+                pc.read(key, mb)
+                done = False
+                try:
+                    yield from self._wait(g, host.disk, host.disk_seconds(mb, 0.0, ph.io_kib))
+                    done = True
+                finally:
+                    del pc.reading[key]
+                    if done:
+                        pc.insert(key, mb)
+                    mine.succeed(done)
+                break
+            if (yield ev):
+                pc.share(mb)
+                break
+        if writes:
+            yield from self._wait(g, host.disk, writes)
 
     def _take_server(self, g: Guest, host: Host, name: str):
         """Queue for a worker of the host's server ``name`` and hold it; then
@@ -314,18 +384,22 @@ class Phases:
             server.release(req)
 
 
-def phase_steps(host: Host, ph: Phase, scale: float = 1.0) -> list[tuple[int | None, float]]:
+def phase_steps(host: Host, ph: Phase, scale: float = 1.0, cached: bool = False) -> list[tuple[int | None, float]]:
     """A start/stop phase as the steps it runs, in order: CPU work, then disk
     time, then network transfer (each as ``(index into host.rates, work)``),
     then fixed latency ``(None, seconds)``; steps of zero are left out.
-    ``scale`` multiplies every step (a guest's draw, vsim.model.variability)."""
+    ``scale`` multiplies every step (a guest's draw, vsim.model.variability);
+    ``cached``: its reads come from the page cache (only its writes use the disk)."""
     if scale != 1.0:
-        return [(k, w * scale) for k, w in phase_steps(host, ph)]
+        return [(k, w * scale) for k, w in phase_steps(host, ph, 1.0, cached)]
     steps: list[tuple[int | None, float]] = []
     if ph.cpu_s:
         steps.append((0, ph.cpu_s))
-    if ph.disk_read_mb or ph.disk_write_mb:
-        steps.append((1, host.disk_seconds(ph.disk_read_mb, ph.disk_write_mb)))
+    reads = 0.0 if cached else ph.disk_read_mb
+    if reads or ph.disk_write_mb:
+        steps.append((1, host.disk_seconds(reads, ph.disk_write_mb, ph.io_kib)))
+    elif ph.disk_read_mb:
+        steps.append((1, 0.0))  # a read the page cache serves: kept, so a miss has its step
     if ph.net_mb:
         steps.append((2, ph.net_mb))
     if ph.latency_s:

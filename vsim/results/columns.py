@@ -76,6 +76,14 @@ RUN_COLUMNS: Columns = {
         "cpu_util": ("float, 0-1", "mean fraction of CPU capacity used by start/stop work"),
         "disk_util": ("float, 0-1", "mean fraction of disk time used"),
         "nic_util": ("float, 0-1", "mean fraction of network bandwidth used"),
+        "page_cache_hits": ("int", "boot phases whose shared reads were in the host's page cache when the boot began"),
+        "page_cache_shared": ("int", "boot phases that waited for another guest's read of the same data in flight"),
+        "page_cache_misses": ("int", "boot phases that read shared data from disk (first readers)"),
+        "page_cache_hit_mb": ("float, MB", "shared data served from memory (hits and shared reads)"),
+        "page_cache_read_mb": ("float, MB", "shared data read from disk (misses)"),
+        "page_cache_evicted_mb": ("float, MB", "data evicted (least recently used first) as guests reserved memory"),
+        "page_cache_peak_mb": ("float, MB", "most data held in the page cache at once (NaN: page_cache off)"),
+        "page_cache_hit_ratio": ("float, 0-1", "(hits + shared) / all shared-data reads; NaN if none"),
     },
 }
 

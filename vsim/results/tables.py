@@ -73,6 +73,7 @@ class Results:
                 h.name, h.group, "+".join(h.platforms), h.cores, h.memory_mib, h.footprint_mib,
                 h.guests_placed, h.guests_now, h.peak_guests, h.peak_memory_mib, h.cache_mb,
                 h.cpu.utilisation(now), h.disk.utilisation(now), h.nic.utilisation(now),
+                *_page_cache_row(h.page_cache),
             ))
         hosts = pd.DataFrame.from_records(host_rows, columns=list(COLUMNS["hosts"]))
         meta = {
@@ -210,6 +211,15 @@ def _figure_writers(figures: Any) -> dict[str, Callable]:
             raise ScenarioError(f"figures[{name!r}]: expected a function writer(results, path), "
                                 f"got {type(write).__name__}")
     return dict(figures)
+
+
+def _page_cache_row(pc) -> tuple:
+    """A host's page-cache counters (zeros and NaN peak if it has none)."""
+    if pc is None:
+        return (0, 0, 0, 0.0, 0.0, 0.0, 0.0, math.nan)
+    asked = pc.hits + pc.shared + pc.misses
+    return (pc.hits, pc.shared, pc.misses, pc.hit_mb + pc.shared_mb, pc.miss_mb, pc.evicted_mb, pc.peak_mb,
+            (pc.hits + pc.shared) / asked if asked else math.nan)
 
 
 def _instance_table(guests) -> tuple[pd.DataFrame, tuple]:

@@ -109,6 +109,12 @@ class Phase(_Strict):
     latency (s) that no contention stretches (firmware timers, waiting for
     DHCP). ``source`` or ``assumption`` covers all numbers of the phase.
 
+    ``io_kib`` is the size of the phase's disk requests: each request costs
+    the disk's positioning time besides its transfer (``Host.disk_seconds``),
+    so on a disk with few random IOPS (a hard disk, a busy SAN) small reads
+    cost far more than their bandwidth says. Left out, the phase's I/O is
+    costed as large sequential transfers (bandwidth alone).
+
     ``server`` names one of the platform's control-plane servers
     (:class:`ControlServer`) that the phase passes through: it waits for one
     of the server's workers (first come, first served) and holds it from the
@@ -123,6 +129,7 @@ class Phase(_Strict):
     disk_write_mb: float = Field(default=0.0, ge=0)
     net_mb: float = Field(default=0.0, ge=0)
     latency_s: float = Field(default=0.0, ge=0)
+    io_kib: float | None = Field(default=None, gt=0, le=1_048_576)
     description: str | None = None
     source: str | None = None
     assumption: str | None = None

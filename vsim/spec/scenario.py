@@ -131,6 +131,12 @@ class HostGroup(StrictModel):
     platforms: list[Name] = Field(min_length=1)
     overcommit: Overcommit = Overcommit()
     cached_images: list[Name] = Field(default_factory=list, description="images already on each host's disk (a warm cache)")
+    page_cache: bool = Field(
+        default=True,
+        description="keep shared read-only data (base images under linked clones, container layers) in the memory "
+                    "guests have not reserved, so later boots read it from memory (vsim.engine.pagecache); "
+                    "false: every boot reads from disk",
+    )
     max_guests: Annotated[int, Field(ge=1, le=MAX_GUESTS)] | None = None
     os: Literal["linux", "windows"] = Field(default="linux", description="the host kernel; containers must match it")
     network_rtt_us: Positive = Field(
