@@ -188,7 +188,8 @@ def test_placement_equals_the_host_by_host_rule():
     for policy in ("first-fit", "best-fit", "worst-fit", "spread"):
         wls = [workload(name=f"w{k}", platform=plat, image=im, count=int(rng.integers(20, 60)),
                         at_s=float(rng.integers(0, 20)), memory_mib=512, vcpus=0.5,
-                        lifetime={"type": "fixed", "duration_s": float(rng.integers(5, 40))})
+                        lifetime={"type": "fixed", "duration_s": float(rng.integers(5, 40))},
+                        **({"clone": "full"} if plat == "kvm" else {}))  # full copies: disk pressure
                for k, (plat, im) in enumerate([("kvm", "vm"), ("docker", "a"), ("docker", "b"), ("docker", "a")])]
         # Small disks, so that many hosts sit between "surely fits" and "surely not".
         sc = scenario(wls, hosts=[host(count=8, disk={"capacity_gib": 5})], images=images, placement=policy,

@@ -133,10 +133,21 @@ CLOUD_VM = {"name": "kvm-cloud-agent", "base": "kvm", "start_phases": [
     {"name": "userspace-and-agent", "latency_s": 39.1, "source": AZURE}]}
 
 
-def test_04_vms_take_seconds_alone_and_minutes_in_a_storm_or_with_an_agent():
+def test_04_vms_take_seconds_alone_and_minutes_for_four_causes_or_with_an_agent():
     raw = vsim.compare(["docker", "kvm"], raw=True)
-    assert float(raw.loc["startup_idle_s", "kvm"]) < 60                 # one VM alone: seconds
-    assert float(raw.loc["startup_storm_p50_s", "kvm"]) > 120           # 50 at once: minutes
+    assert float(raw.loc["startup_idle_s", "kvm"]) < 20                 # one VM alone: seconds
+    # 50 linked clones at once: the page cache reads the base once; the CPU binds, seconds
+    assert float(raw.loc["startup_storm_p50_s", "kvm"]) < 2 * float(raw.loc["startup_idle_s", "kvm"])
+    assert "CPU" in raw.loc["storm_cause", "kvm"]
+    assert float(raw.loc["fetch_s", "kvm"]) > 4 * float(raw.loc["fetch_s", "docker"])  # GBs against MBs
+    # the four causes of minutes, each a scenario file (the table of cell 10; tests/test_minutes.py
+    # checks the cause each names)
+    from vsim.experiments.compare import MINUTES_FILES
+    slow = {"minutes-image-fetch.yaml": "first-wave", "minutes-cloud-init.yaml": "one",
+            "minutes-hdd-storm.yaml": "twenty-at-once", "minutes-full-clones.yaml": "fifty-full-clones"}
+    for name, _ in MINUTES_FILES:
+        t = vsim.simulate(vsim.load_scenario(ROOT / "scenarios" / name)).summary_table().set_index("workload")
+        assert t.loc[slow[name], "startup_p50_s"] >= 60, name
     # 50 containers at once: seconds, one after another through dockerd (p95 > p50)
     assert 1 < float(raw.loc["startup_storm_p50_s", "docker"]) < float(raw.loc["startup_storm_p95_s", "docker"]) < 20
     storm = vsim.boot_storm(["kvm", CLOUD_VM], counts=[1], shape={"clone": "linked"}).set_index("platform")
@@ -164,7 +175,8 @@ def test_05_doubling_disk_bandwidth_halves_the_copy_and_a_bit_less_of_the_startu
     out = {}
     for f in (1, 2):
         disk = dict(DEFAULT_HOST["disk"], read_mb_s=800 * f, write_mb_s=750 * f)
-        out[f] = vsim.boot_storm(["kvm", "docker"], counts=[50], host=dict(DEFAULT_HOST, disk=disk)).set_index("platform")
+        out[f] = vsim.boot_storm(["kvm", "docker"], counts=[50], host=dict(DEFAULT_HOST, disk=disk),
+                                 shape={"clone": "full"}).set_index("platform")
     assert out[2].loc["kvm", "provision_mean_s"] == pytest.approx(out[1].loc["kvm", "provision_mean_s"] / 2, rel=1e-6)
     ratio = out[2].loc["kvm", "startup_p50_s"] / out[1].loc["kvm", "startup_p50_s"]
     assert 0.5 < ratio < 0.6                                            # "a little more than half"

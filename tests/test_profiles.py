@@ -13,6 +13,7 @@ import re
 
 import pytest
 import yaml
+from helpers import disk_of, disk_s
 
 import vsim
 from vsim.cli import main
@@ -108,11 +109,12 @@ def test_secure_containers_run_container_images_without_sharing_the_host_kernel(
 def test_idle_startup_is_the_phases_on_an_idle_default_host(name):
     """Exact timeline: with nothing else running, each phase takes its CPU
     seconds (one thread, core speed 1) + its disk MB at the default disk's
-    rates + its network MB at the default NIC's rate + its fixed latency."""
+    rates (and IOPS, for requests of io_kib) + its network MB at the default
+    NIC's rate + its fixed latency."""
     p = load_profile(name)
     disk, host = Disk(), HostGroup(platforms=[name])
     expected = sum(
-        ph.cpu_s / host.core_speed + ph.disk_read_mb / disk.read_mb_s + ph.disk_write_mb / disk.write_mb_s
+        ph.cpu_s / host.core_speed + disk_s(ph.disk_read_mb, ph.disk_write_mb, ph.io_kib, **disk_of(disk))
         + ph.net_mb / (host.network_gbit_s * 125.0) + ph.latency_s
         for ph in p.start_phases
     )

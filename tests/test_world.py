@@ -2,7 +2,7 @@
 
 import pandas as pd
 import pytest
-from helpers import CT_IMAGE, VM_IMAGE, host, scenario, workload
+from helpers import CT_IMAGE, VM_IMAGE, disk_s, host, scenario, workload
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,7 +15,7 @@ from vsim.results import Results
 def uncontended_phase_s(profile, read_mb_s=800.0, write_mb_s=750.0, speed=1.0, net_mb_s=1250.0):
     total = 0.0
     for ph in profile.start_phases:
-        total += ph.cpu_s / speed + ph.disk_read_mb / read_mb_s + ph.disk_write_mb / write_mb_s
+        total += ph.cpu_s / speed + disk_s(ph.disk_read_mb, ph.disk_write_mb, ph.io_kib, read_mb_s, write_mb_s)
         total += ph.net_mb / net_mb_s + ph.latency_s
     return total
 

@@ -10,6 +10,9 @@ row                       how it is obtained
 ========================  ==========================================================
 startup, idle host        one guest started alone: image clone or unpack, then the
                           platform's boot phases (:func:`~vsim.experiments.bootstorm.boot_storm`, n=1)
+startup, image not on    one guest on a host that lacks its image: fetched from the
+the host                  image service over its link and the host's NIC, then as idle
+                          (:func:`~vsim.experiments.bootstorm.first_fetch`)
 startup, N at once        N guests started together, sharing CPU, disk and network
                           (boot storm, n = :data:`STORM_N`); p50 and p95
 disk per instance         disk the guest itself takes on the host: a full clone,
@@ -43,7 +46,7 @@ from typing import Any
 
 import pandas as pd
 
-from vsim.experiments.bootstorm import ALONE_REPEATS, boot_storm, storm_curve
+from vsim.experiments.bootstorm import ALONE_REPEATS, boot_storm, first_fetch, storm_curve
 from vsim.experiments.density import density
 from vsim.experiments.microbench import BENCHMARKS, native_times, run_benchmarks
 from vsim.experiments.testbed import (
@@ -73,6 +76,9 @@ RAW_KEYS: dict[str, str] = {
     "startup_idle_s": "startup of one guest on an idle host, s (request to ready)",
     "provision_idle_s": "of which image clone / unpack, s",
     "boot_idle_s": "of which boot phases, s",
+    "startup_fetch_s": "startup of one guest on a host without its image, fetched first from the image service "
+                       "(vsim.experiments.testbed.DEFAULT_REGISTRY), s",
+    "fetch_s": "of which fetching the image (pull, or pull and unpack), s",
     "startup_storm_p50_s": "median startup when STORM_N guests start at once, s",
     "startup_storm_p95_s": "95th percentile of the same, s",
     "storm_started": "guests of the storm that fitted on the host and started",
@@ -94,6 +100,7 @@ _LABELS = {
         "kind": "type",
         "shape": "guest shape",
         "startup_idle": "startup, idle host",
+        "startup_fetch": "startup, image not on the host",
         "startup_storm": "startup, {n} at once (p50 / p95)",
         "disk": "disk per instance",
         "image": "image on the host (shared)",
@@ -108,6 +115,7 @@ _LABELS = {
         "kind": "类型",
         "shape": "实例规格",
         "startup_idle": "启动时间（空闲主机）",
+        "startup_fetch": "启动时间（镜像不在主机上）",
         "startup_storm": "启动时间（{n}个同时启动，p50 / p95）",
         "disk": "硬盘使用（每个实例）",
         "image": "镜像（主机上共享）",
@@ -127,7 +135,7 @@ _WORDS = {
         "full": "full clone", "linked": "linked clone", "layers": "writable layer",
         "memory": "memory", "vcpus": "vCPUs", "disk": "disk", "guest limit": "per-host guest limit",
         "none": "none up to the search limit", "other": "other",
-        "boot": "boot", "fit": "only {k} fit", "none_fit": "does not fit on this host",
+        "boot": "boot", "fit": "only {k} fit", "none_fit": "does not fit on this host", "fetch": "fetch",
     },
     "zh": {
         "container-engine": "容器引擎", "microvm": "微虚拟机", "native": "原生进程",
@@ -135,7 +143,7 @@ _WORDS = {
         "full": "完整克隆", "linked": "链接克隆", "layers": "可写层",
         "memory": "内存", "vcpus": "虚拟CPU", "disk": "硬盘", "guest limit": "每主机实例上限",
         "none": "搜索上限内无瓶颈", "other": "其他",
-        "boot": "启动", "fit": "仅容纳{k}个", "none_fit": "主机放不下",
+        "boot": "启动", "fit": "仅容纳{k}个", "none_fit": "主机放不下", "fetch": "下载镜像",
     },
 }
 
@@ -154,6 +162,7 @@ def _measure(profiles, host: dict, seed: int) -> dict[str, dict[str, Any]]:
     causes = storm_curve(profiles, counts=[STORM_N], host=host, seed=seed).set_index("platform")["cause"]
     dens = density(profiles, host=host, seed=seed)
     native = native_times(host)
+    fetch = first_fetch(profiles, host=host, seed=seed).set_index("platform")
     out: dict[str, dict[str, Any]] = {}
     for prof in profiles:
         one = storm[(storm["platform"] == prof.name) & (storm["n"] == 1)].iloc[0]
@@ -168,6 +177,8 @@ def _measure(profiles, host: dict, seed: int) -> dict[str, dict[str, Any]]:
             "startup_idle_s": float(one["startup_p50_s"]),
             "provision_idle_s": float(one["provision_mean_s"]),
             "boot_idle_s": float(one["boot_mean_s"]),
+            "startup_fetch_s": float(fetch.loc[prof.name, "startup_s"]),
+            "fetch_s": float(fetch.loc[prof.name, "fetch_s"]),
             "startup_storm_p50_s": float(many["startup_p50_s"]),
             "startup_storm_p95_s": float(many["startup_p95_s"]),
             "storm_started": int(many["started"]),
@@ -184,14 +195,25 @@ def _measure(profiles, host: dict, seed: int) -> dict[str, dict[str, Any]]:
 
 # -- formatting ------------------------------------------------------------------------
 
-def _dur(s: float) -> str:
+def _dur(s: float, extra: int = 0) -> str:
     if s is None or (isinstance(s, float) and math.isnan(s)):
         return "-"
     if s < 1:
-        return f"{s:.2f} s"
+        return f"{s:.{2 + extra}f} s"
     if s < 120:
-        return f"{s:.1f} s"
-    return f"{s / 60:.1f} min"
+        return f"{s:.{1 + extra}f} s"
+    return f"{s / 60:.{1 + extra}f} min"
+
+
+def _durs(a: float, b: float) -> tuple[str, str]:
+    """Two durations, with up to two more digits if they would print the
+    same but differ (a storm's p50 and p95 that are close but not equal)."""
+    x, y = _dur(a), _dur(b)
+    for extra in (1, 2):
+        if x != y or a == b or math.isnan(a) or math.isnan(b):
+            break
+        x, y = _dur(a, extra), _dur(b, extra)
+    return x, y
 
 
 def _size(mb: float) -> str:
@@ -214,7 +236,11 @@ def _cells(prof, v: dict, lang: str) -> dict[str, str]:
     if v["provision_idle_s"] > 0.005 and not math.isnan(v["startup_idle_s"]):
         idle += f" ({w.get(v['clone'], v['clone'])} {_dur(v['provision_idle_s'])} + {w['boot']} {_dur(v['boot_idle_s'])})"
     c["startup_idle"] = idle
-    storm = f"{_dur(v['startup_storm_p50_s'])} / {_dur(v['startup_storm_p95_s'])}"
+    fetched = _dur(v["startup_fetch_s"])
+    if v["fetch_s"] > 0.005 and not math.isnan(v["startup_fetch_s"]):
+        fetched += f" ({w['fetch']} {_dur(v['fetch_s'])})"
+    c["startup_fetch"] = fetched
+    storm = " / ".join(_durs(v["startup_storm_p50_s"], v["startup_storm_p95_s"]))
     if v["storm_started"] == 0:
         storm = w["none_fit"]
     elif v["storm_started"] < STORM_N:
@@ -230,15 +256,55 @@ def _cells(prof, v: dict, lang: str) -> dict[str, str]:
     return c
 
 
+def _cause_gloss(cause: str, lang: str) -> str:
+    """What a storm cause means, in words."""
+    zh = lang == "zh"
+    if cause.startswith("queue:"):
+        server = cause[len("queue:"):]
+        if server == "dockerd":
+            return ("在 Docker 守护进程（控制平面）排队，它一次创建一个容器" if zh
+                    else "waiting in turn at the Docker daemon (the control plane creates one container at a time)")
+        return (f"在控制平面服务 {server} 排队" if zh else f"waiting in turn for a worker of the control-plane server {server}")
+    if cause.startswith("clone-full"):
+        return "全量复制镜像共享一块硬盘" if zh else "full image copies sharing one disk"
+    if cause in ("none", "no guest started"):
+        return "与单独启动相同" if zh and cause == "none" else cause
+    return ("该启动阶段因共享括号内的资源而变慢" if zh
+            else "that boot phase, slowed by sharing the resources in brackets with the other guests")
+
+
 def _storm_note(values: dict[str, dict[str, Any]], lang: str) -> str:
     """What each platform's storm waited for most (simulated: vsim.storm_curve's cause)."""
     parts = "; ".join(f"{name} {v['storm_cause']}" for name, v in values.items())
+    causes = list(dict.fromkeys(v["storm_cause"] for v in values.values()))
+    gloss = ("；" if lang == "zh" else "; ").join(f"{c} = {_cause_gloss(c, lang)}" for c in causes)
     if lang == "zh":
-        return (f"{STORM_N}个同时启动时，中位实例等待最多的（比单独启动增加最多的阶段，模拟得出）：{parts}。"
-                "queue:dockerd = 在 Docker 守护进程（控制平面）排队；clone-full (disk) = 全量复制镜像共享一块硬盘。")
+        return f"{STORM_N}个同时启动时，中位实例等待最多的（比单独启动增加最多的阶段，模拟得出）：{parts}。{gloss}。"
     return (f"{STORM_N} at once, what the median guest waited for most (its phase that grew most over its "
-            f"time alone; simulated): {parts}. queue:dockerd = waiting in turn at the Docker daemon (the "
-            "control plane creates one container at a time); clone-full (disk) = full image copies sharing one disk.")
+            f"time alone; simulated): {parts}. {gloss}.")
+
+
+#: Where VMs' "minutes" come from, each shown by a scenario file (tests/test_minutes.py runs them).
+MINUTES_FILES = (
+    ("minutes-image-fetch.yaml", "pull"),
+    ("minutes-cloud-init.yaml", "package-upgrade"),
+    ("minutes-hdd-storm.yaml", "userspace"),
+    ("minutes-full-clones.yaml", "clone-full"),
+)
+
+
+def _minutes_note(lang: str) -> str:
+    f = [name for name, _ in MINUTES_FILES]
+    if lang == "zh":
+        return ("虚拟机何时需要几分钟（分钟级），每种原因一个场景文件（vsim run scenarios/FILE，阶段表给出原因）："
+                f"镜像还不在主机上，要经共享的镜像服务下载（{f[0]}：pull）；首次启动时运行配置代理"
+                f"（{f[1]}：package-upgrade）；许多虚拟机同时从 IOPS 很低的硬盘启动（{f[2]}：userspace 的磁盘时间）；"
+                f"每个虚拟机完整复制一份镜像（{f[3]}：clone-full）。镜像已缓存时，单个虚拟机只需几秒（见上表）。")
+    return ("What makes VMs take minutes, each shown by a scenario file (vsim run scenarios/FILE; its phases "
+            f"table names the cause): the image not yet on the host, fetched over a shared image service ({f[0]}: "
+            f"pull); a provisioning agent at first boot ({f[1]}: package-upgrade); many boots at once on a disk "
+            f"of few IOPS ({f[2]}: userspace, its disk time); a full copy of the image for every VM ({f[3]}: "
+            "clone-full). With its image on the host, one VM boots in seconds (the rows above).")
 
 
 def _notes(profiles, host: dict, default_host: bool, lang: str) -> list[str]:
@@ -247,10 +313,11 @@ def _notes(profiles, host: dict, default_host: bool, lang: str) -> list[str]:
     hd = describe_host(host)
     if zh:
         notes.append(f"主机：{hd}" + ("（默认主机，仿 Felter et al. 2014 的测试服务器）" if default_host else "")
-                     + "。每个平台单独运行在同样的主机上，镜像已在主机缓存中。")
+                     + "。每个平台单独运行在同样的主机上，镜像已在主机缓存中（“镜像不在主机上”一行除外：先从 1 Gbit/s 的镜像服务下载）。")
     else:
         notes.append(f"Host: {hd}" + (" (the default host, like Felter et al. 2014's test server)" if default_host else "")
-                     + ". Each platform runs alone on its own copy of the host; the image is already cached there.")
+                     + ". Each platform runs alone on its own copy of the host; the image is already cached there "
+                     "(except in 'image not on the host': fetched first from an image service over a 1 Gbit/s link).")
     kinds = list(dict.fromkeys(p.guest_kind for p in profiles))
     parts = []
     for k in kinds:
@@ -340,13 +407,15 @@ def compare(platforms=None, host=None, lang: str = "en", seed: int = 0, raw: boo
         df.attrs["host"] = describe_host(h)
         return df
     labels = _LABELS[lang]
-    rows = ["kind", "shape", "startup_idle", "startup_storm", "disk", "image",
+    rows = ["kind", "shape", "startup_idle", "startup_fetch", "startup_storm", "disk", "image",
             *(f"perf_{k}" for k in BENCHMARKS), "density"]
     cells = {p.name: _cells(p, values[p.name], lang) for p in profiles}
     index = [labels[r].format(n=STORM_N) for r in rows]
     df = pd.DataFrame({name: [c[r] for r in rows] for name, c in cells.items()},
                       index=pd.Index(index, name=labels["criterion"]))
     df.attrs["notes"] = _notes(profiles, h, host is None, lang) + [_storm_note(values, lang)]
+    if any(p.guest_kind == "vm" for p in profiles):
+        df.attrs["notes"].append(_minutes_note(lang))
     df.attrs["host"] = describe_host(h)
     df.attrs["raw"] = {name: dict(v) for name, v in values.items()}
     return df

@@ -157,6 +157,8 @@ def profile_detail(name: str, seed: int = 0) -> str:
         f"{'shares' if p.shares_host_kernel else 'does not share'} the host kernel",
         f"  images: {p.image_format}, default clone {p.default_clone}",
     ]
+    if p.default_clone_provenance:
+        lines.append(_wrap(f"(default clone {p.default_clone_provenance})", 88, "    "))
     if p.description:
         lines.append(_wrap(p.description.strip(), 88, "  "))
     lines += ["", "Numbers and where they come from:"]

@@ -39,6 +39,7 @@ __all__ = [
     "shape_for",
     "image_for",
     "build_scenario",
+    "DEFAULT_REGISTRY",
     "describe_host",
 ]
 
@@ -65,6 +66,13 @@ DEFAULT_HOST: dict[str, Any] = {
     "network_gbit_s": 10,
     "overcommit": {"cpu": 4.0, "memory": 1.0, "disk": 1.0},
 }
+
+#: Where images come from when a host does not have them yet (the 'image not on
+#: the host' experiments): assumption: an image service (a registry, OpenStack
+#: Glance) reached over a 1 Gbit/s link shared by every pull, 10 ms away; a
+#: campus or enterprise mirror. Public clouds have measured slower: Mao &
+#: Humphrey, IEEE CLOUD 2012, image-store transfer 1.1-22.5 MB/s.
+DEFAULT_REGISTRY: dict[str, Any] = {"name": "image-service", "bandwidth_gbit_s": 1.0, "latency_s": 0.01}
 
 #: What one guest reserves, by guest kind (vcpus, memory_mib), with the reasoning.
 SHAPES: dict[str, dict[str, Any]] = {
@@ -233,15 +241,18 @@ def shape_for(profile: Profile, shape: dict | None = None) -> dict[str, Any]:
 # -- scenarios ------------------------------------------------------------------------
 
 def build_scenario(profile: Profile, host: dict[str, Any], shape: dict[str, Any], count: int,
-                   name: str = "experiment", seed: int = 0) -> Scenario:
-    """One host running only ``profile``, its image cached, ``count`` identical
-    guests requested together at time 0, running until the end."""
+                   name: str = "experiment", seed: int = 0, cached: bool = True) -> Scenario:
+    """One host running only ``profile``, its image cached (or, with ``cached``
+    false, fetched from :data:`DEFAULT_REGISTRY` when first needed), ``count``
+    identical guests requested together at time 0, running until the end."""
     image = shape["image"]
     if image is not None and (not isinstance(image, dict) or "name" not in image):
         raise ScenarioError("shape.image: expected an image mapping with a name (see vsim.experiments.testbed.IMAGES)")
     h = dict(host)
     h.update({"name": "host", "count": 1, "platforms": [profile.name],
-              "cached_images": [image["name"]] if image else []})
+              "cached_images": [image["name"]] if image and cached else []})
+    if image and not cached:
+        image = {**image, "registry": DEFAULT_REGISTRY["name"]}
     workload = {
         "name": profile.name,
         "platform": profile.name,
@@ -262,6 +273,8 @@ def build_scenario(profile: Profile, host: dict[str, Any], shape: dict[str, Any]
         "workloads": [workload],
         "profiles": [profile.model_dump(mode="json")],
     }
+    if image and not cached:
+        data["registries"] = [dict(DEFAULT_REGISTRY)]
     try:
         return parse_scenario(data, where=name)
     except ScenarioError as exc:

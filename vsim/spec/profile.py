@@ -211,6 +211,9 @@ class Profile(_Strict):
     shares_host_kernel: bool
     image_format: str = Field(description="qcow2, vmdk, vdi, vhdx, raw or oci")
     default_clone: Literal["full", "linked", "layers"]
+    #: Where the default image path comes from: ``default_clone`` may be
+    #: written ``{value: linked, source: ...}`` (or ``assumption:``).
+    default_clone_provenance: str = ""
     description: str = ""
     host_memory_mib: Quantity
     host_cpu_cores: Quantity
@@ -227,6 +230,21 @@ class Profile(_Strict):
     #: duration (each guest's start phases take a lognormal multiple of their
     #: work, mean 1; see vsim.model.variability). None: no spread known.
     startup_cv: Quantity | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _clone_provenance(cls, data: Any) -> Any:
+        dc = data.get("default_clone") if isinstance(data, dict) else None
+        if isinstance(dc, dict):
+            data = dict(data)
+            extra = set(dc) - {"value", "source", "assumption"}
+            if "value" not in dc or extra or bool(dc.get("source")) == bool(dc.get("assumption")):
+                raise ValueError("default_clone: give a clone mode (full, linked or layers), or "
+                                 "{value: MODE, source: ...} / {value: MODE, assumption: ...}")
+            data["default_clone"] = dc["value"]
+            data["default_clone_provenance"] = (f"source: {dc['source']}" if dc.get("source")
+                                                else f"assumption: {dc['assumption']}")
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:
@@ -370,7 +388,9 @@ def _deep_merge(base: dict, over: dict) -> dict:
 
 def derive_profile(data: dict, where: str = "profile", known: dict[str, Profile] | None = None) -> Profile:
     """Build a profile from a mapping, honouring ``base: NAME`` (a built-in or a
-    profile in ``known``) plus overriding fields. Quantities may be overridden
+    profile in ``known``) plus overriding fields; ``extra_start_phases`` adds
+    phases after the base's start phases (a provisioning agent such as
+    cloud-init after the boot). Quantities may be overridden
     with a bare number only together with an ``assumption``/``source``:
     ``guest_memory_overhead_mib: {value: 60, assumption: "tuned QEMU"}``.
     """
@@ -378,6 +398,10 @@ def derive_profile(data: dict, where: str = "profile", known: dict[str, Profile]
         raise ScenarioError(f"{where}: a profile must be a mapping of fields")
     data = dict(data)
     base = data.pop("base", None)
+    extra = data.pop("extra_start_phases", None)
+    if extra is not None and (base is None or not isinstance(extra, list) or "start_phases" in data):
+        raise ScenarioError(f"{where}.extra_start_phases: a list of phases added after the start phases of "
+                            "the profile named in 'base' (give base:, and not start_phases: as well)")
     if base is not None:
         if not isinstance(base, str):
             raise ScenarioError(f"{where}.base: must be the name of a profile (text), got {base!r}")
@@ -391,6 +415,8 @@ def derive_profile(data: dict, where: str = "profile", known: dict[str, Profile]
                 f"{where}.base: unknown profile {base!r}; choose one of {', '.join(profile_names())}"
             )
         data = _deep_merge(base_raw, data)
+        if extra is not None:
+            data["start_phases"] = [*data["start_phases"], *extra]
     try:
         return Profile.model_validate(data)
     except ValidationError as exc:
