@@ -269,3 +269,60 @@ def test_crowded_small_hosts_give_the_same_results_both_ways(arrivals, cores, ho
     sc = scenario(wls, hosts=[host(count=hosts, cores=cores, cached_images=["vm"], overcommit={"cpu": 8.0})],
                   placement="best-fit", **extra)
     _same_results(_run(sc, True)[0], _run(sc, False)[0])
+
+
+GRID_PROFILE = {"name": "grid", "base": "docker", "control_plane": [],
+                "start_phases": [{"name": "create", "cpu_s": 0.25, "latency_s": 0.125, "assumption": "test"},
+                                 {"name": "run", "cpu_s": 0.125, "disk_write_mb": 0.5, "assumption": "test"}],
+                "stop_phases": [{"name": "destroy", "cpu_s": 0.125, "latency_s": 0.25, "assumption": "test"}]}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    life=st.integers(0, 16),
+    first=st.integers(-4, 8),
+    second=st.integers(-2, 2),
+    others=st.lists(st.integers(0, 64), max_size=4),
+    cores=st.sampled_from([1, 2, 4]),
+    limit=st.integers(1, 2),
+)
+def test_simultaneous_events_on_a_grid_give_the_same_results_both_ways(life, first, second, others, cores, limit):
+    # Every time a multiple of 1/16 s, exact in binary, and arrivals aimed at the
+    # instants where order matters: guest a's stop begins at 0.5625 + life and ends
+    # 0.375 s later; b's guests arrive near both (its second wake-up is scheduled at
+    # its first arrival, between a's events), others at random. Solo runs must order
+    # such ties as step by step does: the same guest placed, the same one rejected.
+    stop_start = 0.5625 + life / 8
+    b = sorted(max(t, 0.0) for t in (stop_start + first / 16, stop_start + 0.375 + second / 16))
+    one = {"type": "fixed", "duration_s": 1.0}
+    wls = [workload(name="a", platform="grid", image=None, memory_mib=64, vcpus=0.1,
+                    arrivals={"type": "times", "times_s": [0.0]}, lifetime={"type": "fixed", "duration_s": life / 8}),
+           workload(name="b", platform="grid", image=None, memory_mib=64, vcpus=0.1,
+                    arrivals={"type": "times", "times_s": b}, lifetime=one)]
+    if others:
+        wls.append(workload(name="c", platform="grid", image=None, memory_mib=64, vcpus=0.1,
+                            arrivals={"type": "times", "times_s": sorted(t / 16 for t in others)}, lifetime=one))
+    sc = scenario(wls, hosts=[host(cores=cores, platforms=["grid"], max_guests=limit,
+                                   disk={"capacity_gib": 10, "read_mb_s": 8, "write_mb_s": 8})],
+                  images=[], profiles=[GRID_PROFILE])
+    _same_results(_run(sc, True)[0], _run(sc, False)[0])
+
+
+def test_a_guest_arriving_as_another_stops_finds_its_room_either_way():
+    # a (alone allowed: max_guests 1) boots 0.5625 s, lives 1 s, stops 0.375 s: gone at
+    # 1.9375. b's first guest, at 1.625, is refused (a is there); its second arrives at
+    # 1.9375 exactly. Its wake-up was scheduled at 1.625: after a's stop began (one solo
+    # event) but before a's last stop step began (step by step). Arrivals come after the
+    # instant's other events, so both ways it finds a gone and is placed.
+    one = {"type": "fixed", "duration_s": 1.0}
+    wls = [workload(name="a", platform="grid", image=None, memory_mib=64, vcpus=0.1,
+                    arrivals={"type": "times", "times_s": [0.0]}, lifetime=one),
+           workload(name="b", platform="grid", image=None, memory_mib=64, vcpus=0.1,
+                    arrivals={"type": "times", "times_s": [1.625, 1.9375]}, lifetime=one)]
+    sc = scenario(wls, hosts=[host(cores=4, platforms=["grid"], max_guests=1,
+                                   disk={"capacity_gib": 10, "read_mb_s": 8, "write_mb_s": 8})],
+                  images=[], profiles=[GRID_PROFILE])
+    for solo in (True, False):
+        inst = _run(sc, solo)[0].instances.sort_values("id")
+        assert inst["state"].tolist() == ["stopped", "rejected", "stopped"], solo
+        assert inst["stopped_s"].tolist()[0] == 1.9375 and inst["placed_s"].tolist()[2] == 1.9375

@@ -21,7 +21,7 @@ import math
 from typing import Any
 
 import simpy
-from simpy.events import NORMAL
+from simpy.events import NORMAL, EventPriority
 
 from vsim.engine.fairshare import _Timer
 from vsim.model.guest import Guest
@@ -218,16 +218,26 @@ class Lifecycle(Phases):
             hook(g)
 
 
-def wake_after(env: simpy.Environment, delay: float) -> _Timer:
+#: Arrivals happen after everything else of their instant: after every normal
+#: event and after a control-plane server's same-instant admissions (priority
+#: LATE, vsim.engine.server). So a guest that arrives at the very instant another
+#: one's stop ends finds its room free, whichever way the stop ran (one solo
+#: event scheduled at its start, or step by step): the order of simultaneous
+#: events does not depend on when they were scheduled.
+ARRIVAL = EventPriority(NORMAL + 2)
+
+
+def wake_after(env: simpy.Environment, delay: float, priority: int = NORMAL) -> _Timer:
     """What ``env.timeout(delay)`` does for a process that only waits (no
     value, never shared): a bare entry in SimPy's event queue at ``now +
-    delay``, normal priority, without building a Timeout. Every guest waits twice
-    (its arrival and its lifetime); like vsim.engine.fairshare, this relies on
-    SimPy 4's queue (``simpy>=4.1,<5`` is pinned)."""
+    delay`` (normal priority unless given), without building a Timeout. Every
+    guest waits twice (its arrival, at :data:`ARRIVAL` priority, and its
+    lifetime); like vsim.engine.fairshare, this relies on SimPy 4's queue
+    (``simpy>=4.1,<5`` is pinned)."""
     w = _Timer()
     w.callbacks = []
     queue: list[tuple[float, int, int, Any]] = env._queue  # type: ignore[assignment]  # a Timer in SimPy's queue of Events
-    heapq.heappush(queue, (env._now + delay, NORMAL, next(env._eid), w))
+    heapq.heappush(queue, (env._now + delay, priority, next(env._eid), w))
     return w
 
 

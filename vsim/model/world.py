@@ -39,7 +39,7 @@ from vsim.engine.solo import SoloSpec
 from vsim.model import variability
 from vsim.model.guest import Guest
 from vsim.model.host import Host
-from vsim.model.lifecycle import Lifecycle, Relocation, gone, resident, wake_after
+from vsim.model.lifecycle import ARRIVAL, Lifecycle, Relocation, gone, resident, wake_after
 from vsim.model.mechanism import Mechanism, dispatch
 from vsim.model.placement import Placer
 from vsim.model.units import EXTRACT_CPU_S_PER_MB, GBIT_TO_MB_S
@@ -165,7 +165,7 @@ class World(Lifecycle):
         picks = (variability.draw(self._var_rngs[w.name], n).tolist() if scales is not None else [-1] * n)
         for t, life, level in zip(times.tolist(), lifetimes.tolist(), picks, strict=True):
             if t > env.now:
-                yield wake_after(env, t - env._now)
+                yield wake_after(env, t - env._now, ARRIVAL)  # after the instant's other events
             g = Guest(len(self.guests), w, profile, image, env.now, life)
             if scales is not None:
                 g.scale_level, g.scale = level, scales[level]
