@@ -104,3 +104,61 @@ def test_work_conserving_and_rate_bounded(jobs, capacity, job_cap):
     # The resource cannot have served more than capacity * busy span.
     span = max(finish) - min(at for at, _ in jobs)
     assert fs.work_done <= capacity * span + 1e-6
+
+
+# -- a capacity that changes (idle guests keeping part of a CPU busy) ----------------
+
+def test_a_lower_capacity_slows_the_jobs_in_progress_from_that_moment():
+    env = simpy.Environment()
+    cpu = FairShare(env, capacity=2.0, job_cap=1.0, name="cpu")
+    done = [cpu.use(2.0), cpu.use(2.0)]  # 1 core each: due at 2.0
+
+    def later():
+        yield env.timeout(1.0)
+        cpu.set_capacity(1.0)  # from 1 s: half a core each, 1 unit left each: 2 s more
+
+    env.process(later())
+    env.run()
+    assert [d.value for d in done] == [3.0, 3.0]
+    assert cpu.work_done == pytest.approx(4.0)
+
+
+def test_a_higher_capacity_is_capped_per_job_and_restores_the_slots():
+    env = simpy.Environment()
+    cpu = FairShare(env, capacity=1.0, job_cap=1.0, name="cpu")
+    assert cpu.slots == 1
+    a = cpu.use(3.0)
+
+    def later():
+        yield env.timeout(1.0)
+        cpu.set_capacity(4.0)  # one job still gets one core: no faster
+
+    env.process(later())
+    env.run()
+    assert a.value == 3.0 and cpu.slots == 4 and cpu.job_cap == 1.0
+
+
+def test_weighted_shares_follow_a_capacity_change():
+    from vsim.engine.weighted import WeightedFairShare
+
+    env = simpy.Environment()
+    cpu = WeightedFairShare(env, capacity=2.0, job_cap=2.0, name="cpu")
+    big, small = cpu.group("big", 300), cpu.group("small", 100)
+    a, b = cpu.use(3.0, big), cpu.use(3.0, small)  # 1.5 and 0.5 per second
+
+    def later():
+        yield env.timeout(1.0)
+        cpu.set_capacity(1.0)  # 0.75 and 0.25 from 1 s: a has 1.5 left -> 2 s
+
+    env.process(later())
+    env.run(until=a)
+    assert env.now == pytest.approx(3.0)
+    env.run()
+    # b: 0.5 by 1 s, 0.5 by 3 s, then alone at 1.0: 2 left -> 5 s
+    assert b.value == pytest.approx(5.0)
+
+
+def test_capacity_must_stay_positive():
+    env = simpy.Environment()
+    with pytest.raises(ValueError, match="capacity"):
+        FairShare(env, 1.0).set_capacity(0.0)

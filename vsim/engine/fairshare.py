@@ -80,15 +80,28 @@ class _Timer:
     _value = None
 
 
+def _slots(capacity: float, job_cap: float) -> int:
+    """How many jobs can run at once each at its full rate ``job_cap``: the
+    largest n with capacity / n >= job_cap, so a CPU of 31.85 cores and one
+    core per job has 31; a disk or link whose one job may take it all has 1."""
+    slots = max(1, math.floor(capacity / job_cap))
+    while capacity / (slots + 1) >= job_cap:  # the division rounded down
+        slots += 1
+    while slots > 1 and capacity / slots < job_cap:  # ... or up
+        slots -= 1
+    return slots
+
+
 class SharedRate:
     """What every fair-share resource has: a capacity, a per-job cap, and the
-    accounting of what it served. Subclasses keep ``_n`` (active jobs),
-    ``_busy_integral`` and ``_work_done`` up to date in their ``_advance``."""
+    accounting of what it served. Subclasses keep ``_n`` (active jobs) and
+    ``_work_done`` up to date in their ``_advance``; utilisation is the work
+    served over the capacity offered (``_cap_time``: its integral over time)."""
 
     # Slots: a datacenter has thousands of these, and compact objects stay in
     # the processor's caches. (__dict__ too, made only if someone sets another
     # attribute, e.g. a test instrumenting an instance.)
-    __slots__ = ("env", "name", "capacity", "job_cap", "_n", "_t_last", "_busy_integral", "_work_done",
+    __slots__ = ("env", "name", "capacity", "job_cap", "_job_cap0", "_n", "_t_last", "_cap_time", "_t_cap", "_work_done",
                  "jobs_completed", "peak_jobs", "slots", "_holders", "__dict__")
 
     def __init__(self, env: simpy.Environment, capacity: float, job_cap: float | None, name: str) -> None:
@@ -101,22 +114,16 @@ class SharedRate:
         self.env = env
         self.name = name
         self.capacity = float(capacity)
+        self._job_cap0 = float(job_cap)
         self.job_cap = float(min(job_cap, capacity))
         self._n = 0
         self._t_last = env.now
-        self._busy_integral = 0.0  # integral of (rate used / capacity) dt
+        self._cap_time = 0.0  # integral of capacity dt up to _t_cap (capacity may change)
+        self._t_cap = env.now
         self._work_done = 0.0
         self.jobs_completed = 0
         self.peak_jobs = 0  # most jobs at once (a solo run holding it counts as one, for its whole run)
-        # How many jobs can run at once each at its full rate ``job_cap`` (the
-        # largest n with capacity / n >= job_cap, so a CPU of 31.85 cores and one
-        # core per job has 31; a disk or link whose one job may take it all has 1).
-        slots = max(1, math.floor(self.capacity / self.job_cap))
-        while self.capacity / (slots + 1) >= self.job_cap:  # the division rounded down
-            slots += 1
-        while slots > 1 and self.capacity / slots < self.job_cap:  # ... or up
-            slots -= 1
-        self.slots = slots
+        self.slots = _slots(self.capacity, self.job_cap)
         # Solo runs (vsim.engine.solo) holding this resource: entries (run, first use,
         # end of last use, run start, the run's spans of use relative to its
         # start). Anything that needs the resource's true state, or a job that
@@ -125,6 +132,47 @@ class SharedRate:
 
     def _advance(self) -> None:  # pragma: no cover - every subclass has its own
         raise NotImplementedError
+
+    def _reschedule(self) -> None:  # pragma: no cover - every subclass has its own
+        raise NotImplementedError
+
+    def set_capacity(self, capacity: float) -> None:
+        """Change the service rate from now on (e.g. a host's CPU as idle guests
+        come and go, each keeping a little of it busy). Work already served is
+        kept; the jobs in progress go on at the new rate. Solo runs that could
+        no longer all get their full rate are handed over to ordinary jobs first."""
+        if not 0.0 < capacity < math.inf:
+            raise ValueError(f"{self.name}: capacity must be a positive finite number, got {capacity!r}")
+        if capacity == self.capacity:
+            return
+        job_cap = self._job_cap0
+        if capacity < job_cap:
+            job_cap = capacity
+        slots = int(capacity / job_cap)
+        if not (slots >= 1 and capacity / slots >= job_cap and capacity / (slots + 1) < job_cap):
+            slots = _slots(capacity, job_cap)  # (the division's rounding: see _slots)
+        hs = self._holders
+        if hs and (job_cap != self.job_cap or self._n + len(hs) > slots):
+            self._hand_over()
+        self._advance()
+        now = self.env._now
+        self._cap_time += self.capacity * (now - self._t_cap)
+        self._t_cap = now
+        n = self._n
+        before = min(self.job_cap, self.capacity / n) if n else 0.0
+        self.capacity = capacity
+        self.job_cap = job_cap
+        self.slots = slots
+        if n:
+            self._on_capacity(before)
+
+    def _on_capacity(self, before: float) -> None:
+        """The capacity changed while jobs are active (each had rate ``before``):
+        re-time the next completion, unless every job keeps its rate (all
+        capped at one core, before and after)."""
+        n = self._n
+        if min(self.job_cap, self.capacity / n) != before:
+            self._reschedule()
 
     def _hand_over(self) -> None:
         """Materialise every solo run holding this resource (vsim.engine.solo)."""
@@ -152,7 +200,6 @@ class SharedRate:
     def _credit(self, work: float, jobs: int) -> None:
         """Account ``work`` served to a lone job at full rate (by a solo run)."""
         self._work_done += work
-        self._busy_integral += work / self.capacity
         self.jobs_completed += jobs
 
     @property
@@ -163,12 +210,20 @@ class SharedRate:
         return self._n
 
     def utilisation(self, until: float | None = None) -> float:
-        """Mean fraction of capacity used from creation to ``until`` (default now)."""
+        """Mean fraction of capacity used from creation to ``until`` (default
+        now): work served over capacity offered."""
+        work, offered = self.served(until)
+        return work / offered if offered > 0 else 0.0
+
+    def served(self, until: float | None = None) -> tuple[float, float]:
+        """Work served and capacity offered (capacity x time, as the capacity
+        changed) from creation to ``until`` (default now): their differences
+        over an interval give the utilisation in that interval."""
         if self._holders:
             self._hand_over()
         self._advance()
         t = self.env.now if until is None else until
-        return self._busy_integral / t if t > 0 else 0.0
+        return self._work_done, self._cap_time + self.capacity * (t - self._t_cap)
 
     @property
     def work_done(self) -> float:
@@ -243,7 +298,6 @@ class FairShare(SharedRate):
                 self._vtime += dt * r
                 used = r * n
                 self._work_done += dt * used
-                self._busy_integral += dt * used / self.capacity
             self._t_last = now
 
     def use(self, work: float) -> simpy.Event:

@@ -138,7 +138,8 @@ class SoloSpec:
             a = b
         self.records = tuple(records)
         # Per resource used: (index, spans of use relative to the start, first
-        # use, end of the last use); adjacent steps on one resource make one span.
+        # use, end of the last use, the full rate the timeline assumes); adjacent
+        # steps on one resource make one span.
         uses = []
         for k in self.kinds:
             spans_k: list[list[float]] = []
@@ -151,7 +152,7 @@ class SoloSpec:
                         spans_k.append([a, b])
                 a = b
             spans_t = tuple((x, y) for x, y in spans_k)
-            uses.append((k, spans_t, spans_t[0][0], spans_t[-1][1]))
+            uses.append((k, spans_t, spans_t[0][0], spans_t[-1][1], resources[k].job_cap))
         self.uses = tuple(uses)
 
     def admits(self, resources: tuple[FairShare, ...], t0: float) -> bool:
@@ -163,9 +164,13 @@ class SoloSpec:
         for the whole run, counting every job and every solo run that holds it.
         On a one-slot resource (a disk, a link) there must be no job, and the
         run's spans of use must not overlap those of the solo runs holding it.
+        A resource whose full rate per job is no longer the one the timeline
+        was made with (a CPU whose capacity fell below one core) admits none.
         """
-        for k, spans, a, b in self.uses:
+        for k, spans, a, b, cap in self.uses:
             r = resources[k]
+            if r.job_cap != cap:
+                return False  # the resource's full rate changed since the timeline was made
             hs = r._holders
             if r.slots > 1:
                 if r._n + len(hs) >= r.slots:
@@ -246,7 +251,7 @@ class SoloRun:
 
     def _take(self) -> SoloRun:
         spec, res, t0 = self.spec, self.res, self.t0
-        for k, spans, a, b in spec.uses:
+        for k, spans, a, b, _ in spec.uses:
             r = res[k]
             hs = r._holders
             hs.append((self, t0 + a, t0 + b, t0, spans))

@@ -145,7 +145,6 @@ class WeightedFairShare(SharedRate):
                 g.work_done += w
                 used += g.rate * g.n
             self._work_done += dt * used
-            self._busy_integral += dt * min(used / self.capacity, 1.0)
             self._t_last = now
 
     def _rebalance(self) -> None:
@@ -226,6 +225,10 @@ class WeightedFairShare(SharedRate):
             g.rate = 0.0
             g.heap.clear()
             g.cancelled.clear()
+
+    def _on_capacity(self, before: float) -> None:
+        self._rebalance()
+        self._reschedule()
 
     def _reschedule(self) -> None:
         """Arm the one timer for the earliest completion over all group heads."""

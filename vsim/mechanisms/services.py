@@ -136,7 +136,8 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     "utilisation": {
         "time_s": ("float, s", "end of the sampling interval (1 s, or duration_s / 1000 if longer: vsim.mechanisms.services)"),
         "host": ("str", "host name"),
-        "cpu_util": ("float, 0-1", "fraction of the host's CPU capacity used during the interval"),
+        "cpu_util": ("float, 0-1", "fraction of the host's CPU capacity used during the interval (of the cores "
+                                   "left after the platforms' footprint and idle guests' housekeeping)"),
         "disk_util": ("float, 0-1", "fraction of the disk's time used during the interval"),
         "nic_util": ("float, 0-1", "fraction of the NIC's bandwidth used during the interval"),
     },
@@ -541,19 +542,19 @@ class Services(Mechanism):
         rows = world.records["utilisation"]
         total = world.scenario.guest_count()
         hosts = world.hosts
-        last = [(0.0, 0.0, 0.0)] * len(hosts)
-        t_prev = env.now
+        last = [((0.0, 0.0),) * 3] * len(hosts)
         dur = world.scenario.duration_s
         step = max(SAMPLE_INTERVAL_S, dur / MAX_SAMPLES) if dur else SAMPLE_INTERVAL_S
         while True:
             yield env.timeout(step)
             t = env.now
-            dt = t - t_prev
             for k, h in enumerate(hosts):
-                busy = (h.cpu.utilisation() * t, h.disk.utilisation() * t, h.nic.utilisation() * t)
-                rows.append((t, h.name, *((b - a) / dt for a, b in zip(last[k], busy, strict=True))))
-                last[k] = busy
-            t_prev = t
+                now = (h.cpu.served(), h.disk.served(), h.nic.served())
+                # work served over capacity offered in the interval (the CPU's capacity
+                # shrinks while idle guests keep part of it busy)
+                rows.append((t, h.name, *((w1 - w0) / (c1 - c0) if c1 > c0 else 0.0
+                                          for (w0, c0), (w1, c1) in zip(last[k], now, strict=True))))
+                last[k] = now
             if len(world.guests) >= total and all(
                     g.state in ("stopped", "rejected", "failed") for g in world.guests):
                 return

@@ -43,6 +43,9 @@ class PlatformOnHost:
     profile: Profile
     running: int = 0
     limit: float = math.inf
+    host: Host | None = None
+    #: CPU cores each running guest keeps busy while it idles (the profile's idle_cpu_cores)
+    idle_cores: float = 0.0
 
 
 def access_time(iops_4kib: float, mb_s: float) -> float:
@@ -75,14 +78,19 @@ class Host:
         self.read_access_s = access_time(self.read_iops, self.read_mb_s)
         self.write_access_s = access_time(self.write_iops, self.write_mb_s)
         self.net_mb_s = group.network_gbit_s * GBIT_TO_MB_S
-        self.platforms = {p: PlatformOnHost(world.scenario.profile(p)) for p in group.platforms}
+        self.platforms = {p: PlatformOnHost(world.scenario.profile(p), host=self) for p in group.platforms}
         # Footprints of the installed platforms.
         self.footprint_mib = sum(pl.profile.host_memory_mib.value for pl in self.platforms.values())
         self.footprint_cores = sum(pl.profile.host_cpu_cores.value for pl in self.platforms.values())
         for pl in self.platforms.values():
             lim = pl.profile.max_guests_per_host.value
             pl.limit = math.inf if lim is None else lim
-        cpu_capacity = max(self.cores - self.footprint_cores, 0.05 * self.cores) * self.core_speed
+            idle = pl.profile.idle_cpu_cores
+            pl.idle_cores = idle.value if idle is not None and idle.value else 0.0
+        # Cores the running guests keep busy while they idle (see idle_change).
+        self.idle_cores = 0.0
+        self.idle_cores_max = 0.0
+        cpu_capacity = self._cpu_capacity()
         # Shared rates. CPU work is in reference core-seconds; one job is one thread.
         # A host that may run a workload with a cgroup cpu_weight shares its CPU by
         # weight (vsim.engine.weighted); every other host keeps plain fair share.
@@ -121,6 +129,26 @@ class Host:
         # on | booting (powering on) | draining | off | failed; only an "on" host
         # takes new guests (see World.set_host_state, vsim.mechanisms.energy, vsim.mechanisms.faults).
         self.state = "on"
+
+    def _cpu_capacity(self) -> float:
+        """Core-seconds per second left for the guests' work: the cores less
+        the platforms' footprint and what idle running guests keep busy (at
+        least 5% of the cores: the host still gets some work done)."""
+        return max(self.cores - self.footprint_cores - self.idle_cores, 0.05 * self.cores) * self.core_speed
+
+    def idle_change(self, cores: float) -> None:
+        """A running guest came (``cores`` > 0) or went: its idle housekeeping
+        (timer ticks, its kernel's and VMM's threads) takes that much of the CPU
+        from everything else that runs here."""
+        idle = self.idle_cores + cores
+        if idle < 1e-12:
+            idle = 0.0
+        self.idle_cores = idle
+        if idle > self.idle_cores_max:
+            self.idle_cores_max = idle
+        left = self.cores - self.footprint_cores - idle  # as _cpu_capacity, written out: once per ready and stop
+        floor = 0.05 * self.cores
+        self.cpu.set_capacity((left if left > floor else floor) * self.core_speed)
 
     def _page_cache_room(self) -> float:
         """MB of memory neither the platforms nor the guests have reserved."""

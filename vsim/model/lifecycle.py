@@ -247,6 +247,8 @@ def resident(g: Guest, host: Host) -> None:
     pl = host.platforms[g.platform]
     pl.running += 1
     g.resident_on = pl
+    if pl.idle_cores:
+        host.idle_change(pl.idle_cores)
 
 
 def gone(g: Guest) -> None:
@@ -255,3 +257,5 @@ def gone(g: Guest) -> None:
     if pl is not None:
         pl.running -= 1
         g.resident_on = None
+        if pl.idle_cores and pl.host is not None:
+            pl.host.idle_change(-pl.idle_cores)

@@ -230,6 +230,10 @@ class Profile(_Strict):
     #: duration (each guest's start phases take a lognormal multiple of their
     #: work, mean 1; see vsim.model.variability). None: no spread known.
     startup_cv: Quantity | None = None
+    #: CPU cores one resident guest keeps busy while it idles (its kernel's
+    #: timer ticks and housekeeping, its VMM's or shim's threads): taken from
+    #: the host's CPU while the guest runs. None: no such cost known.
+    idle_cpu_cores: Quantity | None = None
 
     @model_validator(mode="before")
     @classmethod
