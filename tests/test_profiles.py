@@ -353,3 +353,10 @@ def test_cli_unknown_profile_exits_2_with_the_names(capsys):
     assert "unknown profile 'kvmm'" in err and "Traceback" not in err
     for name in profile_names():
         assert name in err
+
+
+@pytest.mark.parametrize("name", profile_names())
+def test_a_disk_images_default_clone_says_where_it_comes_from(name):
+    p = load_profile(name)
+    if p.default_clone in ("full", "linked"):  # container layers are the mechanism itself
+        assert p.default_clone_provenance.startswith(("source: ", "assumption: ")), name

@@ -326,3 +326,23 @@ def test_a_guest_arriving_as_another_stops_finds_its_room_either_way():
         inst = _run(sc, solo)[0].instances.sort_values("id")
         assert inst["state"].tolist() == ["stopped", "rejected", "stopped"], solo
         assert inst["stopped_s"].tolist()[0] == 1.9375 and inst["placed_s"].tolist()[2] == 1.9375
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    arrivals=st.lists(st.tuples(st.sampled_from(["kvm", "docker"]), st.lists(st.integers(0, 160), min_size=1, max_size=3),
+                                st.sampled_from(["full", "linked"]), st.integers(0, 120)), min_size=2, max_size=6),
+    cores=st.sampled_from([2, 3, 5]),
+    hosts=st.integers(1, 2),
+    limit=st.integers(1, 3),
+)
+def test_real_profiles_on_a_one_eighth_second_grid_give_the_same_results_both_ways(arrivals, cores, hosts, limit):
+    # Arrivals and lifetimes on multiples of 1/8 s, full hosts (a guest limit), KVM
+    # (libvirtd, page cache) and Docker (dockerd, pulls): the ties the issue found.
+    wls = [workload(name=f"w{k}", platform=p, image="vm" if p == "kvm" else "app",
+                    arrivals={"type": "times", "times_s": sorted(t / 8 for t in ats)},
+                    lifetime={"type": "fixed", "duration_s": life / 8}, **({"clone": c} if p == "kvm" else {}))
+           for k, (p, ats, c, life) in enumerate(arrivals)]
+    sc = scenario(wls, hosts=[host(count=hosts, cores=cores, cached_images=["vm"], max_guests=limit,
+                                   overcommit={"cpu": 8.0})], placement="best-fit")
+    _same_results(_run(sc, True)[0], _run(sc, False)[0])
