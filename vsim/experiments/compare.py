@@ -3,7 +3,12 @@
 The course compares Docker containers with KVM virtual machines in four lines
 (启动 秒级 / 分钟级, 硬盘使用 MB / GB, 性能 接近原生 / 弱于, 系统支持量 上千个 /
 几十个). :func:`compare` builds that table for any set of platforms on any
-host, and *every cell is the output of a simulation run at call time*:
+host. The startup, disk and density cells are the output of simulation runs
+made at call time; the performance rows are not (yet) an emergent result: they
+run benchmark-like jobs in the model whose every unit of work costs ``1 /
+efficiency`` of the profile, so each equals the profile's efficiency (measured
+for Docker and KVM by Felter et al. 2014), lowered where the platform's host
+footprint takes cores from a whole-machine job. The notes say so:
 
 ========================  ==========================================================
 row                       how it is obtained
@@ -335,14 +340,18 @@ def _notes(profiles, host: dict, default_host: bool, lang: str) -> list[str]:
                      "在同一主机上共享 CPU、硬盘和网络（公平分享），并在平台的控制平面（dockerd、libvirtd）依次排队；"
                      f"单独启动取 {ALONE_REPEATS} 次单独启动的中位数（每次启动时间略有波动）。")
         notes.append("性能 = 原生时间 / 实例内时间：在模型中运行类似 Linpack、STREAM、fio、netperf 的任务"
-                     "（vsim.experiments.microbench）。")
+                     "（vsim.experiments.microbench），每单位工作耗费配置文件效率值的倒数；因此这些行等于配置文件中测得的效率"
+                     "（Docker、KVM 来自 Felter et al. 2014），仅在平台的主机开销占用整机任务的核时更低：是公式，不是涌现的结果。")
     else:
         notes.append(f"Startup = request to ready: copy or unpack the image, then the platform's boot phases; "
                      f"'{STORM_N} at once' share the host's CPU, disk and network fairly and wait in turn at the "
                      f"platform's control plane (dockerd, libvirtd); 'idle host' is the median of {ALONE_REPEATS} lone starts "
                      "(no two boots take exactly the same time).")
         notes.append("Performance = native time / guest time of Linpack-, STREAM-, fio- and netperf-like jobs "
-                     "run in the model (vsim.experiments.microbench).")
+                     "run in the model (vsim.experiments.microbench), each unit of work costing 1 / the profile's "
+                     "efficiency: so these rows are the profile's measured efficiencies (Felter et al. 2014 for Docker "
+                     "and KVM), lowered only where the platform's host footprint takes cores from a whole-machine "
+                     "job: a formula, not an emergent result.")
     assumed = []
     for p in profiles:
         fields = [f for _, (f, _) in BENCHMARKS.items() if _is_assumed(p, f)]
