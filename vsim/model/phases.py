@@ -52,6 +52,7 @@ class Phases:
     default_registry: str | None
     solo_runs: bool
     _solo_specs: dict[tuple, SoloSpec]
+    _shared_reads: dict[str, tuple[tuple[int, str, float], ...]]
     _resume_solo: Callable[[Guest, SoloSpec, int], SoloRun | None]
 
     def _solo_wait(self, g: Guest, host: Host, what: str) -> simpy.Event | None:
@@ -80,12 +81,16 @@ class Phases:
         im = g.image
         if pc is None or im is None or g.clone == "full":
             return
-        for k, ph in enumerate(g.profile.start_phases):
-            if ph.disk_read_mb:
-                if pc.lookup((im.name, ph.name), ph.disk_read_mb):
-                    g.cache_hits |= 1 << k
-                else:
-                    g.cache_misses |= 1 << k
+        profile = g.profile
+        reads = self._shared_reads.get(profile.name)
+        if reads is None:
+            reads = self._shared_reads[profile.name] = tuple(
+                (k, ph.name, ph.disk_read_mb) for k, ph in enumerate(profile.start_phases) if ph.disk_read_mb)
+        for k, name, mb in reads:
+            if pc.lookup((im.name, name), mb):
+                g.cache_hits |= 1 << k
+            else:
+                g.cache_misses |= 1 << k
 
     def run_sequence(self, g: Guest, host: Host, what: str):
         """Run the guest's ``what`` phases ("clone", "start" or "stop") on
@@ -162,10 +167,13 @@ class Phases:
                 return None  # nothing to clone, layers to pull, or an image to fetch first
             key: tuple = (host.group, what, profile.name, first, im.name, g.clone)
         elif what == "start":
-            span = ((1 << len(profile.start_phases)) - 1 if last is None else (1 << last) - 1) >> first << first
-            if g.cache_misses & span:
-                return None  # a read to make from disk (or to share): step by step
-            key = (host.group, what, profile.name, first, last, g.scale_level, g.cache_hits & span)
+            hits = g.cache_hits
+            if hits or g.cache_misses:  # (most boots read nothing shared: no page cache to ask)
+                span = ((1 << len(profile.start_phases)) - 1 if last is None else (1 << last) - 1) >> first << first
+                if g.cache_misses & span:
+                    return None  # a read to make from disk (or to share): step by step
+                hits &= span
+            key = (host.group, what, profile.name, first, last, g.scale_level, hits)
         else:
             key = (host.group, what, profile.name, first, last, -1, 0)
         spec = self._solo_specs.get(key)

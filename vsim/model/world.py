@@ -85,6 +85,7 @@ class World(Lifecycle):
         self.seed = scenario.seed if seed is None else int(seed)
         self.env = simpy.Environment()
         self._solo_specs: dict[tuple, SoloSpec] = {}  # (host group, what, profile, ...) -> steps (vsim.engine.solo)
+        self._shared_reads: dict[str, tuple[tuple[int, str, float], ...]] = {}  # profile -> its start phases that read (vsim.model.phases)
         self._resume_solo = self._solo_from  # one bound method for every solo run
         self.hosts: list[Host] = []
         for group in scenario.hosts:
