@@ -91,8 +91,11 @@ def test_pids_limit_refuses_forks(cg):
 
 def test_writable_layer_is_lost_volume_and_vm_disk_are_kept(cg):
     st = cg.storage.set_index("workload")
-    assert st.loc["logger", "lost_mb"] == pytest.approx(15.0)  # 0.5 MB/s for 30 s
-    assert "writable layer" in st.loc["logger", "cause"]
+    assert st.loc["logger", "lost_mb"] == pytest.approx(15.0)  # 0.5 MB/s for 30 s, removed (--rm)
+    assert "writable layer" in st.loc["logger", "cause"] and "--rm" in st.loc["logger", "cause"]
+    # Docker's default: docker stop keeps the stopped container and its writable layer
+    assert st.loc["logger-stopped", "lost_mb"] == 0 and st.loc["logger-stopped", "kept_mb"] == pytest.approx(15.0)
+    assert "docker rm" in st.loc["logger-stopped", "cause"]
     assert st.loc["logger-volume", "lost_mb"] == 0 and st.loc["logger-volume", "kept_mb"] == pytest.approx(15.0)
     assert st.loc["vm-logger", "target"] == "vm-disk" and st.loc["vm-logger", "lost_mb"] == 0
 

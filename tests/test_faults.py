@@ -136,3 +136,35 @@ def test_up_time_fraction_matches_alternating_renewal_theory():
         down = e["down_s"].sum() / (len(e) * 200 * mtbf)
         assert down == pytest.approx(mttr / (mtbf + mttr), rel=0.05)
     assert np.isfinite(e["energy_j"]).all()
+
+
+@pytest.mark.parametrize("vm_disk, lost", [("local", True), ("shared", False)])
+def test_a_vm_writing_to_its_local_disk_loses_it_with_the_host(vm_disk, lost):
+    # A KVM VM writes 1 MB/s; its host fails at 100 s. On a local disk (cloned there at
+    # placement) what it wrote since it was ready is gone with the host; on shared
+    # storage it is not. HA restarts it on the other host either way.
+    sc = scenario([workload(name="db", platform="kvm", image="vm", clone="linked", memory_mib=1024,
+                            writes={"mb_s": 1.0}, vm_disk=vm_disk)],
+                  hosts=[host(name="a", platforms=["kvm"], cached_images=["vm"]),
+                         host(name="b", platforms=["kvm"], cached_images=["vm"])],
+                  failures=[{"host": "a", "at_s": 100.0, "repair_s": 50.0}], ha={"restart": True},
+                  duration_s=300.0)
+    res = vsim.simulate(sc)
+    first = res.instances.sort_values("id").iloc[0]
+    written = 100.0 - first["ready_s"]
+    rec = res.recoveries.iloc[0]
+    st = res.storage.set_index("id").loc[first["id"]]
+    assert rec["outcome"] == "restarted"
+    if lost:
+        assert rec["data_lost_mb"] == pytest.approx(written) and st["lost_mb"] == pytest.approx(written)
+        assert "local disk" in st["cause"]
+    else:
+        assert rec["data_lost_mb"] == 0 and st["kept_mb"] == pytest.approx(written)
+
+
+def test_a_container_on_a_failed_host_loses_its_writable_layer_even_without_rm():
+    sc = scenario([workload(name="c", platform="docker", image="app", memory_mib=256, writes={"mb_s": 1.0})],
+                  hosts=[host(name="a", platforms=["docker"])],
+                  failures=[{"host": "a", "at_s": 50.0, "repair_s": 10.0}], duration_s=100.0)
+    st = vsim.simulate(sc).storage.iloc[0]
+    assert st["kept_mb"] == 0 and st["lost_mb"] > 0 and "failed host" in st["cause"]

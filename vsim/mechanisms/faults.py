@@ -13,9 +13,10 @@ container's writable layer) is gone, and whatever it was doing is lost. The
 ``recoveries`` table says, for each such guest, how long it had been running
 (work lost) and how much written data went with it. With an HA policy
 (``ha: {restart: true}``) each one is *restarted elsewhere*: a new guest of the
-same workload is placed on a host that is up and boots again (a VM's disk is
-assumed to be on shared storage, as HA requires; a container pulls its image if
-the new host lacks it). The time to recover is from the failure to the moment
+same workload is placed on a host that is up and boots again (from a fresh
+clone of its image: a VM's disk was cloned onto the failed host's local disk,
+so what it wrote there is lost, unless the workload says ``vm_disk: shared``;
+a container pulls its image if the new host lacks it). The time to recover is from the failure to the moment
 the replacement is ready. If no host has room, HA retries every ``retry_s``
 (a repair or a power-on may free room) and gives up after ``give_up_s``: the
 guest is then recorded as lost, with the reason. No guest vanishes: every guest
@@ -30,7 +31,7 @@ import math
 import numpy as np
 import simpy
 
-from vsim.mechanisms.migration import writable_layer_mb
+from vsim.mechanisms.migration import writable_layer_mb, written_since_start
 from vsim.model.guest import Guest
 from vsim.model.mechanism import Mechanism
 
@@ -56,7 +57,8 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "recovered_s": ("float, s", "time the replacement was ready (NaN if not)"),
         "recover_s": ("float, s", "recovered_s - failed_s: time to recover"),
         "run_lost_s": ("float, s", "how long it had been running since its last start: in-memory work lost"),
-        "data_lost_mb": ("float, MB", "data in a container's writable layer lost with the host"),
+        "data_lost_mb": ("float, MB", "data written since the guest started that was on the failed host: a container's "
+                                      "writable layer, a VM's local disk (vm_disk: local)"),
         "reason": ("str", "why it was not restarted (empty if restarted)"),
     },
 }
@@ -129,6 +131,8 @@ class Faults(Mechanism):
             since = g.running_since_s
             run_lost = now - since if not math.isnan(since) else 0.0
             lost_mb = writable_layer_mb(g, now)
+            if g.kind in ("vm", "microvm") and g.workload.vm_disk == "local":
+                lost_mb = written_since_start(g, now)  # on the failed host's disk, where it was cloned
             was = g.state
             world.fail_guest(g, reason)
             env.process(self.recover(g, now, run_lost, lost_mb, was))

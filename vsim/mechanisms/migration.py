@@ -49,7 +49,7 @@ from vsim.model.lifecycle import gone, resident
 from vsim.model.mechanism import Mechanism
 
 __all__ = ["COLUMNS", "Migrations", "live_migrate", "reserve", "release", "cold_migrate", "schedule_migration",
-           "CONVERT_CPU_S_PER_MB", "STREAM_CHUNK_S", "writable_layer_mb"]
+           "CONVERT_CPU_S_PER_MB", "STREAM_CHUNK_S", "writable_layer_mb", "written_since_start"]
 
 #: The tables this module records: table -> column -> (type and unit, meaning).
 COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
@@ -275,6 +275,14 @@ def writable_layer_mb(g, now: float) -> float:
     """
     w = getattr(g.workload, "writes", None)
     if g.kind != "container" or w is None or getattr(w, "to", None) != "writable-layer":
+        return 0.0
+    return written_since_start(g, now)
+
+
+def written_since_start(g, now: float) -> float:
+    """What the guest's ``writes:`` put on disk since it last started (MB)."""
+    w = getattr(g.workload, "writes", None)
+    if w is None:
         return 0.0
     since = g.running_since_s
     return 0.0 if math.isnan(since) else w.mb_s * max(0.0, now - since)

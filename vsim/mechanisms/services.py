@@ -43,9 +43,14 @@ guests next to it is the isolation model of :mod:`vsim.mechanisms.cgroups`: a VM
 most its vCPUs, a container without a quota takes a share per thread.
 
 **Writes** (logs) go to the container's writable layer or to a volume, in 1 s
-chunks on the host disk. When a container stops (or is killed) it is removed
-with its writable layer: the bytes written there are recorded as lost, with
-the cause. Data on a volume, a VM's disk or a native process's files is kept.
+chunks on the host disk. As Docker behaves: ``docker stop`` keeps the stopped
+container and its writable layer (kept until ``docker rm``); a container
+removed on stop (``remove_on_stop: true``: ``docker run --rm``, or an
+orchestrator replacing it) loses it, and so does one whose host fails (a
+replacement starts from the image). The bytes are recorded as kept or lost,
+with the cause. Data on a volume or a native process's files is kept; a VM's
+disk is kept unless it was on the local disk of a host that failed
+(``vm_disk: local``, the default: it was cloned there).
 
 **A live-migrated guest takes its work with it.** When a VM is live-migrated
 (:mod:`vsim.mechanisms.migration`), everything it starts from the switch-over on runs on
@@ -332,16 +337,25 @@ class Services(Mechanism):
         if w.writes is not None:
             written = w.writes.mb_s * (self.env.now - st.ready_s)
             how = "stopped" if g.state == "stopping" else f"failed ({g.reason})"
-            if g.kind == "container" and w.writes.to == "writable-layer":
+            with_host = g.state != "stopping" and g.reason.startswith("host failure")
+            if g.kind == "container" and w.writes.to == "writable-layer" and (w.remove_on_stop or with_host):
                 target, kept, lost = "writable-layer", 0.0, written
-                cause = (f"container {how}: it is removed with its writable layer (overlay2 upper dir); "
-                         "write to a volume to keep the data")
+                why = ("its writable layer stays on the failed host; a replacement starts from the image" if with_host
+                       else "removed with its writable layer (docker run --rm, or an orchestrator replacing it)")
+                cause = f"container {how}: {why}; write to a volume to keep the data"
+            elif g.kind == "container" and w.writes.to == "writable-layer":
+                target, kept, lost = "writable-layer", written, 0.0
+                cause = (f"kept: container {how}, and docker stop keeps the stopped container with its writable "
+                         "layer (overlay2 upper dir) until docker rm deletes both (remove_on_stop: true for --rm)")
             elif g.kind == "container":
                 target, kept, lost = "volume", written, 0.0
                 cause = "kept: the volume outlives the container"
             elif g.kind == "process":
                 target, kept, lost = "host-fs", written, 0.0
                 cause = "kept: a native process writes to the host's file system"
+            elif with_host and w.vm_disk == "local":
+                target, kept, lost = "vm-disk", 0.0, written
+                cause = f"{g.kind} {how}: its virtual disk was on the failed host's local disk (vm_disk: shared keeps it)"
             else:
                 target, kept, lost = "vm-disk", written, 0.0
                 cause = f"kept: a {g.kind}'s virtual disk persists when it stops"

@@ -288,6 +288,17 @@ class Workload(StrictModel):
     limits: Limits | None = None
     memory_use: MemoryUse | None = None
     writes: Writes | None = None
+    remove_on_stop: bool = Field(
+        default=False,
+        description="a container is removed when it stops (docker run --rm, or an orchestrator replacing it), "
+                    "and its writable layer with it; false: Docker's default, docker stop keeps the stopped "
+                    "container and its writable layer until docker rm",
+    )
+    vm_disk: Literal["local", "shared"] = Field(
+        default="local",
+        description="where a VM's disk lives: local (cloned onto its host at placement, lost with the host) "
+                    "or shared (network storage that outlives the host; its I/O is not yet costed on the network)",
+    )
     inside: Name | None = Field(default=None, description="VM platform the containers run inside (nesting)")
     dirty_mb_s: NonNegative = Field(
         default=0.0, description="memory a running guest dirties per second (MB/s); sets live-migration rounds (vsim.mechanisms.migration)"
