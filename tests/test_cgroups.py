@@ -121,7 +121,10 @@ def test_noisy_neighbour_isolation():
 
     s = service_summary(res.requests).set_index("workload")["cpu_mean_s"]
     quiet = s["victim-quiet"]
-    assert s["victim-container"] > 3 * quiet      # 16 threads against 1, no cgroup
+    # Docker's default: each container its own cgroup (cpu.weight 100): the 16 threads
+    # share the CPU with the victim as one group, so it is fenced like behind a VM
+    assert s["victim-container"] < 1.3 * quiet
+    assert s["victim-container"] > quiet          # but not for free: bursts do meet the hog
     assert s["victim-capped"] < 1.3 * quiet       # quota of 2 cores on a 4-core host
     assert s["victim-vm"] < 1.3 * quiet           # the noisy VM only has 2 vCPUs
     d = service_summary(res.requests).set_index("workload")["disk_mean_s"]

@@ -229,13 +229,39 @@ def test_the_cpu_weight_scenario_serves_1_to_3():
     assert n["heavy"] == pytest.approx(25 * 0.75 * cap / 0.05, rel=0.02)
 
 
-def test_only_hosts_that_may_run_a_weighted_workload_get_the_weighted_cpu():
-    sc = scenario([workload("w", "docker", image="app", limits={"cpu_weight": 50})],
-                  hosts=[host(name="a", platforms=["docker"]), host(name="b", platforms=["kvm"])])
-    world = build_world(sc)
-    assert [type(h.cpu) for h in world.hosts] == [WeightedFairShare, FairShare]
-    plain = build_world(vsim.load_scenario(SCENARIOS / "cgroup-limits.yaml"))
+def test_only_hosts_that_may_run_many_threads_of_a_guest_get_the_weighted_cpu():
+    # A cgroup weight, a service (workers) or stress threads: the CPU is shared by
+    # cgroup (each container and VM its own, weight 100 by default). Boots alone run
+    # one thread per guest: plain fair share, the same there.
+    for w in (workload("w", "docker", image="app", limits={"cpu_weight": 50}),
+              workload("w", "docker", image="app", stress={"cpu_threads": 4}),
+              workload("w", "docker", image="app", service={"arrivals": {"type": "poisson", "rate_per_s": 1},
+                                                             "cpu_s": 0.01})):
+        world = build_world(scenario([w], hosts=[host(name="a", platforms=["docker"]),
+                                                 host(name="b", platforms=["kvm"])], duration_s=10.0))
+        assert [type(h.cpu) for h in world.hosts] == [WeightedFairShare, FairShare]
+    plain = build_world(vsim.load_scenario(SCENARIOS / "docker-vs-kvm.yaml"))
     assert all(type(h.cpu) is FairShare for h in plain.hosts)
+
+
+def test_docker_gives_each_container_a_cgroup_of_its_own_by_default():
+    # Two containers on one core: one runs 16 busy threads, the other a service whose
+    # requests need 10 ms of CPU. Linux shares the CPU between their cgroups (weight 100
+    # each), not between their 17 threads: the service gets half the core, so a request
+    # takes 10 ms / 0.5 (not 10 ms x 17), scaled by Docker's CPU efficiency (and the
+    # core is what dockerd and idle housekeeping leave).
+    svc = {"arrivals": {"type": "fixed", "rate_per_s": 2.0}, "workers": 1, "cpu_s": 0.01, "cpu_distribution": "fixed"}
+    sc = scenario([workload("hog", "docker", image="app", vcpus=0.5, stress={"cpu_threads": 16}),
+                   workload("svc", "docker", image="app", vcpus=0.5, at_s=1.0, service=svc)],
+                  hosts=[host(cores=1, platforms=["docker"])], duration_s=30.0)
+    res = vsim.simulate(sc)
+    d = vsim.load_profile("docker")
+    e = d.efficiency.cpu.value
+    # the core less dockerd's footprint and the two idle containers' housekeeping
+    core = 1.0 - d.host_cpu_cores.value - 2 * d.idle_cpu_cores.value
+    q = res.requests[res.requests["arrival_s"] > 5]
+    assert len(q) > 10
+    assert q["cpu_s"].to_numpy() == pytest.approx(0.01 / e / (core / 2), rel=1e-6)
 
 
 @pytest.mark.parametrize("limits, match", [

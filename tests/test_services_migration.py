@@ -37,7 +37,10 @@ def _scenario(migrate=True, service=True, stress=None, writes=None):
     return scenario(
         [workload(name="svc", platform="kvm", memory_mib=256, vcpus=1, image="vm", clone="linked",
                   dirty_mb_s=0, **kw),
-         workload(name="hog", platform="docker", at_s=HOG_AT_S, image="app", stress={"cpu_threads": 16})],
+         # a hog given 16 times the default CPU weight (docker run --cpu-shares 16384): by default
+         # each container and VM has its own cgroup of weight 100 and the VM would keep its core
+         workload(name="hog", platform="docker", at_s=HOG_AT_S, image="app", stress={"cpu_threads": 16},
+                  limits={"cpu_weight": 1600})],
         hosts=[host(name="a", cores=2, platforms=["kvm", "docker"], cached_images=["vm", "app"]),
                host(name="b", cores=2, platforms=["kvm"], cached_images=["vm"])],
         duration_s=120.0, **extra)
@@ -114,7 +117,7 @@ def test_hog_on_old_host_no_longer_slows_the_service(runs):
     assert len(late) > 20 and set(late["host"]) == {"b"}
     assert ((late["response_s"] - CPU_S / e).abs() < TOL).all()
     # Control: without the migration the same hog slows the same service a lot
-    # (16 busy threads against its one vCPU on 2 cores).
+    # (weight 1600 against the VM's 100 on 2 cores).
     s = stay.requests
     late_stay = s[s["arrival_s"] > hog_ready]
     assert set(late_stay["host"]) == {"a"}

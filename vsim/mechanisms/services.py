@@ -91,6 +91,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import simpy
 
+from vsim.engine.weighted import DEFAULT_WEIGHT
 from vsim.mechanisms.cgroups import CpuGroup, MemoryWatch, use
 from vsim.model.mechanism import Mechanism
 from vsim.spec.services import ServiceFixed, ServicePoisson
@@ -264,7 +265,7 @@ class Services(Mechanism):
                 g, "cpu-throttled", d, "s",
                 f"cpu quota used up: {lim.cpu_cores:g} cores = {lim.cpu_cores * lim.cpu_period_s * 1000:g} ms "
                 f"per {lim.cpu_period_s * 1000:g} ms period; threads wait for the next period")),
-            weight=lim.cpu_weight if lim is not None else None, name=g.name,
+            weight=_cpu_weight(g, lim), name=g.name,
         )
         self.running[g.id] = st
         # pids.max: the main process, then workers, then stress threads.
@@ -572,6 +573,17 @@ class Services(Mechanism):
             if len(world.guests) >= total and all(
                     g.state in ("stopped", "rejected", "failed") for g in world.guests):
                 return
+
+
+def _cpu_weight(g, lim) -> int | None:
+    """The guest's cgroup cpu.weight: the limit's if given; else the default 100
+    of the cgroup every container gets from Docker (source: Docker run reference,
+    measurements.md section 8: its own cgroup, cpu.weight 100 / 1024 shares unless
+    --cpu-shares) and every VM from libvirt (assumption: its machine scope, systemd's
+    default weight 100); None for a native process (scheduled thread by thread)."""
+    if lim is not None and lim.cpu_weight is not None:
+        return lim.cpu_weight
+    return None if g.kind == "process" else DEFAULT_WEIGHT
 
 
 def _next_arrival(times: list[float], rates: list[float], tau: float, need: float) -> float | None:

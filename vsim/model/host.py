@@ -89,13 +89,20 @@ class Host:
             pl.idle_cores = idle.value if idle is not None and idle.value else 0.0
         # Cores the running guests keep busy while they idle (see idle_change).
         self.idle_cores = 0.0
-        self.idle_cores_max = 0.0
+        self.idle_core_s = 0.0  # integral of idle_cores dt up to _idle_t
+        self._idle_t = 0.0
         cpu_capacity = self._cpu_capacity()
         # Shared rates. CPU work is in reference core-seconds; one job is one thread.
-        # A host that may run a workload with a cgroup cpu_weight shares its CPU by
-        # weight (vsim.engine.weighted); every other host keeps plain fair share.
-        weighted = any(w.limits is not None and w.limits.cpu_weight is not None and w.platform in group.platforms
-                       for w in world.scenario.workloads)
+        # A host that may run many threads of one guest (a service's workers, stress
+        # threads) or a cgroup cpu_weight shares its CPU by cgroup (vsim.engine.weighted):
+        # Docker puts every container in a cgroup of its own (cpu.weight 100 unless
+        # --cpu-shares says otherwise), libvirt every VM, so Linux shares the CPU
+        # between the groups, not between their threads. Every other host runs one
+        # thread per guest at a time (boot phases), where that is the same as plain
+        # fair share between threads: it keeps plain fair share (and solo runs).
+        weighted = any(w.platform in group.platforms and (
+            (w.limits is not None and w.limits.cpu_weight is not None) or w.service is not None or w.stress is not None)
+            for w in world.scenario.workloads)
         self.cpu = (WeightedFairShare if weighted else FairShare)(
             env, cpu_capacity, job_cap=self.core_speed, name=f"{self.name}.cpu")
         # The disk is shared in disk-seconds: reading X MB costs X / read_mb_s of it.
@@ -140,15 +147,21 @@ class Host:
         """A running guest came (``cores`` > 0) or went: its idle housekeeping
         (timer ticks, its kernel's and VMM's threads) takes that much of the CPU
         from everything else that runs here."""
+        now = self.cpu.env._now
+        self.idle_core_s += self.idle_cores * (now - self._idle_t)
+        self._idle_t = now
         idle = self.idle_cores + cores
         if idle < 1e-12:
             idle = 0.0
         self.idle_cores = idle
-        if idle > self.idle_cores_max:
-            self.idle_cores_max = idle
         left = self.cores - self.footprint_cores - idle  # as _cpu_capacity, written out: once per ready and stop
         floor = 0.05 * self.cores
         self.cpu.set_capacity((left if left > floor else floor) * self.core_speed)
+
+    def idle_core_seconds(self, until: float) -> float:
+        """CPU core-seconds that idle running guests kept busy up to ``until``
+        (an integral: it does not depend on the order of same-instant events)."""
+        return self.idle_core_s + self.idle_cores * (until - self._idle_t)
 
     def _page_cache_room(self) -> float:
         """MB of memory neither the platforms nor the guests have reserved."""

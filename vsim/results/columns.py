@@ -76,8 +76,9 @@ RUN_COLUMNS: Columns = {
         "cpu_util": ("float, 0-1", "mean fraction of CPU capacity used by start/stop work"),
         "disk_util": ("float, 0-1", "mean fraction of disk time used"),
         "nic_util": ("float, 0-1", "mean fraction of network bandwidth used"),
-        "idle_cpu_cores_max": ("float, cores", "most CPU that idle running guests kept busy at once (their profiles' "
-                                               "idle_cpu_cores), taken from the cores left for starts, stops and services"),
+        "idle_cpu_core_s": ("float, core-s", "CPU that idle running guests kept busy over the run (their profiles' "
+                                             "idle_cpu_cores x their running time), taken from the cores left for "
+                                             "starts, stops and services; divide by sim_end_s for the mean cores"),
         "page_cache_hits": ("int", "boot phases whose shared reads were in the host's page cache when the boot began"),
         "page_cache_shared": ("int", "boot phases that waited for another guest's read of the same data in flight"),
         "page_cache_misses": ("int", "boot phases that read shared data from disk (first readers)"),

@@ -72,7 +72,7 @@ class Results:
             host_rows.append((
                 h.name, h.group, "+".join(h.platforms), h.cores, h.memory_mib, h.footprint_mib,
                 h.guests_placed, h.guests_now, h.peak_guests, h.peak_memory_mib, h.cache_mb,
-                h.cpu.utilisation(now), h.disk.utilisation(now), h.nic.utilisation(now), h.idle_cores_max,
+                h.cpu.utilisation(now), h.disk.utilisation(now), h.nic.utilisation(now), h.idle_core_seconds(now),
                 *_page_cache_row(h.page_cache),
             ))
         hosts = pd.DataFrame.from_records(host_rows, columns=list(COLUMNS["hosts"]))
