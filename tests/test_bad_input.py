@@ -285,3 +285,11 @@ def test_unreadable_file(tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "read_bytes", denied)
     with pytest.raises(vsim.ScenarioError, match="cannot be read"):
         vsim.load_scenario(p)
+
+
+@pytest.mark.parametrize("value", [-1, float("nan"), 1e12])
+def test_an_idle_cpu_cost_out_of_range_is_refused(value):
+    prof = {"name": "k2", "base": "kvm", "idle_cpu_cores": {"value": value, "assumption": "test"}}
+    with pytest.raises(vsim.ScenarioError, match=r"idle_cpu_cores"):
+        vsim.parse_scenario({"hosts": [{"name": "h", "platforms": ["k2"]}], "profiles": [prof],
+                             "workloads": [{"name": "w", "platform": "k2", "arrivals": {"type": "batch", "count": 1}}]})

@@ -63,11 +63,14 @@ def test_library_has_every_required_platform():
 def test_builtin_loads_with_provenance_for_every_number(name):
     p = load_profile(name)
     rows = p.sources()
-    # 7 quantities, 6 efficiencies, one row per phase, and each control-plane
-    # server's workers and cost per running guest: nothing skipped.
+    # 7 quantities, 6 efficiencies, one row per phase, each control-plane server's
+    # workers and cost per running guest, the spread and the idle CPU: nothing skipped.
     servers = sum(1 + (s.per_running_s is not None) for s in p.control_plane)
     spread = p.startup_cv is not None
-    assert len(rows) == 7 + len(Efficiency.model_fields) + len(p.start_phases) + len(p.stop_phases) + servers + spread
+    idle = p.idle_cpu_cores is not None
+    assert len(rows) == (7 + len(Efficiency.model_fields) + len(p.start_phases) + len(p.stop_phases) + servers
+                         + spread + idle)
+    assert ("idle_cpu_cores", p.idle_cpu_cores.value, p.idle_cpu_cores.provenance) in rows  # every built-in has one
     for field, _value, prov in rows:
         kind, _, text = prov.partition(": ")
         assert kind in ("source", "assumption"), field

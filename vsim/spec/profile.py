@@ -31,6 +31,7 @@ A scenario can use a built-in profile by name, define its own, or derive one
 from __future__ import annotations
 
 import copy
+import math
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
@@ -259,8 +260,13 @@ class Profile(_Strict):
         for fld in ("host_memory_mib", "host_cpu_cores", "guest_memory_overhead_mib",
                     "guest_disk_overhead_mb", "linked_clone_overlay_mb"):
             v = getattr(self, fld).value
-            if v is None or v < 0:
-                raise ValueError(f"{fld}: must be a number >= 0")
+            if v is None or not 0 <= v < math.inf:
+                raise ValueError(f"{fld}: must be a finite number >= 0")
+        if self.idle_cpu_cores is not None:
+            v = self.idle_cpu_cores.value
+            if v is None or not 0 <= v <= 64:
+                raise ValueError("idle_cpu_cores: the cores one idle guest keeps busy, a number from 0 to 64 "
+                                 "(a full-distro VM: about 0.016)")
         ps = self.page_sharing.value
         if ps is None or not (0 <= ps < 1):
             raise ValueError("page_sharing: must be a fraction in [0, 1)")
@@ -308,6 +314,8 @@ class Profile(_Strict):
         for fld in Efficiency.model_fields:
             q = getattr(self.efficiency, fld)
             rows.append((f"efficiency.{fld}", q.value, q.provenance))
+        if self.idle_cpu_cores is not None:
+            rows.append(("idle_cpu_cores", self.idle_cpu_cores.value, self.idle_cpu_cores.provenance))
         if self.startup_cv is not None:
             rows.append(("startup_cv", self.startup_cv.value, self.startup_cv.provenance))
         for s in self.control_plane:
