@@ -129,6 +129,18 @@ def test_noisy_neighbour_isolation():
     assert s["victim-vm"] < 1.3 * quiet           # the noisy VM only has 2 vCPUs
     d = service_summary(res.requests).set_index("workload")["disk_mean_s"]
     assert d["victim-vm-disk"] > 3 * d["victim-vm"]  # the disk is not fenced
+    # A fork bomb in a container (no pids limit, Docker's default) uses up the one host
+    # kernel's pid_max: the container next to it cannot start a thread per request.
+    # The same bomb in a VM fills its own kernel's table: the victim VM serves as usual.
+    ev = res.cgroup_events
+    served = res.requests["workload"].value_counts()
+    refused = ev[(ev["workload"] == "victim-forking") & (ev["event"] == "pids-limit")]
+    assert served.get("victim-forking", 0) == 0 and len(refused) > 500
+    assert refused["cause"].str.contains("host's pid_max 32768").all()
+    assert served["victim-vm-forking"] > 0.8 * served["victim-vm"]
+    assert not ((ev["workload"] == "victim-vm-forking") & (ev["event"] == "pids-limit")).any()
+    bomb = ev[ev["workload"] == "vm-fork-bomb"].iloc[0]
+    assert "guest kernel's pid_max" in bomb["cause"] and bomb["amount"] == 40_001 - 32_768
     u = res.utilisation
     assert set(u.columns) == {"time_s", "host", "cpu_util", "disk_util", "nic_util"}
     assert u["cpu_util"].between(0, 1 + 1e-9).all()
@@ -163,3 +175,32 @@ def test_plots_and_latency_vs_load():
     ax2 = utilisation_over_time(res.utilisation)
     assert "%" in ax2.get_ylabel()
     plt.close("all")
+
+
+def test_a_fork_bombs_pids_come_back_when_it_stops_and_pids_max_contains_it():
+    # A host with pid_max 400 (300 held by the host OS): a container forking 1,000
+    # processes takes the other 100 while it runs (5 s); a thread-per-request service
+    # in the container next to it is refused meanwhile and served once the bomb is gone.
+    # With pids.max 50 on the bomb, the service is never refused.
+    from helpers import host, scenario, workload
+
+    svc = {"arrivals": {"type": "fixed", "rate_per_s": 10}, "workers": None, "cpu_s": 0.001,
+           "cpu_distribution": "fixed"}
+
+    def run(limits=None):
+        bomb = workload("bomb", "docker", image="app", vcpus=0.5, memory_mib=64, stress={"forks": 1000},
+                        lifetime={"type": "fixed", "duration_s": 5.0}, **({"limits": limits} if limits else {}))
+        victim = workload("svc", "docker", image="app", vcpus=0.5, memory_mib=64, at_s=0.5, service=svc)
+        return vsim.simulate(scenario([bomb, victim], hosts=[host(platforms=["docker"], pid_max=400)],
+                                      duration_s=20.0))
+
+    res = run()
+    ev = res.cgroup_events
+    refused = ev[(ev["workload"] == "svc") & (ev["event"] == "pids-limit")]
+    bomb_end = res.instances.set_index("workload").loc["bomb", "ready_s"] + 5.0  # its lifetime over: it stops
+    assert len(refused) > 20 and refused["time_s"].max() <= bomb_end + 1e-9
+    assert (res.requests["arrival_s"] > bomb_end).sum() > 100  # served after the bomb
+    capped = run(limits={"pids": 50})
+    ev = capped.cgroup_events
+    assert not ((ev["workload"] == "svc") & (ev["event"] == "pids-limit")).any()
+    assert "pids.max 50" in ev[ev["workload"] == "bomb"]["cause"].iloc[0]

@@ -86,7 +86,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
@@ -173,7 +173,7 @@ class _Guest:
     """What one running guest is doing (its processes and its fences)."""
 
     __slots__ = ("g", "rng", "cpu", "queue", "idle", "mem", "procs", "alive", "eff", "tasks_left",
-                 "ready_s", "flushed_mb")
+                 "ready_s", "flushed_mb", "pool", "host_tasks")
 
     # Set by Services.ready right after construction:
     g: Guest
@@ -187,7 +187,9 @@ class _Guest:
     mem: MemoryWatch | None
     procs: set[simpy.Process]
     alive: bool
-    tasks_left: float  # pids.max budget left; inf without a limit
+    tasks_left: float  # pids.max budget left (a VM's: its own kernel's pid_max); inf without a limit
+    pool: Any  # the host whose pid_max its tasks count against (containers, processes), or None (VMs)
+    host_tasks: int  # tasks it holds from that host's pool
     flushed_mb: float
 
     def __init__(self) -> None:
@@ -198,6 +200,8 @@ class _Guest:
         self.idle = []
         self.tasks_left = math.inf
         self.flushed_mb = 0.0
+        self.pool = None
+        self.host_tasks = 0
 
 
 class Services(Mechanism):
@@ -209,8 +213,8 @@ class Services(Mechanism):
         tables = []
         if any(w.service for w in active):
             tables.append("requests")
-        if any(w.limits or w.memory_use for w in active):
-            tables.append("cgroup_events")
+        if any(w.limits or w.memory_use or w.service or w.stress for w in active):
+            tables.append("cgroup_events")  # (a service or stress can run into pids limits)
         if any(w.writes for w in active):
             tables.append("storage")
         self.sampling = any(w.service or w.stress for w in active)
@@ -268,37 +272,37 @@ class Services(Mechanism):
             weight=_cpu_weight(g, lim), name=g.name,
         )
         self.running[g.id] = st
-        # pids.max: the main process, then workers, then stress threads.
+        # Tasks (processes and threads): the main process, then workers, then stress
+        # threads, then a fork bomb's processes. A container's or native process's
+        # count against its cgroup's pids.max (if set) and against the host's pid_max,
+        # which every container shares; a VM's against its own kernel's pid_max.
         svc, stress = w.service, w.stress
         want_workers = svc.workers if (svc and svc.workers) else 0
         want_stress = (stress.cpu_threads + stress.disk_threads + stress.net_threads) if stress else 0
-        if lim is not None and lim.pids is not None:
-            st.tasks_left = lim.pids - 1
-            refused = max(0, want_workers + want_stress - st.tasks_left)
-            if refused:
-                self._event(g, "pids-limit", refused, "tasks",
-                            f"fork failed (EAGAIN): pids.max {lim.pids} reached; {refused} of "
-                            f"{want_workers + want_stress} threads not started")
+        forks = stress.forks if stress else 0
+        if g.kind in ("container", "process"):
+            st.pool = host
+            if lim is not None and lim.pids is not None:
+                st.tasks_left = lim.pids
+        else:
+            st.tasks_left = GUEST_PID_MAX
+        got = self._take_tasks(st, 1 + want_workers + want_stress + forks, "threads and processes") - 1
+        want_workers = min(want_workers, max(got, 0))
+        got -= want_workers
         if w.memory_use is not None:
             self._watch_memory(st, g)
             if not st.alive:
                 return
         if svc is not None:
-            n = want_workers
-            if n and st.tasks_left < math.inf:
-                n = int(min(n, max(st.tasks_left, 0)))
-                st.tasks_left -= n
-            for _ in range(n if svc.workers is not None else 0):
+            for _ in range(want_workers if svc.workers is not None else 0):
                 self._spawn(st, self.worker(st))
             self._spawn(st, self.arrivals(st))
         if stress is not None:
             kinds = ([self.stress_cpu] * stress.cpu_threads + [self.stress_disk] * stress.disk_threads
                      + [self.stress_net] * stress.net_threads)
-            for fn in kinds:
-                if st.tasks_left <= 0:
-                    break
-                st.tasks_left -= 1
+            for fn in kinds[:max(got, 0)]:
                 self._spawn(st, fn(st))
+            # the fork bomb's processes (whatever was granted after the threads) only hold their tasks
         if w.writes is not None:
             self._spawn(st, self.flush(st))
 
@@ -329,6 +333,9 @@ class Services(Mechanism):
         if st is None:
             return
         st.alive = False
+        if st.pool is not None:  # its processes end: their pids go back to the host
+            st.pool.pids_free += st.host_tasks
+            st.host_tasks = 0
         if st.mem is not None:
             st.mem.stop()
         for p in list(st.procs):
@@ -421,16 +428,10 @@ class Services(Mechanism):
             if st.idle:
                 st.idle.pop().succeed()
             return
-        if st.tasks_left < math.inf:  # a thread per request: each one is a task
-            if st.tasks_left <= 0:
-                lim = st.g.workload.limits
-                assert lim is not None  # tasks_left is finite only under pids.max
-                self._event(st.g, "pids-limit", 1, "tasks",
-                            f"fork failed (EAGAIN): pids.max {lim.pids} reached; request refused")
-                if st.mem is not None:
-                    st.mem.change(-1)
-                return
-            st.tasks_left -= 1
+        if self._take_tasks(st, 1, None) == 0:  # a thread per request
+            if st.mem is not None:
+                st.mem.change(-1)
+            return
         self._spawn(st, self.thread(st, demand))
 
     def worker(self, st: _Guest):
@@ -457,9 +458,43 @@ class Services(Mechanism):
         except simpy.Interrupt:
             return
         finally:
-            if st.tasks_left < math.inf:
-                st.tasks_left += 1
+            self._give_tasks(st, 1)
         self._done(st, t_arr, parts)
+
+    def _take_tasks(self, st: _Guest, n: int, what: str | None) -> int:
+        """Up to ``n`` new tasks for the guest, as many as its pids.max (or a VM's
+        own pid_max) and, for a container or process, its host's free pids allow;
+        a refusal is a pids-limit event that names the limit that was hit."""
+        own = st.tasks_left
+        pool = st.pool
+        free = pool.pids_free if pool is not None else math.inf
+        got = n if n <= own and n <= free else max(int(min(own, free)), 0)
+        if got < n:
+            g = st.g
+            lim = g.workload.limits
+            if free < own:
+                why = (f"the host's pid_max {pool.pid_max} is used up (tasks of every container on it count; "
+                       "a VM's count in its own kernel)")
+            elif g.kind in ("container", "process"):
+                assert lim is not None and lim.pids is not None  # own < inf only under pids.max
+                why = f"pids.max {lim.pids} reached"
+            else:
+                why = f"the guest kernel's pid_max {GUEST_PID_MAX} reached"
+            done = f"{n - got} of {n} {what} not started" if what else "the request's thread was not started: refused"
+            self._event(g, "pids-limit", n - got, "tasks", f"fork failed (EAGAIN): {why}; {done}")
+        if own < math.inf:
+            st.tasks_left = own - got
+        if pool is not None:
+            pool.pids_free -= got
+            st.host_tasks += got
+        return got
+
+    def _give_tasks(self, st: _Guest, n: int) -> None:
+        if st.tasks_left < math.inf:
+            st.tasks_left += n
+        if st.pool is not None and n:
+            st.pool.pids_free += n
+            st.host_tasks -= n
 
     def _done(self, st: _Guest, t_arr: float, parts) -> None:
         g, now = st.g, self.env.now
@@ -573,6 +608,11 @@ class Services(Mechanism):
             if len(world.guests) >= total and all(
                     g.state in ("stopped", "rejected", "failed") for g in world.guests):
                 return
+
+
+#: source: Linux include/linux/threads.h, PID_MAX_DEFAULT 0x8000: a guest kernel's
+#: pid_max on a VM of up to 32 vCPUs (the kernel raises it to 1,024 per CPU beyond).
+GUEST_PID_MAX = 32_768
 
 
 def _cpu_weight(g, lim) -> int | None:

@@ -31,6 +31,9 @@ from vsim.spec.scenario import HostGroup
 if TYPE_CHECKING:
     from vsim.model.world import World
 
+#: Tasks a host's own OS holds (assumption: a minimal server OS with its daemons, a few hundred).
+HOST_TASKS = 300
+
 #: A host's shared rate: plain fair share, or weighted by cgroup cpu.weight.
 Rate: TypeAlias = "FairShare | WeightedFairShare"
 
@@ -123,6 +126,11 @@ class Host:
         self.vcpu_capacity = self.cores * group.overcommit.cpu
         self.disk_capacity_mb = self.disk_mb * group.overcommit.disk
         self.max_guests = group.max_guests if group.max_guests is not None else math.inf
+        # Tasks (pids) the host kernel can still create: source: Linux kernel/pid.c, pid_max =
+        # max(PID_MAX_DEFAULT 32768, 1024 per CPU); assumption: a server OS and its daemons
+        # hold about 300 before any guest (vsim.mechanisms.services counts containers' tasks).
+        self.pid_max = group.pid_max if group.pid_max is not None else max(32_768, 1_024 * group.cores)
+        self.pids_free = self.pid_max - HOST_TASKS
         self.cache: set[str] = set()  # image names and layer ids on local disk
         # Shared read-only data in the memory guests have not reserved (vsim.engine.pagecache):
         # physical memory less the footprint and what guests reserve (overcommit eats into it).

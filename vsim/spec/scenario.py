@@ -138,6 +138,9 @@ class HostGroup(StrictModel):
                     "false: every boot reads from disk",
     )
     max_guests: Annotated[int, Field(ge=1, le=MAX_GUESTS)] | None = None
+    pid_max: Annotated[int, Field(ge=301, le=4_194_304)] | None = Field(
+        default=None, description="the host kernel's kernel.pid_max, shared by the tasks of every container and "
+                                  "process on the host; default the kernel's: max(32768, 1024 x cores) (kernel/pid.c)")
     os: Literal["linux", "windows"] = Field(default="linux", description="the host kernel; containers must match it")
     network_rtt_us: Positive = Field(
         default=37.6, description="native network round trip (source: Felter et al. 2014, netperf TCP_RR 37.6 us)"

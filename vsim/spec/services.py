@@ -165,6 +165,9 @@ class Stress(StrictModel):
     cpu_threads: Annotated[int, Field(ge=0, le=100_000)] = 0
     disk_threads: Annotated[int, Field(ge=0, le=100_000)] = 0
     net_threads: Annotated[int, Field(ge=0, le=100_000)] = 0
+    forks: Annotated[int, Field(ge=0, le=10_000_000)] = Field(
+        default=0, description="processes a fork bomb creates and keeps (they hold pids, not CPU): a container's "
+                               "count against the host's pid_max unless pids.max stops them; a VM's stay in its kernel")
 
 
 class Limits(StrictModel):
