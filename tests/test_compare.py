@@ -208,7 +208,11 @@ def test_startup_cells_resting_on_assumed_phases_are_marked():
     assert raw["kvm"]["startup_assumed_share"] < 0.1 and not row["kvm"].endswith("*")
     assert not row["docker"].endswith("*")
     note = next(n for n in df.attrs["notes"] if n.startswith("* on startup"))
-    assert "esxi 100%" in note and "docker" not in note
+    assert "esxi 100%" in note and "docker" not in note.split("* on density")[0]
+    # density: ESXi's per-VM memory overhead is assumed (memory binds); KVM's is measured
+    dens = df.loc["density per host (limited by)"]
+    assert dens["esxi"].endswith("*") and not dens["kvm"].endswith("*") and not dens["docker"].endswith("*")
+    assert "* on density" in note and "esxi" in note.split("* on density")[1]
 
 
 def test_json_says_how_each_cell_was_obtained():

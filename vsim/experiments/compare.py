@@ -252,6 +252,17 @@ def _is_assumed(profile, field: str) -> bool:
     return getattr(profile.efficiency, field).source is None
 
 
+def _density_assumed(profile, binding: str) -> bool:
+    """Does the density rest on an assumed profile number: the per-guest memory
+    overhead when memory binds, the per-host limit when that binds? (The guest
+    shapes, assumptions for every platform alike, are stated in the notes.)"""
+    if binding == "memory":
+        return profile.guest_memory_overhead_mib.source is None
+    if binding == "guest limit":
+        return profile.max_guests_per_host.source is None
+    return False
+
+
 def _cells(prof, v: dict, lang: str) -> dict[str, str]:
     w = _WORDS[lang]
     vc = f"{v['vcpus']:g} vCPU" + ("s" if v["vcpus"] > 1 and lang == "en" else "")
@@ -277,7 +288,8 @@ def _cells(prof, v: dict, lang: str) -> dict[str, str]:
         x = v[f"perf_{key}"]
         mark = "*" if _is_assumed(prof, field) else ""
         c[f"perf_{key}"] = "-" if math.isnan(x) else f"{100 * x:.1f}%{mark}"
-    c["density"] = f"{v['density_guests']} ({w.get(v['density_binding'], v['density_binding'])})"
+    c["density"] = (f"{v['density_guests']} ({w.get(v['density_binding'], v['density_binding'])})"
+                    + ("*" if _density_assumed(prof, v["density_binding"]) else ""))
     return c
 
 
@@ -309,20 +321,27 @@ def _storm_note(values: dict[str, dict[str, Any]], lang: str) -> str:
             f"time alone; simulated): {parts}. {gloss}.")
 
 
-def _startup_star_note(values: dict[str, dict[str, Any]], lang: str) -> str | None:
-    """Which startup cells are marked * (most of the boot in assumed phases), and how much."""
+def _star_note(values: dict[str, dict[str, Any]], profiles: dict, lang: str) -> str | None:
+    """Which startup and density cells are marked * (resting on assumed numbers), and why."""
+    zh = lang == "zh"
     starred = [(n, v["startup_assumed_share"]) for n, v in values.items()
                if v["startup_assumed_share"] > ASSUMED_STARTUP_SHARE]
-    if not starred:
-        return None
-    parts = ", ".join(f"{n} {100 * x:.0f}%" for n, x in starred)
-    if lang == "zh":
-        return f"* 启动时间：单独启动的 80% 以上时间来自数值为假设（非测量）的启动阶段：{parts}（模拟仍照常进行）。"
-    return (f"* on startup: over 80% of the idle boot is spent in phases whose numbers are assumptions, not "
-            f"measurements: {parts} (still simulated; `vsim profiles NAME` shows each phase's provenance).")
+    dense = [n for n, v in values.items() if _density_assumed(profiles[n], v["density_binding"])]
+    parts = []
+    if starred:
+        share = ", ".join(f"{n} {100 * x:.0f}%" for n, x in starred)
+        parts.append(f"* 启动时间：单独启动的 80% 以上时间来自数值为假设（非测量）的启动阶段：{share}（模拟仍照常进行）。" if zh
+                     else f"* on startup: over 80% of the idle boot is spent in phases whose numbers are assumptions, "
+                          f"not measurements: {share} (still simulated; `vsim profiles NAME` shows each phase's "
+                          "provenance).")
+    if dense:
+        parts.append(f"* 系统支持量：瓶颈资源的每实例开销或每主机上限为假设值：{', '.join(dense)}。" if zh
+                     else f"* on density: the binding resource's per-guest overhead or per-host limit is an "
+                          f"assumption: {', '.join(dense)}.")
+    return " ".join(parts) if parts else None
 
 
-def _provenance(values: dict[str, dict[str, Any]], rows: list[str]) -> dict[str, dict[str, str]]:
+def _provenance(values: dict[str, dict[str, Any]], rows: list[str], profiles: dict) -> dict[str, dict[str, str]]:
     """How each cell was obtained: simulated, a formula of profile data, and what it rests on."""
     out: dict[str, dict[str, str]] = {}
     for name, v in values.items():
@@ -339,6 +358,8 @@ def _provenance(values: dict[str, dict[str, Any]], rows: list[str]) -> dict[str,
                 how = "assumption: the guest kind's shape (vsim.experiments.testbed.SHAPES)"
             elif r in ("disk", "image", "density"):
                 how = "simulated (placement on one host); the guest shape is an assumption (vsim.experiments.testbed.SHAPES)"
+                if r == "density" and _density_assumed(profiles[name], v["density_binding"]):
+                    how += f"; the binding {v['density_binding']} rests on an assumed profile number"
             else:
                 how = "profile data"
             cell[r] = how
@@ -480,7 +501,7 @@ def compare(platforms=None, host=None, lang: str = "en", seed: int = 0, raw: boo
     df = pd.DataFrame({name: [c[r] for r in rows] for name, c in cells.items()},
                       index=pd.Index(index, name=labels["criterion"]))
     df.attrs["notes"] = _notes(profiles, h, host is None, lang) + [_storm_note(values, lang)]
-    star = _startup_star_note(values, lang)
+    star = _star_note(values, {p.name: p for p in profiles}, lang)
     if star is not None:
         df.attrs["notes"].insert(-1, star)
     if any(p.guest_kind == "vm" for p in profiles):
@@ -488,7 +509,7 @@ def compare(platforms=None, host=None, lang: str = "en", seed: int = 0, raw: boo
     df.attrs["host"] = describe_host(h)
     df.attrs["raw"] = {name: dict(v) for name, v in values.items()}
     # how each cell was obtained, by platform then the row's label (JSON output: "provenance")
-    prov = _provenance(values, rows)
+    prov = _provenance(values, rows, {p.name: p for p in profiles})
     df.attrs["provenance"] = {name: {labels[r].format(n=STORM_N): how for r, how in cells_.items()}
                               for name, cells_ in prov.items()}
     return df
