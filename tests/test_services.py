@@ -176,3 +176,22 @@ def test_docker_is_about_native(overhead):
 def test_every_platform_is_at_most_native(overhead):
     for p, r in overhead.items():
         assert r["cpu"] <= 1 + 1e-9 and r["iops"] <= 1 + 1e-9 and r["rtt"] >= 1 - 1e-9, p
+
+
+def test_a_container_inside_a_vm_pays_both_layers_overheads():
+    # A request needing 0.1 s of CPU, served alone: natively 0.1 s; in Docker
+    # 0.1 / e_docker; in Docker inside a KVM VM 0.1 / (e_docker x e_kvm): each layer
+    # runs the other's work through its own overhead.
+    from helpers import host, scenario, workload
+
+    svc = {"arrivals": {"type": "fixed", "rate_per_s": 1.0}, "workers": 1, "cpu_s": 0.1, "cpu_distribution": "fixed"}
+
+    def cpu_per_request(**kw):
+        sc = scenario([workload("w", "docker", image="app", memory_mib=256, vcpus=1, service=svc, **kw)],
+                      hosts=[host(platforms=["docker", "kvm"])], duration_s=30.0)
+        return vsim.simulate(sc).requests["cpu_s"].to_numpy()
+
+    e_d = vsim.load_profile("docker").efficiency.cpu.value
+    e_k = vsim.load_profile("kvm").efficiency.cpu.value
+    assert cpu_per_request() == pytest.approx(0.1 / e_d, rel=1e-9)
+    assert cpu_per_request(inside="kvm") == pytest.approx(0.1 / (e_d * e_k), rel=1e-9)
