@@ -74,7 +74,7 @@ def test_storm_cells_that_round_alike_get_more_digits(table, raw):
 def test_the_notes_name_a_scenario_file_for_each_cause_of_minutes(table):
     from vsim.experiments.compare import MINUTES_FILES
     note = table.attrs["notes"][-1]
-    for f, cause in MINUTES_FILES:
+    for f, _, cause in MINUTES_FILES:
         assert f in note and cause in note
 
 

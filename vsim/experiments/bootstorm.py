@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from vsim.results.tables import Results
     from vsim.spec.profile import Profile
 
-__all__ = ["boot_storm", "boot_phases", "storm_curve", "first_fetch", "DEFAULT_COUNTS", "STORM_COUNTS", "STORM_PLATFORMS",
+__all__ = ["boot_storm", "boot_phases", "storm_curve", "first_fetch", "longest_phase", "DEFAULT_COUNTS", "STORM_COUNTS", "STORM_PLATFORMS",
            "NONE_SHARE", "COLUMNS"]
 
 DEFAULT_COUNTS = (1, 2, 5, 10, 20, 50, 100)
@@ -311,9 +311,21 @@ def first_fetch(platforms: Any, host: Any = None, shape: dict | None = None, see
         g = res.instances.iloc[0]
         ph = res.phases
         fetch = float(ph.loc[ph["phase"].isin(["pull", "pull+extract"]), "duration_s"].sum())
+        provision = float(g["provision_s"])
         rows.append((prof.name, prof.guest_kind, float(g["startup_s"]), fetch, float(g["pulled_mb"]),
-                     float(g["provision_s"]) if g["provision_s"] == g["provision_s"] else 0.0, float(g["boot_s"])))
+                     0.0 if math.isnan(provision) else provision, float(g["boot_s"])))
     return pd.DataFrame.from_records(rows, columns=list(COLUMNS["first_fetch"]))
+
+
+def longest_phase(res: Results, workload: str) -> tuple[str, float]:
+    """The phase that took most of the median guest's startup in ``workload``
+    (the guest whose startup is nearest the median), and its share of that
+    startup: what a slow workload waited for, read off the phases table."""
+    inst = res.instances[res.instances["workload"] == workload].dropna(subset=["startup_s"])
+    mid = inst.iloc[(inst["startup_s"] - inst["startup_s"].median()).abs().argmin()]
+    ph = res.phases[res.phases["id"] == mid["id"]]
+    top = ph.loc[ph["duration_s"].idxmax()]
+    return str(top["phase"]), float(top["duration_s"] / mid["startup_s"])
 
 
 def boot_phases(platforms: Any, host: Any = None, shape: dict | None = None, seed: int = 0) -> pd.DataFrame:

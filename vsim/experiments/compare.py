@@ -367,17 +367,19 @@ def _provenance(values: dict[str, dict[str, Any]], rows: list[str], profiles: di
     return out
 
 
-#: Where VMs' "minutes" come from, each shown by a scenario file (tests/test_minutes.py runs them).
+#: Where VMs' "minutes" come from, each shown by a scenario file: (file in
+#: scenarios/, its workload that takes minutes, the phase that causes it as
+#: vsim.experiments.bootstorm.longest_phase reads it; tests/test_minutes.py runs them).
 MINUTES_FILES = (
-    ("minutes-image-fetch.yaml", "pull"),
-    ("minutes-cloud-init.yaml", "package-upgrade"),
-    ("minutes-hdd-storm.yaml", "userspace"),
-    ("minutes-full-clones.yaml", "clone-full"),
+    ("minutes-image-fetch.yaml", "first-wave", "pull"),
+    ("minutes-cloud-init.yaml", "one", "package-upgrade"),
+    ("minutes-hdd-storm.yaml", "twenty-at-once", "userspace"),
+    ("minutes-full-clones.yaml", "fifty-full-clones", "clone-full"),
 )
 
 
 def _minutes_note(lang: str) -> str:
-    f = [name for name, _ in MINUTES_FILES]
+    f = [name for name, _, _ in MINUTES_FILES]
     if lang == "zh":
         return ("虚拟机何时需要几分钟（分钟级），每种原因一个场景文件（vsim run scenarios/FILE，阶段表给出原因）："
                 f"镜像还不在主机上，要经共享的镜像服务下载（{f[0]}：pull）；首次启动时运行配置代理"

@@ -162,9 +162,7 @@ class Host:
         if idle < 1e-12:
             idle = 0.0
         self.idle_cores = idle
-        left = self.cores - self.footprint_cores - idle  # as _cpu_capacity, written out: once per ready and stop
-        floor = 0.05 * self.cores
-        self.cpu.set_capacity((left if left > floor else floor) * self.core_speed)
+        self.cpu.set_capacity(self._cpu_capacity())
 
     def idle_core_seconds(self, until: float) -> float:
         """CPU core-seconds that idle running guests kept busy up to ``until``

@@ -406,8 +406,6 @@ def phase_steps(host: Host, ph: Phase, scale: float = 1.0, cached: bool = False)
     reads = 0.0 if cached else ph.disk_read_mb
     if reads or ph.disk_write_mb:
         steps.append((1, host.disk_seconds(reads, ph.disk_write_mb, ph.io_kib)))
-    elif ph.disk_read_mb:
-        steps.append((1, 0.0))  # a read the page cache serves: kept, so a miss has its step
     if ph.net_mb:
         steps.append((2, ph.net_mb))
     if ph.latency_s:
