@@ -32,6 +32,7 @@ HOMES = {
                              "utilisation", "migrations", "failures", "recoveries", "energy",
                              "host_states"],
     "vsim.experiments.profiles": ["profiles"],
+    "vsim.experiments.microbench": ["felter_table", "io_efficiency"],
     "vsim.experiments.density": ["density"],
     "vsim.experiments.bootstorm": ["boot_storm", "first_fetch", "storm_curve"],
     "vsim.experiments.sweep": ["sweep", "sweep_summary"],

@@ -14,7 +14,7 @@ from conftest import SCENARIOS
 import vsim
 from vsim.cli import main
 from vsim.experiments.compare import RAW_KEYS, STORM_N, compare, render
-from vsim.experiments.microbench import BENCHMARKS
+from vsim.experiments.microbench import BENCHMARKS, DEPENDS
 
 PERF = [f"perf_{k}" for k in BENCHMARKS]
 
@@ -87,12 +87,29 @@ def test_container_images_in_mb_vm_images_in_gb(raw):
     assert raw["virtualbox"]["disk_per_instance_mb"] >= 30 * raw["docker"]["disk_per_instance_mb"]
 
 
-def test_containers_near_native_kvm_weaker_on_random_io_and_latency(raw):
+def test_containers_near_native_kvm_weaker_on_small_many_operations(raw):
+    # Docker: near native on everything but a round trip through its default
+    # bridge's NAT (each packet pays it: Felter et al. found NAT about doubles it).
     for key in PERF:
-        assert raw["docker"][key] >= 0.97 - 1e-9, key
-    for key in ("perf_disk_random", "perf_network_latency"):
+        if key != "perf_network_latency":
+            assert raw["docker"][key] >= 0.97 - 1e-9, key
+    assert raw["docker"]["perf_network_latency"] < 0.6
+    # KVM: weaker where operations are small and many, near native where large and few
+    for key in ("perf_disk_random", "perf_memory_random"):
         assert raw["kvm"][key] < 0.9
         assert raw["kvm"][key] < raw["docker"][key]
+    assert raw["kvm"]["perf_network_latency"] < 0.6
+    for key in ("perf_disk_sequential", "perf_network_bandwidth", "perf_memory_bandwidth", "perf_cpu"):
+        assert raw["kvm"][key] > 0.97, key
+
+
+def test_docker_on_the_host_network_is_native_on_round_trips():
+    # --network host: no NAT, no veth; the round trip is the host's own.
+    host_net = {"name": "docker-hostnet", "base": "docker",
+                "overhead": {"packet_us": {"value": 0, "assumption": "test: docker run --network host"}}}
+    r = compare(platforms=["docker", host_net], raw=True)
+    assert r.loc["perf_network_latency", "docker-hostnet"] == pytest.approx(1.0, abs=1e-3)
+    assert r.loc["perf_network_latency", "docker"] < 0.6
 
 
 def test_ten_times_more_small_containers_than_vms(raw):
@@ -107,13 +124,20 @@ def test_type2_lower_density_and_performance_with_assumptions_labelled(table, ra
     t1, t2 = raw["kvm"], raw["virtualbox"]
     assert t2["density_guests"] < t1["density_guests"]
     for key in PERF:
-        assert t2[key] < t1[key], key
+        # a bandwidth-bound stream hides the hosted hypervisor's extra stalls (the
+        # memory bus is the bottleneck for both); every other mix pays them
+        if key == "perf_memory_bandwidth":
+            assert t2[key] == pytest.approx(t1[key], abs=1e-3)
+        else:
+            assert t2[key] < t1[key], key
     notes = " ".join(table.attrs["notes"])
     assert "virtualbox is a Type 2" in notes and "assumed" in notes
-    # every performance cell resting on an assumed efficiency carries the marker
+    # every performance cell resting on an assumed (non-zero) per-operation cost carries the marker
     vbox = vsim.load_profile("virtualbox")
-    for key, (field, _) in BENCHMARKS.items():
-        assumed = getattr(vbox.efficiency, field).source is None
+    for key, (mix, _) in BENCHMARKS.items():
+        assumed = any(getattr(vbox.overhead, f).source is None
+                      and getattr(vbox.overhead, f).value != (1.0 if f == "vector_width" else 0.0)
+                      for f in DEPENDS[mix])
         row = table.index[[i for i, k in enumerate(table.index) if "vs native" in k][list(BENCHMARKS).index(key)]]
         assert table.loc[row, "virtualbox"].endswith("*") == assumed
 
@@ -128,13 +152,23 @@ def test_type2_host_os_footprint_costs_more_on_a_small_host():
 
 
 def test_changing_one_profile_number_changes_the_table(table, raw):
-    slower_io = {"name": "kvm", "base": "kvm",
-                 "efficiency": {"disk_random": {"value": 0.8, "assumption": "test: virtio-blk tuned"}}}
-    t = compare(platforms=[slower_io])
+    # A faster virtual disk path (a quarter of the per-request cost): the 4 KiB
+    # random row rises to d / (d + h) with the device's 1/IOPS = d (no other row's
+    # ratio moves: the 1 MiB sequential one changes in its third decimal only).
+    kvm = vsim.load_profile("kvm")
+    h = kvm.overhead.io_request_us.value / 4
+    faster_io = {"name": "kvm", "base": "kvm",
+                 "overhead": {"io_request_us": {"value": h, "assumption": "test: a faster virtio-blk path"}}}
+    t = compare(platforms=[faster_io])
     r = t.attrs["raw"]["kvm"]
-    assert r["perf_disk_random"] == pytest.approx(0.8, rel=1e-3)
+    # The mix: 40,000 reads of the default host's 1/84,000 s each, 128 in flight. Natively
+    # the disk is always busy: 40,000 d. In the VM each read holds the path for h and its
+    # d, one at a time, after one page's driver time (io_page_us) that fills the pipeline.
+    d = 1e6 / 84_000
+    page = kvm.overhead.io_page_us.value
+    assert r["perf_disk_random"] == pytest.approx(40_000 * d / (page + 40_000 * (d + h)), rel=1e-9)
     changed = [k for k in t.index if t.loc[k, "kvm"] != table.loc[k, "kvm"]]
-    assert changed == ["performance vs native: random disk I/O"]
+    assert changed == ["performance vs native: sequential disk, 1 MiB", "performance vs native: random disk, 4 KiB"]
     # a different per-guest overhead changes the density cell (and nothing typed in stops it)
     fat = {"name": "kvm", "base": "kvm",
            "guest_memory_overhead_mib": {"value": 1000, "assumption": "test"}}
@@ -219,6 +253,9 @@ def test_json_says_how_each_cell_was_obtained():
     doc = json.loads(render(compare(["docker", "kvm"]), "json"))
     prov = doc["provenance"]["kvm"]
     assert prov["startup, idle host"] == "simulated"
-    assert prov["performance vs native: CPU"].startswith("formula")
+    assert prov["performance vs native: CPU (Linpack)"].startswith("simulated: the linpack operation mix")
+    # a cell resting on assumed per-operation costs says which
+    vb = json.loads(render(compare(["virtualbox"]), "json"))["provenance"]["virtualbox"]
+    assert "rests on assumed costs: io_request_us, io_copy_us_per_mb" in vb["performance vs native: random disk, 4 KiB"]
     assert prov["guest shape"].startswith("assumption")
     assert set(prov) == {r["criterion"] for r in doc["table"]}

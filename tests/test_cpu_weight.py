@@ -248,7 +248,7 @@ def test_docker_gives_each_container_a_cgroup_of_its_own_by_default():
     # Two containers on one core: one runs 16 busy threads, the other a service whose
     # requests need 10 ms of CPU. Linux shares the CPU between their cgroups (weight 100
     # each), not between their 17 threads: the service gets half the core, so a request
-    # takes 10 ms / 0.5 (not 10 ms x 17), scaled by Docker's CPU efficiency (and the
+    # takes 10 ms / 0.5 (not 10 ms x 17), scaled by Docker's exits' share, none (and the
     # core is what dockerd and idle housekeeping leave).
     svc = {"arrivals": {"type": "fixed", "rate_per_s": 2.0}, "workers": 1, "cpu_s": 0.01, "cpu_distribution": "fixed"}
     sc = scenario([workload("hog", "docker", image="app", vcpus=0.5, stress={"cpu_threads": 16}),
@@ -256,7 +256,7 @@ def test_docker_gives_each_container_a_cgroup_of_its_own_by_default():
                   hosts=[host(cores=1, platforms=["docker"])], duration_s=30.0)
     res = vsim.simulate(sc)
     d = vsim.load_profile("docker")
-    e = d.efficiency.cpu.value
+    e = 1.0 - d.overhead.exit_cpu_share.value
     # the core less dockerd's footprint and the two idle containers' housekeeping
     core = 1.0 - d.host_cpu_cores.value - 2 * d.idle_cpu_cores.value
     q = res.requests[res.requests["arrival_s"] > 5]

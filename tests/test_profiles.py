@@ -19,7 +19,7 @@ import vsim
 from vsim.cli import main
 from vsim.experiments.profiles import COLUMNS, profile_detail, profile_table
 from vsim.spec.errors import ScenarioError
-from vsim.spec.profile import Efficiency, load_profile, profile_names
+from vsim.spec.profile import Overhead, load_profile, profile_names
 from vsim.spec.scenario import Disk, HostGroup, parse_scenario
 
 GUEST_MIB = 1024.0
@@ -63,12 +63,12 @@ def test_library_has_every_required_platform():
 def test_builtin_loads_with_provenance_for_every_number(name):
     p = load_profile(name)
     rows = p.sources()
-    # 7 quantities, 6 efficiencies, one row per phase, each control-plane server's
+    # 7 quantities, 9 per-operation costs, one row per phase, each control-plane server's
     # workers and cost per running guest, the spread and the idle CPU: nothing skipped.
     servers = sum(1 + (s.per_running_s is not None) for s in p.control_plane)
     spread = p.startup_cv is not None
     idle = p.idle_cpu_cores is not None
-    assert len(rows) == (7 + len(Efficiency.model_fields) + len(p.start_phases) + len(p.stop_phases) + servers
+    assert len(rows) == (7 + len(Overhead.model_fields) + len(p.start_phases) + len(p.stop_phases) + servers
                          + spread + idle)
     assert ("idle_cpu_cores", p.idle_cpu_cores.value, p.idle_cpu_cores.provenance) in rows  # every built-in has one
     for field, _value, prov in rows:
@@ -89,13 +89,13 @@ def test_hypervisor_types(name, htype):
 def test_unmeasured_platforms_label_their_numbers_as_assumptions(name):
     # measurements.md has no boot, overhead or performance figure for these.
     p = load_profile(name)
-    for fld in Efficiency.model_fields:
-        assert getattr(p.efficiency, fld).assumption, f"{name}.efficiency.{fld} claims a source"
+    for fld in Overhead.model_fields:
+        assert getattr(p.overhead, fld).assumption, f"{name}.overhead.{fld} claims a source"
     assert p.guest_memory_overhead_mib.assumption
     unmeasured = re.compile(r"no ([\w-]+ )?measurement|not measured", re.IGNORECASE)
-    for fld in Efficiency.model_fields:
-        text = getattr(p.efficiency, fld).assumption
-        assert unmeasured.search(text), f"{name}.efficiency.{fld} does not say it is unmeasured: {text!r}"
+    for fld in Overhead.model_fields:
+        text = getattr(p.overhead, fld).assumption
+        assert unmeasured.search(text), f"{name}.overhead.{fld} does not say it is unmeasured: {text!r}"
 
 
 def test_secure_containers_run_container_images_without_sharing_the_host_kernel():
@@ -273,7 +273,7 @@ def test_derived_profile_overrides_one_quantity_and_keeps_the_rest():
     assert float(res.instances.iloc[0]["memory_mib"]) == pytest.approx(GUEST_MIB + 60)
     sc_prof = parse_scenario({"hosts": [{"platforms": ["kvm-lean"]}], "profiles": [derived]}).profile("kvm-lean")
     kvm = load_profile("kvm")
-    assert sc_prof.efficiency == kvm.efficiency and sc_prof.start_phases == kvm.start_phases
+    assert sc_prof.overhead == kvm.overhead and sc_prof.start_phases == kvm.start_phases
 
 
 def test_changing_one_profile_number_changes_the_simulated_startup():
@@ -301,10 +301,10 @@ def test_override_without_provenance_is_rejected(override, expect):
         parse_scenario(data)
 
 
-def test_efficiency_override_without_provenance_is_rejected():
+def test_overhead_override_without_provenance_is_rejected():
     data = {"hosts": [{"platforms": ["kvm-x"]}],
-            "profiles": [{"name": "kvm-x", "base": "kvm", "efficiency": {"cpu": 0.5}}]}
-    with pytest.raises(ScenarioError, match=r"profiles\[0\]\.efficiency\.cpu: a bare value"):
+            "profiles": [{"name": "kvm-x", "base": "kvm", "overhead": {"exit_cpu_share": 0.5}}]}
+    with pytest.raises(ScenarioError, match=r"profiles\[0\]\.overhead\.exit_cpu_share: a bare value"):
         parse_scenario(data)
 
 

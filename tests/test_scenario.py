@@ -102,7 +102,7 @@ def test_custom_profile_derived_from_builtin():
             "guest_memory_overhead_mib": {"value": 60, "assumption": "a slimmer device model"}}
     sc = scenario([workload(platform="fast-kvm")], hosts=[host(platforms=["fast-kvm"])], profiles=[prof])
     assert sc.profile("fast-kvm").guest_memory_overhead_mib.value == 60
-    assert sc.profile("fast-kvm").efficiency == vsim.load_profile("kvm").efficiency
+    assert sc.profile("fast-kvm").overhead == vsim.load_profile("kvm").overhead
 
 
 def test_quantity_override_without_provenance_is_refused():

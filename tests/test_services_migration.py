@@ -2,7 +2,7 @@
 
 Exact timelines: fixed arrivals (one request a second) and fixed CPU demand, so
 every request needs exactly ``cpu_s / e`` seconds of one core when nothing
-competes (``e``: the platform's CPU efficiency). The guest has 256 MiB, dirties
+competes (``e``: the share of the vCPU's time the platform's exits leave). The guest has 256 MiB, dirties
 nothing and is migrated over a 128 MiB/s stream on idle 10 Gbit/s NICs, so
 pre-copy is one round of 256 / 128 = 2 s with no downtime: it switches hosts at
 exactly ``at_s + 2``. Host ``b`` runs no docker, so the CPU hog (a container)
@@ -71,7 +71,7 @@ def test_switch_happens_at_the_closed_form_time(runs):
 
 def test_requests_after_the_switch_run_on_the_new_host(runs):
     sc, res, _ = runs
-    e = sc.profile("kvm").efficiency.cpu.value
+    e = 1.0 - sc.profile("kvm").overhead.exit_cpu_share.value
     ready = res.instances.set_index("workload").loc["svc", "ready_s"]
     q = res.requests
     assert len(q) > 100
@@ -108,7 +108,7 @@ def test_old_host_idle_and_new_host_busy_after_the_switch(runs):
 
 def test_hog_on_old_host_no_longer_slows_the_service(runs):
     sc, res, stay = runs
-    e = sc.profile("kvm").efficiency.cpu.value
+    e = 1.0 - sc.profile("kvm").overhead.exit_cpu_share.value
     hog_ready = res.instances.set_index("workload").loc["hog", "ready_s"]
     # The hog really saturates a's CPU.
     assert (abs(_util(res, "a", hog_ready + 1, 119) - 1.0) < TOL).all()

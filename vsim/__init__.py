@@ -74,6 +74,7 @@ _HOMES: dict[str, str] = {
 _COLUMN_HOMES: tuple[str, ...] = (
     "vsim.results.columns",
     "vsim.experiments.profiles",
+    "vsim.experiments.microbench",
     "vsim.experiments.density",
     "vsim.experiments.bootstorm",
     "vsim.experiments.sweep",

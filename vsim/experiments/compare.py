@@ -3,12 +3,14 @@
 The course compares Docker containers with KVM virtual machines in four lines
 (启动 秒级 / 分钟级, 硬盘使用 MB / GB, 性能 接近原生 / 弱于, 系统支持量 上千个 /
 几十个). :func:`compare` builds that table for any set of platforms on any
-host. The startup, disk and density cells are the output of simulation runs
-made at call time; the performance rows are not (yet) an emergent result: they
-run benchmark-like jobs in the model whose every unit of work costs ``1 /
-efficiency`` of the profile, so each equals the profile's efficiency (measured
-for Docker and KVM by Felter et al. 2014), lowered where the platform's host
-footprint takes cores from a whole-machine job. The notes say so:
+host. Every cell is the output of a simulation run made at call time. The
+performance rows run benchmark-like *operation mixes* (compute, memory
+streamed or updated at random, disk requests of a size at a queue depth,
+messages, segments) in a guest and on the bare host; each operation pays the
+platform's per-operation cost (:class:`~vsim.spec.profile.Overhead`: an
+exit, a disk request, a packet, a TLB miss), so a row is near native where
+operations are large and few and weaker where they are small and many
+(:mod:`vsim.model.overhead`). The notes say how each row is obtained:
 
 ========================  ==========================================================
 row                       how it is obtained
@@ -23,9 +25,9 @@ startup, N at once        N guests started together, sharing CPU, disk and netwo
 disk per instance         disk the guest itself takes on the host: a full clone,
                           a linked-clone overlay, or a container's writable layer
 image on the host         image data in the host's cache, shared by all guests
-performance vs native     Linpack-, STREAM-, fio- and netperf-like jobs run in the
-                          model in a guest and on the bare host
-                          (:mod:`vsim.experiments.microbench`): native time / guest time
+performance vs native     Linpack-, STREAM-, RandomAccess-, fio- and netperf-like
+                          operation mixes run in the model in a guest and on the bare
+                          host (:mod:`vsim.experiments.microbench`): native time / guest time
 density per host          guests placed until the host refuses one, and the
                           resource that refused (:func:`~vsim.experiments.density.density`)
 ========================  ==========================================================
@@ -59,7 +61,7 @@ from vsim.experiments.bootstorm import (
     storm_curve,
 )
 from vsim.experiments.density import density
-from vsim.experiments.microbench import BENCHMARKS, native_times, run_benchmarks
+from vsim.experiments.microbench import BENCHMARKS, DEPENDS, native_times, run_benchmarks
 from vsim.experiments.testbed import (
     SHAPES,
     describe_host,
@@ -104,10 +106,13 @@ RAW_KEYS: dict[str, str] = {
                              "measurements (over ASSUMED_STARTUP_SHARE: the startup cells are marked *)",
     "disk_per_instance_mb": "disk the guest itself takes, MB (clone, overlay or writable layer)",
     "image_on_host_mb": "image data cached on the host and shared by its guests, MB",
-    "perf_cpu": "CPU benchmark, fraction of native speed",
-    "perf_memory_bandwidth": "memory-bandwidth benchmark, fraction of native",
-    "perf_disk_random": "random 4 KB disk reads, fraction of native IOPS",
-    "perf_network_latency": "request/response round trips, native time / guest time",
+    "perf_cpu": "Linpack-like mix (vector floating point), native time / guest time",
+    "perf_memory_bandwidth": "STREAM-like mix (memory streamed), native time / guest time",
+    "perf_memory_random": "RandomAccess-like mix (random updates, a TLB miss each), native time / guest time",
+    "perf_disk_sequential": "fio-like 1 MiB sequential reads, 2 in flight, native time / guest time",
+    "perf_disk_random": "fio-like 4 KiB random reads, 128 in flight, native time / guest time",
+    "perf_network_latency": "netperf TCP_RR-like round trips, native time / guest time",
+    "perf_network_bandwidth": "nuttcp-like bulk TCP in 64 KiB segments, native time / guest time",
     "density_guests": "guests of the shape that fit on one host",
     "density_binding": "what stopped the next one: memory, vcpus, disk, guest limit (or none)",
     "density_reason": "the placer's rejection message",
@@ -122,10 +127,13 @@ _LABELS = {
         "startup_storm": "startup, {n} at once (p50 / p95)",
         "disk": "disk per instance",
         "image": "image on the host (shared)",
-        "perf_cpu": "performance vs native: CPU",
+        "perf_cpu": "performance vs native: CPU (Linpack)",
         "perf_memory_bandwidth": "performance vs native: memory bandwidth",
-        "perf_disk_random": "performance vs native: random disk I/O",
-        "perf_network_latency": "performance vs native: network latency",
+        "perf_memory_random": "performance vs native: random memory access",
+        "perf_disk_sequential": "performance vs native: sequential disk, 1 MiB",
+        "perf_disk_random": "performance vs native: random disk, 4 KiB",
+        "perf_network_latency": "performance vs native: network round trip",
+        "perf_network_bandwidth": "performance vs native: network bulk",
         "density": "density per host (limited by)",
         "criterion": "criterion",
     },
@@ -137,10 +145,13 @@ _LABELS = {
         "startup_storm": "启动时间（{n}个同时启动，p50 / p95）",
         "disk": "硬盘使用（每个实例）",
         "image": "镜像（主机上共享）",
-        "perf_cpu": "性能（相对原生）：CPU",
+        "perf_cpu": "性能（相对原生）：CPU（Linpack）",
         "perf_memory_bandwidth": "性能（相对原生）：内存带宽",
-        "perf_disk_random": "性能（相对原生）：随机磁盘I/O",
-        "perf_network_latency": "性能（相对原生）：网络延迟",
+        "perf_memory_random": "性能（相对原生）：随机内存访问",
+        "perf_disk_sequential": "性能（相对原生）：顺序磁盘，1 MiB",
+        "perf_disk_random": "性能（相对原生）：随机磁盘，4 KiB",
+        "perf_network_latency": "性能（相对原生）：网络往返延迟",
+        "perf_network_bandwidth": "性能（相对原生）：网络批量传输",
         "density": "系统支持量（每台主机，瓶颈）",
         "criterion": "特性",
     },
@@ -209,7 +220,7 @@ def _measure(profiles, host: dict, seed: int) -> dict[str, dict[str, Any]]:
             "startup_assumed_share": float(assumed["duration_s"].sum()) / boot if boot > 0 else 0.0,
             "disk_per_instance_mb": float(d["disk_per_guest_mb"]),
             "image_on_host_mb": float(d["image_cache_mb"]),
-            **{f"perf_{k}": float(v) for k, v in perf.items()},
+            **{f"perf_{k}": float(perf[mix]) for k, (mix, _) in BENCHMARKS.items()},
             "density_guests": int(d["guests"]),
             "density_binding": d["binding"],
             "density_reason": d["reason"],
@@ -248,8 +259,21 @@ def _size(mb: float) -> str:
     return f"{mb:.3g} MB"
 
 
-def _is_assumed(profile, field: str) -> bool:
-    return getattr(profile.efficiency, field).source is None
+def _assumed_costs(profile, key: str) -> list[str]:
+    """The per-operation costs a performance row depends on that are assumptions
+    with a value (a cost of 0 assumed means "nothing in the way", not a number)."""
+    mix = BENCHMARKS[key][0]
+    out = []
+    for f in DEPENDS[mix]:
+        q = getattr(profile.overhead, f)
+        neutral = 1.0 if f == "vector_width" else 0.0
+        if q.source is None and q.value != neutral:
+            out.append(f)
+    return out
+
+
+def _is_assumed(profile, key: str) -> bool:
+    return bool(_assumed_costs(profile, key))
 
 
 def _density_assumed(profile, binding: str) -> bool:
@@ -284,9 +308,9 @@ def _cells(prof, v: dict, lang: str) -> dict[str, str]:
     c["startup_storm"] = storm + (star if v["storm_started"] else "")
     c["disk"] = f"{_size(v['disk_per_instance_mb'])} ({w.get(v['clone'], v['clone'])})"
     c["image"] = _size(v["image_on_host_mb"])
-    for key, (field, _) in BENCHMARKS.items():
+    for key in BENCHMARKS:
         x = v[f"perf_{key}"]
-        mark = "*" if _is_assumed(prof, field) else ""
+        mark = "*" if _is_assumed(prof, key) else ""
         c[f"perf_{key}"] = "-" if math.isnan(x) else f"{100 * x:.1f}%{mark}"
     c["density"] = (f"{v['density_guests']} ({w.get(v['density_binding'], v['density_binding'])})"
                     + ("*" if _density_assumed(prof, v["density_binding"]) else ""))
@@ -353,7 +377,12 @@ def _provenance(values: dict[str, dict[str, Any]], rows: list[str], profiles: di
                 if star:
                     how += f"; {100 * v['startup_assumed_share']:.0f}% of the idle boot in assumed phases"
             elif r.startswith("perf_"):
-                how = "formula: the profile's efficiency applied to benchmark-like jobs (vsim.experiments.microbench)"
+                key = r[len("perf_"):]
+                how = (f"simulated: the {BENCHMARKS[key][0]} operation mix in a guest and on the bare host, each "
+                       "operation paying the profile's per-operation costs (vsim.experiments.microbench)")
+                ass = _assumed_costs(profiles[name], key)
+                if ass:
+                    how += "; rests on assumed costs: " + ", ".join(ass)
             elif r == "shape":
                 how = "assumption: the guest kind's shape (vsim.experiments.testbed.SHAPES)"
             elif r in ("disk", "image", "density"):
@@ -419,42 +448,45 @@ def _notes(profiles, host: dict, default_host: bool, lang: str) -> list[str]:
         notes.append(f"启动时间 = 从请求到就绪：复制或解包镜像，再执行平台的启动阶段；'{STORM_N}个同时启动' "
                      "在同一主机上共享 CPU、硬盘和网络（公平分享），并在平台的控制平面（dockerd、libvirtd）依次排队；"
                      f"单独启动取 {ALONE_REPEATS} 次单独启动的中位数（每次启动时间略有波动）。")
-        notes.append("性能 = 原生时间 / 实例内时间：在模型中运行类似 Linpack、STREAM、fio、netperf 的任务"
-                     "（vsim.experiments.microbench），每单位工作耗费配置文件效率值的倒数；因此这些行等于配置文件中测得的效率"
-                     "（Docker、KVM 来自 Felter et al. 2014），仅在平台的主机开销占用整机任务的核时更低：是公式，不是涌现的结果。")
+        notes.append("性能 = 原生时间 / 实例内时间：在模型中把类似 Linpack、STREAM、RandomAccess、fio、netperf 的"
+                     "操作组合（operation mix）分别在实例内和裸机上运行（vsim.experiments.microbench）；每个操作"
+                     "付出平台的单次开销（VM 退出 exit、磁盘请求、数据包、TLB 未命中），所以大而少的操作接近原生，"
+                     "小而多的操作较弱。每项开销按 Felter et al. 2014 和 Agache et al. 2020 标定（vsim profiles NAME）。")
     else:
         notes.append(f"Startup = request to ready: copy or unpack the image, then the platform's boot phases; "
                      f"'{STORM_N} at once' share the host's CPU, disk and network fairly and wait in turn at the "
                      f"platform's control plane (dockerd, libvirtd); 'idle host' is the median of {ALONE_REPEATS} lone starts "
                      "(no two boots take exactly the same time).")
-        notes.append("Performance = native time / guest time of Linpack-, STREAM-, fio- and netperf-like jobs "
-                     "run in the model (vsim.experiments.microbench), each unit of work costing 1 / the profile's "
-                     "efficiency: so these rows are the profile's measured efficiencies (Felter et al. 2014 for Docker "
-                     "and KVM), lowered only where the platform's host footprint takes cores from a whole-machine "
-                     "job: a formula, not an emergent result.")
+        notes.append("Performance = native time / guest time of Linpack-, STREAM-, RandomAccess-, fio- and "
+                     "netperf-like operation mixes run in the model in a guest and on the bare host "
+                     "(vsim.experiments.microbench). Each operation pays the platform's per-operation cost (a VM "
+                     "exit, a disk request, a packet, a TLB miss), so large, few operations run near native and "
+                     "small, many run weaker; the costs are calibrated on Felter et al. 2014 and Agache et al. 2020 "
+                     "(`vsim profiles NAME`), and vsim.experiments.microbench.felter_table holds them against "
+                     "the published table.")
     assumed = []
     for p in profiles:
-        fields = [f for _, (f, _) in BENCHMARKS.items() if _is_assumed(p, f)]
+        fields = sorted({f for k in BENCHMARKS for f in _assumed_costs(p, k)})
         if fields:
             assumed.append(f"{p.name}: {', '.join(fields)}")
     if assumed:
-        head = "* 基于假设而非测量的效率值（vsim profiles NAME 列出每个来源）：" if zh else \
-            "* from an efficiency that is an assumption, not a measurement (`vsim profiles NAME` shows every source): "
+        head = "* 基于假设而非测量的单次操作开销（vsim profiles NAME 列出每个来源）：" if zh else \
+            "* from a per-operation cost that is an assumption, not a measurement (`vsim profiles NAME` shows every source): "
         notes.append(head + "; ".join(assumed) + ".")
     for p in profiles:
         if p.kind == "hypervisor" and p.hypervisor_type == 2:
-            n_ass = sum(_is_assumed(p, field) for field, _ in BENCHMARKS.values())
+            n_ass = sum(_is_assumed(p, key) for key in BENCHMARKS)
             n_ph = sum(ph.source is None for ph in p.start_phases)
             if zh:
                 notes.append(
                     f"{p.name} 是宿主型（Type 2）虚拟化：主机还运行一个通用操作系统（{p.host_memory_mib.value:g} MiB、"
-                    f"{p.host_cpu_cores.value:g} 个核，计入系统支持量和 CPU 性能）。假设：{len(BENCHMARKS)} 个性能效率中 "
+                    f"{p.host_cpu_cores.value:g} 个核，计入系统支持量和 CPU 性能）。假设：{len(BENCHMARKS)} 个性能行中 "
                     f"{n_ass} 个、{len(p.start_phases)} 个启动阶段中 {n_ph} 个为假设值（未找到公开测量）。")
             else:
                 notes.append(
                     f"{p.name} is a Type 2 (hosted) hypervisor: the host also runs a general-purpose OS "
                     f"({p.host_memory_mib.value:g} MiB and {p.host_cpu_cores.value:g} cores, counted in density and CPU). "
-                    f"Assumptions: {n_ass} of its {len(BENCHMARKS)} efficiencies shown and {n_ph} of its "
+                    f"Assumptions: {n_ass} of its {len(BENCHMARKS)} performance rows rest on assumed costs and {n_ph} of its "
                     f"{len(p.start_phases)} boot phases are assumed, not measured (no published figures were found).")
     return notes
 

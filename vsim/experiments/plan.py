@@ -61,8 +61,8 @@ core). The row reports the node count and what bound it (``nodes``,
 ``node_binding``), the hosts and what bound them (``binding``), the
 containers' blocking and startup (level 1) and the hosts' utilisation
 (level 2). Simplifications: a node's virtual disk runs at the host disk's
-speed, unshared with the other nodes, and the container engine's efficiency
-inside a VM is not needed here (services in nested containers are modelled
+speed, unshared with the other nodes, and the container engine's per-operation
+costs inside a VM are not needed here (services in nested containers are modelled
 by ``Workload.inside``, see :mod:`vsim.mechanisms.services`).
 """
 

@@ -25,7 +25,7 @@ import pandas as pd
 
 from vsim.experiments.run import simulate
 from vsim.spec.errors import ScenarioError
-from vsim.spec.profile import Efficiency, Profile, builtin_profiles, load_profile, profile_names
+from vsim.spec.profile import Overhead, Profile, builtin_profiles, load_profile, profile_names
 from vsim.spec.scenario import Scenario, parse_scenario
 
 __all__ = ["idle_scenario", "idle_start", "profile_table", "profile_detail", "COLUMNS"]
@@ -43,12 +43,15 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "guest_memory_overhead_mib": ("float, MiB", "memory per guest outside its own RAM (profile value)"),
         "host_memory_mib": ("float, MiB", "host footprint of the platform before any guest (profile value)"),
         "max_guests_per_host": ("float", "the platform's per-host guest limit; NaN if none"),
-        "eff_cpu": ("float, 0-1", "CPU throughput against native"),
-        "eff_memory_bandwidth": ("float, 0-1", "memory bandwidth against native"),
-        "eff_disk_sequential": ("float, 0-1", "sequential disk throughput against native"),
-        "eff_disk_random": ("float, 0-1", "random 4 KB disk IOPS against native"),
-        "eff_network_bandwidth": ("float, 0-1", "network bandwidth against native"),
-        "eff_network_latency": ("float, 0-1", "native round-trip time divided by the guest's"),
+        "exit_cpu_share": ("float, 0-1", "share of a busy vCPU's time spent in VM exits (profile value)"),
+        "vector_width": ("float, 0-1", "share of the host's SIMD width the guest's CPU model exposes"),
+        "tlb_miss_ns": ("float, ns", "extra time per TLB miss (nested paging)"),
+        "io_request_us": ("float, us", "time per disk request on the guest's I/O path"),
+        "io_copy_us_per_mb": ("float, us/MB", "time per MB copied on the guest's I/O path"),
+        "io_page_us": ("float, us", "time per 4 KiB page of a request in the guest's driver"),
+        "packet_us": ("float, us", "time per packet on the guest's network path"),
+        "net_copy_us_per_mb": ("float, us/MB", "time per MB copied on the guest's network path"),
+        "syscall_us": ("float, us", "extra time per system call"),
     },
 }
 
@@ -106,8 +109,8 @@ def idle_start(profile: str | Profile, host: dict | None = None, seed: int = 0):
     return float(inst["startup_s"]), start
 
 
-def _efficiency_columns() -> list[str]:
-    return [f"eff_{f}" for f in Efficiency.model_fields]
+def _overhead_columns() -> list[str]:
+    return list(Overhead.model_fields)
 
 
 def profile_table(seed: int = 0) -> pd.DataFrame:
@@ -124,11 +127,11 @@ def profile_table(seed: int = 0) -> pd.DataFrame:
             name, p.kind, float(ht) if ht is not None else math.nan, p.family, p.guest_kind,
             p.shares_host_kernel, startup, p.guest_memory_overhead_mib.value, p.host_memory_mib.value,
             float(mg) if mg is not None else math.nan,
-            *(getattr(p.efficiency, f).value for f in Efficiency.model_fields),
+            *(getattr(p.overhead, f).value for f in Overhead.model_fields),
         ))
     cols = ["name", "kind", "hypervisor_type", "family", "guest_kind", "shares_host_kernel",
             "idle_startup_s", "guest_memory_overhead_mib", "host_memory_mib", "max_guests_per_host",
-            *_efficiency_columns()]
+            *_overhead_columns()]
     return pd.DataFrame.from_records(rows, columns=cols)
 
 

@@ -10,22 +10,26 @@ that changes over time, from a trace), *per guest*. A request waits for one of
 the service's ``workers`` (a thread pool with a first-come-first-served queue),
 then, holding the worker, runs its parts one after another:
 
-1. CPU: ``cpu_s`` reference core-seconds (exponential or fixed), divided by the
-   platform's CPU efficiency, as one thread on the host's CPU fair share (so at
-   most one core). A VM's threads pass through its vCPUs, a container's through
-   its cgroup quota (:mod:`vsim.mechanisms.cgroups`).
-2. Disk: random 4 KB reads (``ops / random_read_iops`` of the disk's time) or a
-   sequential read (``read_mb / read_mb_s``) on the host's disk fair share;
-   then the virtualization path adds ``native x (1/e - 1)`` of latency, where
-   ``e`` is the platform's disk efficiency. The extra time is spent in the I/O
-   path (QEMU, virtio), not on the shared disk, so a VM's slower I/O does not
-   slow its neighbours (assumption, labelled).
-3. Network: ``round_trips`` x the host's native round trip (37.6 us, Felter et
-   al.) divided by the platform's latency efficiency, plus ``net_mb`` on the
-   host's NIC fair share with the same path-latency rule as the disk.
+1. CPU: ``cpu_s`` reference core-seconds (exponential or fixed) as one thread
+   on the host's CPU fair share (so at most one core), at ``1 -
+   exit_cpu_share`` of native speed (the platform's VM exits,
+   :class:`~vsim.spec.profile.Overhead`). A VM's threads pass through its
+   vCPUs, a container's through its cgroup quota (:mod:`vsim.mechanisms.cgroups`).
+2. Disk: random 4 KiB reads (``ops / random_read_iops`` of the disk's time) or a
+   sequential read (``read_mb / read_mb_s``, in 128 KiB requests) on the host's
+   disk fair share; then each request pays the platform's per-request costs
+   (``io_request_us``, ``io_copy_us_per_mb``, ``io_page_us`` per page,
+   ``syscall_us``), one request after another (a request's reads are one
+   stream). The extra time is spent in the guest's I/O path (QEMU, virtio),
+   not on the shared disk, so a VM's slower I/O does not slow its neighbours.
+3. Network: ``round_trips`` x (the host's native round trip, 37.6 us by default
+   (Felter et al.), plus two packets' ``packet_us`` and system calls), then
+   ``net_mb`` on the host's NIC fair share in 64 KiB segments; the guest's
+   network path overlaps the wire, so it adds only what it takes beyond it.
 
 Nested stacks (``inside: kvm`` on a container workload: containers in a VM)
-multiply the efficiencies of both layers, and the VM's vCPUs fence the CPU.
+pay both layers' per-operation costs (:func:`vsim.model.overhead.add_costs`),
+and the VM's vCPUs fence the CPU.
 
 *Why this is testable.* With ``workers: c`` the service is an FCFS queue with
 ``c`` servers. As long as the host has more free cores than ``c``, every
@@ -33,8 +37,8 @@ request's CPU job runs at full speed, so with Poisson arrivals and exponential
 CPU demand it is exactly M/M/c: mean response ``1/mu + C(c, a)/(c mu - lambda)``
 (Erlang C), and ``1/(mu - lambda)`` for ``c = 1``. With ``workers: null`` each
 request is its own thread on a processor-shared CPU: on one core that is
-M/M/1-PS, whose mean response is also ``1/(mu - lambda)``. A platform with
-CPU efficiency ``e`` serves at ``e x mu``. ``tests/test_services.py`` checks all
+M/M/1-PS, whose mean response is also ``1/(mu - lambda)``. A platform whose
+exits take the share ``x`` of a vCPU serves at ``(1 - x) mu``. ``tests/test_services.py`` checks all
 of this over ten seeds.
 
 **Stress** threads are busy loops (CPU chunks of 0.1 s, disk chunks of 10 ms of
@@ -94,6 +98,7 @@ import simpy
 from vsim.engine.weighted import DEFAULT_WEIGHT
 from vsim.mechanisms.cgroups import CpuGroup, MemoryWatch, use
 from vsim.model.mechanism import Mechanism
+from vsim.model.overhead import MB_PER_KIB, PAGE_KIB, add_costs, costs
 from vsim.spec.services import ServiceFixed, ServicePoisson
 
 if TYPE_CHECKING:
@@ -157,6 +162,13 @@ MAX_SAMPLES = 1000
 STRESS_CPU_CHUNK_S = 0.1  # CPU work per stress-loop iteration (core-seconds)
 STRESS_DISK_CHUNK_S = 0.01  # disk time per stress-loop iteration (disk-seconds)
 STRESS_NET_CHUNK_MB = 1.0
+#: assumption: sequential reads of a request go in 128 KiB requests (the
+#: kernel's default readahead window, VM_READAHEAD_PAGES).
+SEQUENTIAL_KIB = 128.0
+#: A TCP segment of a bulk transfer (TSO/GSO: 64 KiB).
+SEGMENT_KIB = 64.0
+#: A round trip's message: ~100 bytes with TCP/IP and Ethernet headers.
+MESSAGE_KIB = 0.1
 WRITE_FLUSH_S = 1.0  # log writes reach the disk once a second (page-cache writeback)
 _SEED_KEY = 0x5E41CE  # spawn-key branch for the per-guest service generators
 
@@ -179,7 +191,7 @@ class _Guest:
     g: Guest
     rng: np.random.Generator
     cpu: CpuGroup
-    eff: dict[str, float]  # the platform's efficiencies (nested layers multiplied)
+    eff: dict[str, float]  # the per-operation costs (nested layers added: vsim.model.overhead.add_costs)
     ready_s: float
     # Set in __init__:
     queue: deque[tuple[float, float]]  # requests waiting for a worker: (arrival_s, cpu demand)
@@ -229,13 +241,13 @@ class Services(Mechanism):
             world.env.process(self.sample())
 
     # -- helpers --------------------------------------------------------------
-    def _eff(self, g) -> dict[str, float]:
-        e = {k: getattr(g.profile.efficiency, k).value for k in type(g.profile.efficiency).model_fields}
+    def _costs(self, g) -> dict[str, float]:
+        """The guest's per-operation costs: its platform's, and the VM's it runs inside."""
+        c = costs(g.profile.overhead)
         inside = g.workload.inside
         if inside:
-            outer = self.world.scenario.profile(inside).efficiency
-            e = {k: v * getattr(outer, k).value for k, v in e.items()}
-        return e
+            c = add_costs(c, costs(self.world.scenario.profile(inside).overhead))
+        return c
 
     def _event(self, g, event: str, amount: float, unit: str, cause: str) -> None:
         self.world.records["cgroup_events"].append(
@@ -258,7 +270,7 @@ class Services(Mechanism):
         st.g = g
         st.ready_s = env.now
         st.rng = np.random.default_rng(np.random.SeedSequence(self.world.seed, spawn_key=(_SEED_KEY, g.id)))
-        st.eff = self._eff(g)
+        st.eff = self._costs(g)
         lim = w.limits
         threads = math.ceil(g.vcpus - 1e-9) if (g.kind in ("vm", "microvm") or w.inside) else None
         quota = lim.cpu_cores if lim is not None else None
@@ -520,27 +532,30 @@ class Services(Mechanism):
         t_start = env.now
         host_name = st.g.host.name
         if demand > 0:
-            yield from st.cpu.run(demand / e["cpu"])
+            yield from st.cpu.run(demand / (1.0 - e["exit_cpu_share"]))
         t1 = env.now
         d = svc.disk
         host = st.g.host
         if d is not None:
             if d.pattern == "random":
-                native, eff = d.ops / host.read_iops, e["disk_random"]
+                native, extra = d.ops / host.read_iops, disk_path_s(e, d.ops, 4.0)
             else:
-                native, eff = d.read_mb / host.read_mb_s, e["disk_sequential"]
+                requests = d.read_mb / (SEQUENTIAL_KIB * MB_PER_KIB)
+                native, extra = d.read_mb / host.read_mb_s, disk_path_s(e, requests, SEQUENTIAL_KIB)
             yield from use(host.disk, native)
-            if eff < 1:
-                yield env.timeout(native * (1.0 / eff - 1.0))
+            if extra > 0:
+                yield env.timeout(extra)
         t2 = env.now
         host = st.g.host
         if svc.round_trips:
-            rtt = host_rtt_s(host) / e["network_latency"]
-            yield env.timeout(svc.round_trips * rtt)
+            per = host_rtt_s(host) + 2e-6 * (e["packet_us"] + e["syscall_us"]
+                                              + MESSAGE_KIB * MB_PER_KIB * e["net_copy_us_per_mb"])
+            yield env.timeout(svc.round_trips * per)
         if svc.net_mb:
             yield from use(host.nic, svc.net_mb)
-            if e["network_bandwidth"] < 1:
-                yield env.timeout(svc.net_mb / host.net_mb_s * (1.0 / e["network_bandwidth"] - 1.0))
+            extra = net_path_s(e, svc.net_mb, host.net_mb_s)
+            if extra > 0:
+                yield env.timeout(extra)
         return t_start, host_name, t1 - t_start, t2 - t1, env.now - t2
 
     def stress_cpu(self, st: _Guest):
@@ -551,25 +566,26 @@ class Services(Mechanism):
             return
 
     def stress_disk(self, st: _Guest):
-        eff = st.eff["disk_random"]
         assert st.g.host is not None  # a running guest is on a host (whichever it moves to)
         try:
             while True:
-                yield from use(st.g.host.disk, STRESS_DISK_CHUNK_S)
-                if eff < 1:
-                    yield self.env.timeout(STRESS_DISK_CHUNK_S * (1.0 / eff - 1.0))
+                host = st.g.host
+                yield from use(host.disk, STRESS_DISK_CHUNK_S)
+                extra = disk_path_s(st.eff, STRESS_DISK_CHUNK_S * host.read_iops, 4.0)
+                if extra > 0:
+                    yield self.env.timeout(extra)
         except simpy.Interrupt:
             return
 
     def stress_net(self, st: _Guest):
-        eff = st.eff["network_bandwidth"]
         assert st.g.host is not None  # a running guest is on a host (whichever it moves to)
         try:
             while True:
                 host = st.g.host  # the host it is on now (a live migration moves it)
                 yield from use(host.nic, STRESS_NET_CHUNK_MB)
-                if eff < 1:
-                    yield self.env.timeout(STRESS_NET_CHUNK_MB / host.net_mb_s * (1.0 / eff - 1.0))
+                extra = net_path_s(st.eff, STRESS_NET_CHUNK_MB, host.net_mb_s)
+                if extra > 0:
+                    yield self.env.timeout(extra)
         except simpy.Interrupt:
             return
 
@@ -642,6 +658,27 @@ def _next_arrival(times: list[float], rates: list[float], tau: float, need: floa
             return None
         need -= rate * (seg_end - tau)
         tau = seg_end
+
+
+def disk_path_s(c: dict[str, float], requests: float, io_kib: float) -> float:
+    """Time ``requests`` disk requests of ``io_kib`` spend in the guest's I/O path
+    beyond the device, one after another: each request's ``io_request_us``, its
+    copy, its pages' ``io_page_us`` and its system call."""
+    per = (c["io_request_us"] + io_kib * MB_PER_KIB * c["io_copy_us_per_mb"]
+           + io_kib / PAGE_KIB * c["io_page_us"] + c["syscall_us"])
+    return requests * per * 1e-6
+
+
+def net_path_s(c: dict[str, float], mb: float, nic_mb_s: float) -> float:
+    """What ``mb`` sent in 64 KiB segments adds to the wire's time: the guest's
+    network path overlaps the wire, so only the path's time beyond the wire,
+    and one segment's passage to fill the pipeline."""
+    seg_mb = SEGMENT_KIB * MB_PER_KIB
+    n = max(1.0, mb / seg_mb)
+    hold = (c["packet_us"] + seg_mb * c["net_copy_us_per_mb"] + c["syscall_us"]) * 1e-6
+    if hold <= 0:
+        return 0.0
+    return max(0.0, n * hold - mb / nic_mb_s) + hold
 
 
 def host_rtt_s(host) -> float:

@@ -16,9 +16,9 @@ A profile holds
   it is installed (a Type 2 hypervisor pays for a whole desktop OS here);
 * the **per-guest overhead**: memory outside the guest's own RAM (QEMU's device
   model, a container shim), and disk written per guest;
-* **efficiencies**: the fraction of native performance a guest gets, per
-  resource class (CPU, memory bandwidth, sequential and random disk I/O, network
-  bandwidth and network round-trip latency);
+* **overhead per operation** (:class:`Overhead`): what a VM exit, a disk
+  request, a packet, a TLB miss or a system call costs in the guest beyond
+  its native cost; a workload's slowdown follows from its mix of operations;
 * **start and stop phases**: CPU seconds, disk MB read and written, network MB
   and a fixed latency. With nothing else running they add up to the measured
   startup time; on a busy host the CPU, disk and network parts are stretched by
@@ -48,7 +48,7 @@ __all__ = [
     "Limit",
     "Phase",
     "ControlServer",
-    "Efficiency",
+    "Overhead",
     "Profile",
     "builtin_profiles",
     "load_profile",
@@ -171,26 +171,72 @@ class ControlServer(_Strict):
         return self
 
 
-class Efficiency(_Strict):
-    """Fraction of native performance (0 < e <= 1) per resource class.
+class Overhead(_Strict):
+    """What running in this platform costs, per operation (0 = as on bare metal).
 
-    ``network_latency`` is native round-trip time divided by the guest's, so
-    0.55 means a round trip takes 1/0.55 = 1.8 times as long as on bare metal.
+    Virtualization overhead is not one percentage: it is a cost that each
+    operation of a workload pays (see :mod:`vsim.model.overhead`, which runs an
+    operation mix through these costs), so a workload of large, few operations
+    runs near native and one of small, many operations does not.
+
+    * ``exit_cpu_share``: fraction of a busy vCPU's time spent outside the guest
+      in VM exits (timer ticks, inter-processor interrupts, privileged
+      instructions); compute runs at ``1 - exit_cpu_share`` of native speed.
+    * ``vector_width``: the share of the host's SIMD width the guest's virtual
+      CPU model exposes (1: the host CPU model is passed through; 0.5: a
+      baseline model without AVX on an AVX host, so vector code needs twice the
+      instructions).
+    * ``tlb_miss_ns``: extra time per TLB miss under nested paging (EPT/NPT's
+      two-dimensional page walk); paid by random memory access, hidden when
+      memory bandwidth is the bottleneck.
+    * ``io_request_us``: time per disk request on the guest's virtual disk path
+      (the doorbell exit, the device model, the completion interrupt). The path
+      serves one request at a time and holds it through the host device's
+      service, so small requests pay it in throughput and latency.
+    * ``io_copy_us_per_mb``: time per MB on that path (a copy through a host
+      file system or a user-space file server); 0 where the device DMAs the
+      guest's pages.
+    * ``io_page_us``: time per 4 KiB page of a request spent by the guest's
+      driver mapping and completing it, off the serial path: it adds latency
+      at queue depth 1 and is hidden by deeper queues.
+    * ``packet_us``: time per packet on the guest's network path (virtio-net and
+      vhost, a NAT rule, a bridge or a user-space network stack), one packet at
+      a time; a round trip pays it twice, a bulk transfer of large segments
+      hides it behind the wire.
+    * ``net_copy_us_per_mb``: time per MB on that path (a copy in a user-space
+      network stack).
+    * ``syscall_us``: extra time per system call (a user-space kernel that
+      intercepts every call, such as gVisor's Sentry).
     """
 
-    cpu: Quantity
-    memory_bandwidth: Quantity
-    disk_sequential: Quantity
-    disk_random: Quantity
-    network_bandwidth: Quantity
-    network_latency: Quantity
+    exit_cpu_share: Quantity
+    vector_width: Quantity
+    tlb_miss_ns: Quantity
+    io_request_us: Quantity
+    io_copy_us_per_mb: Quantity
+    io_page_us: Quantity
+    packet_us: Quantity
+    net_copy_us_per_mb: Quantity
+    syscall_us: Quantity
 
     @model_validator(mode="after")
-    def _range(self) -> Efficiency:
+    def _range(self) -> Overhead:
         for name in type(self).model_fields:
             v = getattr(self, name).value
-            if v is None or not (0 < v <= 1):
-                raise ValueError(f"{name}: efficiency must be in (0, 1], got {v}")
+            if not math.isfinite(v) or v < 0:
+                raise ValueError(f"{name}: must be a finite number >= 0, got {v}")
+        if not self.exit_cpu_share.value < 1:
+            raise ValueError(f"exit_cpu_share: must be below 1 (a share of the vCPU's time), "
+                             f"got {self.exit_cpu_share.value}")
+        if not 0 < self.vector_width.value <= 1:
+            raise ValueError(f"vector_width: must be in (0, 1] (a share of the host's SIMD width), "
+                             f"got {self.vector_width.value}")
+        for name in ("tlb_miss_ns", "io_request_us", "io_page_us", "packet_us", "syscall_us"):
+            if getattr(self, name).value > 1e6:
+                raise ValueError(f"{name}: at most 1e6 (a second per operation), got {getattr(self, name).value}")
+        for name in ("io_copy_us_per_mb", "net_copy_us_per_mb"):
+            if getattr(self, name).value > 1e8:
+                raise ValueError(f"{name}: at most 1e8 (100 s per MB), got {getattr(self, name).value}")
         return self
 
 
@@ -223,7 +269,7 @@ class Profile(_Strict):
     page_sharing: Quantity
     max_guests_per_host: Limit
     linked_clone_overlay_mb: Quantity
-    efficiency: Efficiency
+    overhead: Overhead
     start_phases: tuple[Phase, ...] = Field(min_length=1)
     stop_phases: tuple[Phase, ...] = ()
     control_plane: tuple[ControlServer, ...] = ()
@@ -311,9 +357,9 @@ class Profile(_Strict):
                     "linked_clone_overlay_mb"):
             q = getattr(self, fld)
             rows.append((fld, q.value, q.provenance))
-        for fld in Efficiency.model_fields:
-            q = getattr(self.efficiency, fld)
-            rows.append((f"efficiency.{fld}", q.value, q.provenance))
+        for fld in Overhead.model_fields:
+            q = getattr(self.overhead, fld)
+            rows.append((f"overhead.{fld}", q.value, q.provenance))
         if self.idle_cpu_cores is not None:
             rows.append(("idle_cpu_cores", self.idle_cpu_cores.value, self.idle_cpu_cores.provenance))
         if self.startup_cv is not None:
