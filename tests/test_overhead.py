@@ -210,3 +210,34 @@ def test_untuned_linpack_is_predicted_from_the_vector_width_alone(felter):
     assert 0.44 < r["vsim"] < 0.5
     tuned = felter[(felter["platform"] == "kvm") & (felter["row"] == "Linpack (tuned)")].iloc[0]
     assert r["vsim"] == pytest.approx(tuned["vsim"] / 2, rel=1e-6)
+
+
+def test_streaming_threads_pay_every_stall_once_when_the_bus_has_room():
+    # Two threads, each capped at 4 GB/s on a 10 GB/s bus (never full): each
+    # streams 1 GB in 32 chunks with a stall after each chunk (TLB misses of its
+    # pages and the exits' share). Staggering the stalls moves them, it does not
+    # add any: each thread takes 32 x (chunk / 4 GB/s + stall).
+    mix = OperationMix("t", threads=2, memory_gb=1.0)
+    c = _c(tlb_miss_ns=100, exit_cpu_share=0.1)
+    chunk = 1.0 / 32
+    stall = chunk * 1e9 / 1024 / 4 * 100e-9 + chunk / 8.0 * 0.1 / 0.9  # CORE_MEMORY_GB_S = 8 in the stall
+    t, _ = _run(mix, c)
+    assert t == pytest.approx(32 * (chunk / 4.0 + stall), rel=1e-12)
+    # on a full bus (20 threads want 80 GB/s of 10) the stalls hide: only the bytes count
+    full = OperationMix("t", threads=20, memory_gb=1.0)
+    t_full, _ = _run(full, _c(tlb_miss_ns=1))
+    assert t_full == pytest.approx(20 / 10.0, rel=0.01)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "not reproduced (held out, not fitted): KVM's costs calibrated on Felter et al.'s 2014 host predict "
+    "0.87 of native for QEMU's QD1 4 KiB read on Agache et al.'s 2019 m5d.metal, where QEMU measured "
+    "0.46 (7,513 vs 16,473 IOPS). At QD1 every completion waits for an idle vCPU to wake (a halt exit "
+    "and a wake-up), which Felter's deep queues never showed; the model has no such cost yet, and the "
+    "two measurements differ in host, kernel and QEMU configuration."))
+def test_qemu_qd1_read_on_another_host_is_predicted():
+    from vsim.experiments.microbench import M5D_HOST, mixes_for, native_times
+
+    mixes = {"fio_qd1_read": mixes_for(48)["fio_qd1_read"]}
+    got = run_benchmarks(vsim.load_profile("kvm"), M5D_HOST, native=native_times(M5D_HOST, mixes), mixes=mixes)
+    assert got["fio_qd1_read"] == pytest.approx(7_513 / 16_473, rel=0.12)

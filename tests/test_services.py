@@ -153,9 +153,14 @@ def test_trace_arrivals_follow_the_rate():
 # -- the overhead scenario -------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def overhead():
+def overhead_runs():
     res = vsim.simulate(vsim.load_scenario(SCENARIOS / "overhead.yaml"))
-    s = service_summary(res.requests).set_index("platform")
+    return service_summary(res.requests).set_index("platform")
+
+
+@pytest.fixture(scope="module")
+def overhead(overhead_runs):
+    s = overhead_runs
     native = s.loc["native"]
     return {p: {"cpu": native["cpu_mean_s"] / s.loc[p, "cpu_mean_s"],
                 "iops": native["disk_mean_s"] / s.loc[p, "disk_mean_s"],
@@ -200,3 +205,25 @@ def test_a_container_inside_a_vm_pays_both_layers_overheads():
     e_k = 1.0 - vsim.load_profile("kvm").overhead.exit_cpu_share.value
     assert cpu_per_request() == pytest.approx(0.1 / e_d, rel=1e-9)
     assert cpu_per_request(inside="kvm") == pytest.approx(0.1 / (e_d * e_k), rel=1e-9)
+
+
+def test_a_vm_request_pays_each_read_s_path_cost_beyond_the_device(overhead_runs):
+    # overhead.yaml: 20 random 4 KiB reads per request, one request at a time: KVM's
+    # disk part is the native one plus, per read, io_request_us and one page's io_page_us.
+    s = overhead_runs
+    kvm = vsim.load_profile("kvm").overhead
+    extra = s.loc["kvm", "disk_mean_s"] - s.loc["native", "disk_mean_s"]
+    assert extra == pytest.approx(20 * (kvm.io_request_us.value + kvm.io_page_us.value) * 1e-6, rel=1e-6)
+
+
+def test_bulk_sends_pay_the_path_only_beyond_the_wire():
+    from vsim.mechanisms.services import net_path_s
+
+    # 10 MB on a 1,250 MB/s NIC in 64 KiB segments (152.6 of them, 52.4 us each on the wire)
+    seg = 64 * 1024 / 1e6
+    n = 10.0 / seg
+    fast = {"packet_us": 15.0, "net_copy_us_per_mb": 0.0, "syscall_us": 0.0}
+    assert net_path_s(fast, 10.0, 1250.0) == pytest.approx(15e-6, rel=1e-12)  # hidden but for one segment
+    slow = {"packet_us": 100.0, "net_copy_us_per_mb": 0.0, "syscall_us": 0.0}
+    assert net_path_s(slow, 10.0, 1250.0) == pytest.approx(n * 100e-6 - 10.0 / 1250.0 + 100e-6, rel=1e-12)
+    assert net_path_s({"packet_us": 0.0, "net_copy_us_per_mb": 0.0, "syscall_us": 0.0}, 10.0, 1250.0) == 0.0
