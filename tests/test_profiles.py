@@ -363,3 +363,19 @@ def test_a_disk_images_default_clone_says_where_it_comes_from(name):
     p = load_profile(name)
     if p.default_clone in ("full", "linked"):  # container layers are the mechanism itself
         assert p.default_clone_provenance.startswith(("source: ", "assumption: ")), name
+
+
+@pytest.mark.parametrize("field,value,expect", [
+    ("io_request_us", float("nan"), r"profiles\[0\]\.overhead\.io_request_us: must be a finite number >= 0"),
+    ("packet_us", -1.0, r"profiles\[0\]\.overhead\.packet_us: must be a finite number >= 0"),
+    ("exit_cpu_share", 1.0, r"profiles\[0\]\.overhead\.exit_cpu_share: must be below 1"),
+    ("vector_width", 0.0, r"profiles\[0\]\.overhead\.vector_width: must be in \(0, 1\]"),
+    ("tlb_miss_ns", 1e12, r"profiles\[0\]\.overhead\.tlb_miss_ns: at most 1e6"),
+    ("io_copy_us_per_mb", float("inf"), r"profiles\[0\]\.overhead\.io_copy_us_per_mb: must be a finite number >= 0"),
+])
+def test_per_operation_costs_out_of_range_are_refused_naming_the_field(field, value, expect):
+    data = {"hosts": [{"platforms": ["kvm-x"]}],
+            "profiles": [{"name": "kvm-x", "base": "kvm",
+                          "overhead": {field: {"value": value, "assumption": "test: out of range"}}}]}
+    with pytest.raises(ScenarioError, match=expect):
+        parse_scenario(data)

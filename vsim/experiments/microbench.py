@@ -35,6 +35,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
+import simpy
 
 from vsim.engine.fairshare import FairShare
 from vsim.experiments.testbed import build_scenario, resolve_host, shape_for
@@ -199,7 +200,6 @@ def _run(profile: Profile, host: dict[str, Any], mixes: dict[str, OperationMix],
         """Runs the mixes inside the guest once it is ready."""
 
         def ready(self, g):
-            import simpy
             h = g.host
             env = self.world.env
             membw = FairShare(env, MEMORY_BANDWIDTH_GB_S, job_cap=CORE_MEMORY_GB_S, name=f"{h.name}.membw")
