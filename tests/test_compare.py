@@ -259,3 +259,12 @@ def test_json_says_how_each_cell_was_obtained():
     assert "rests on assumed costs: io_request_us, io_copy_us_per_mb" in vb["performance vs native: random disk, 4 KiB"]
     assert prov["guest shape"].startswith("assumption")
     assert set(prov) == {r["criterion"] for r in doc["table"]}
+
+
+def test_a_cost_assumed_to_be_zero_does_not_mark_a_measured_row(table):
+    # KVM's random-disk row rests on io_request_us and io_page_us (both sourced); its
+    # io_copy_us_per_mb and syscall_us are assumed 0 (nothing in the way), which is no number to doubt.
+    kvm = vsim.load_profile("kvm").overhead
+    assert kvm.io_copy_us_per_mb.source is None and kvm.io_copy_us_per_mb.value == 0
+    assert not table.loc["performance vs native: random disk, 4 KiB", "kvm"].endswith("*")
+    assert table.loc["performance vs native: random disk, 4 KiB", "virtualbox"].endswith("*")

@@ -22,7 +22,7 @@ def _res(env, disk_s=20 * US, path=True, nic_mb_s=1.0, rtt_s=0.0):
     return MixResources(
         env=env, cpu=FairShare(env, 4.0, job_cap=1.0), memory=FairShare(env, 10.0, job_cap=4.0),
         disk=FairShare(env, 1.0), nic=FairShare(env, nic_mb_s), disk_s=lambda r, w, k: disk_s,
-        net_mb_s=nic_mb_s, rtt_s=rtt_s,
+        rtt_s=rtt_s,
         disk_path=simpy.Resource(env, 1) if path else None, net_path=simpy.Resource(env, 1) if path else None)
 
 
@@ -241,3 +241,19 @@ def test_qemu_qd1_read_on_another_host_is_predicted():
     mixes = {"fio_qd1_read": mixes_for(48)["fio_qd1_read"]}
     got = run_benchmarks(vsim.load_profile("kvm"), M5D_HOST, native=native_times(M5D_HOST, mixes), mixes=mixes)
     assert got["fio_qd1_read"] == pytest.approx(7_513 / 16_473, rel=0.12)
+
+
+@pytest.mark.parametrize("field", ["io_kib", "message_kib", "segment_kib"])
+def test_a_mix_with_a_zero_size_is_refused_naming_the_field(field):
+    with pytest.raises(ValueError, match=f"{field}: a size must be > 0 KiB"):
+        OperationMix("t", **{field: 0.0})
+
+
+def test_a_copy_on_the_network_path_costs_per_mb():
+    # No per-packet cost, a copy of 100 ms per MB on the path: each 64 KiB segment
+    # holds it for 6.5536 ms; four segments through a path slower than nothing else:
+    # the last leaves the path at 4 x 6.5536 ms and then takes the (fast) wire alone.
+    seg_mb = 64 * 1024 / 1e6
+    mix = OperationMix("t", bulk_mb=4 * seg_mb, segment_kib=64, window=2)
+    t, _ = _run(mix, _c(net_copy_us_per_mb=100_000), nic_mb_s=1000.0)
+    assert t == pytest.approx(4 * seg_mb * 0.1 + seg_mb / 1000.0, rel=1e-12)

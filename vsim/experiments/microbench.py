@@ -23,7 +23,7 @@ native cost of the request is not (``tests/test_overhead.py``).
 
 :data:`FELTER_HOST` is Felter et al.'s server and :data:`M5D_HOST` Agache et
 al.'s (NSDI 2020) for their QD1 read; :func:`felter_table` reproduces
-Felter's table from one parameter set per platform (validation/overhead.yaml
+Felter's table from one parameter set per platform (tests/test_overhead.py
 states the tolerances). :func:`io_efficiency` gives efficiency against request
 size and queue depth.
 """
@@ -205,7 +205,7 @@ def _run(profile: Profile, host: dict[str, Any], mixes: dict[str, OperationMix],
             membw = FairShare(env, MEMORY_BANDWIDTH_GB_S, job_cap=CORE_MEMORY_GB_S, name=f"{h.name}.membw")
             r = MixResources(
                 env=env, cpu=h.cpu, memory=membw, disk=h.disk, nic=h.nic, disk_s=h.disk_seconds,
-                net_mb_s=h.net_mb_s, rtt_s=float(sc.hosts[0].network_rtt_us) * 1e-6,
+                rtt_s=float(sc.hosts[0].network_rtt_us) * 1e-6,
                 disk_path=simpy.Resource(env, 1) if _has_disk_path(profile, c) else None,
                 net_path=simpy.Resource(env, 1) if _has_net_path(profile, c) else None)
 

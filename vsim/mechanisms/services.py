@@ -98,7 +98,15 @@ import simpy
 from vsim.engine.weighted import DEFAULT_WEIGHT
 from vsim.mechanisms.cgroups import CpuGroup, MemoryWatch, use
 from vsim.model.mechanism import Mechanism
-from vsim.model.overhead import MB_PER_KIB, PAGE_KIB, add_costs, costs
+from vsim.model.overhead import (
+    MB_PER_KIB,
+    MESSAGE_KIB,
+    SEGMENT_KIB,
+    add_costs,
+    costs,
+    packet_hold_s,
+    request_s,
+)
 from vsim.spec.services import ServiceFixed, ServicePoisson
 
 if TYPE_CHECKING:
@@ -165,10 +173,6 @@ STRESS_NET_CHUNK_MB = 1.0
 #: assumption: sequential reads of a request go in 128 KiB requests (the
 #: kernel's default readahead window, VM_READAHEAD_PAGES).
 SEQUENTIAL_KIB = 128.0
-#: A TCP segment of a bulk transfer (TSO/GSO: 64 KiB).
-SEGMENT_KIB = 64.0
-#: A round trip's message: ~100 bytes with TCP/IP and Ethernet headers.
-MESSAGE_KIB = 0.1
 WRITE_FLUSH_S = 1.0  # log writes reach the disk once a second (page-cache writeback)
 _SEED_KEY = 0x5E41CE  # spawn-key branch for the per-guest service generators
 
@@ -548,8 +552,7 @@ class Services(Mechanism):
         t2 = env.now
         host = st.g.host
         if svc.round_trips:
-            per = host_rtt_s(host) + 2e-6 * (e["packet_us"] + e["syscall_us"]
-                                              + MESSAGE_KIB * MB_PER_KIB * e["net_copy_us_per_mb"])
+            per = host_rtt_s(host) + 2 * (packet_hold_s(e, MESSAGE_KIB) + e["syscall_us"] * 1e-6)
             yield env.timeout(svc.round_trips * per)
         if svc.net_mb:
             yield from use(host.nic, svc.net_mb)
@@ -664,18 +667,15 @@ def disk_path_s(c: dict[str, float], requests: float, io_kib: float) -> float:
     """Time ``requests`` disk requests of ``io_kib`` spend in the guest's I/O path
     beyond the device, one after another: each request's ``io_request_us``, its
     copy, its pages' ``io_page_us`` and its system call."""
-    per = (c["io_request_us"] + io_kib * MB_PER_KIB * c["io_copy_us_per_mb"]
-           + io_kib / PAGE_KIB * c["io_page_us"] + c["syscall_us"])
-    return requests * per * 1e-6
+    return requests * sum(request_s(c, io_kib))
 
 
 def net_path_s(c: dict[str, float], mb: float, nic_mb_s: float) -> float:
     """What ``mb`` sent in 64 KiB segments adds to the wire's time: the guest's
     network path overlaps the wire, so only the path's time beyond the wire,
     and one segment's passage to fill the pipeline."""
-    seg_mb = SEGMENT_KIB * MB_PER_KIB
-    n = max(1.0, mb / seg_mb)
-    hold = (c["packet_us"] + seg_mb * c["net_copy_us_per_mb"] + c["syscall_us"]) * 1e-6
+    n = max(1.0, mb / (SEGMENT_KIB * MB_PER_KIB))
+    hold = packet_hold_s(c, SEGMENT_KIB) + c["syscall_us"] * 1e-6
     if hold <= 0:
         return 0.0
     return max(0.0, n * hold - mb / nic_mb_s) + hold

@@ -54,8 +54,9 @@ random-I/O rows (read, write, 70:30) within 7.5%; overlapped with the device
 it would miss the write row by 22%. The network path overlapped with the wire
 gives Felter's bulk throughput (0.6% below native) with the same per-packet
 cost that doubles a round trip. ``tests/test_overhead.py`` checks exact
-timelines of each part; ``validation`` holds the model against the published
-tables.
+timelines of each part;
+:func:`vsim.experiments.microbench.felter_table` holds the model against the
+published tables.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ import simpy
 from vsim.engine.fairshare import FairShare
 from vsim.spec.profile import Overhead
 
-__all__ = ["OperationMix", "MixResources", "run_mix", "CORE_MEMORY_GB_S", "PAGE_KIB", "NO_OVERHEAD"]
+__all__ = ["OperationMix", "MixResources", "run_mix", "costs", "add_costs", "request_s", "packet_hold_s",
+           "CORE_MEMORY_GB_S", "PAGE_KIB", "MB_PER_KIB", "SEGMENT_KIB", "MESSAGE_KIB", "NO_OVERHEAD"]
 
 #: assumption: one core streams at most ~8 GB/s (its line-fill buffers bound the
 #: misses it keeps in flight); a many-core STREAM run is bound by the memory
@@ -82,6 +84,10 @@ PAGE_KIB = 4.0
 MEMORY_CHUNKS = 32
 #: The MB in a KiB (requests are sized in KiB, disks and NICs in MB/s).
 MB_PER_KIB = 1024 / 1e6
+#: A TCP segment of a bulk transfer (TSO/GSO hand the NIC 64 KiB at a time).
+SEGMENT_KIB = 64.0
+#: A request/response message of one byte: ~100 bytes with TCP/IP and Ethernet headers.
+MESSAGE_KIB = 0.1
 
 #: Costs of the bare host: every field 0 and vector width 1.
 NO_OVERHEAD: dict[str, float] = {
@@ -110,9 +116,9 @@ class OperationMix:
     queue_depth: int = 1
     syscalls_per_io: float = 1.0
     round_trips: int = 0
-    message_kib: float = 0.1
+    message_kib: float = MESSAGE_KIB
     bulk_mb: float = 0.0
-    segment_kib: float = 64.0
+    segment_kib: float = SEGMENT_KIB
     window: int = 16
     syscalls_per_message: float = 1.0
 
@@ -126,6 +132,9 @@ class OperationMix:
             v = getattr(self, f)
             if not (isinstance(v, int | float) and math.isfinite(v) and v >= 0):
                 raise ValueError(f"{f}: must be a finite number >= 0, got {v!r}")
+        for f in ("io_kib", "message_kib", "segment_kib"):
+            if not getattr(self, f) > 0:
+                raise ValueError(f"{f}: a size must be > 0 KiB, got {getattr(self, f)!r}")
         for f in ("vector_share", "write_share"):
             v = getattr(self, f)
             if not 0 <= v <= 1:
@@ -169,11 +178,25 @@ class MixResources:
     disk: FairShare
     nic: FairShare
     disk_s: Any
-    net_mb_s: float
     rtt_s: float
     disk_path: simpy.Resource | None = None
     net_path: simpy.Resource | None = None
     times: dict[str, float] = field(default_factory=dict)
+
+
+def request_s(c: dict[str, float], io_kib: float, syscalls: float = 1.0) -> tuple[float, float]:
+    """One disk request's time in a guest beyond the device, in seconds:
+    ``(driver, hold)``. The driver's part (its pages' ``io_page_us`` and the
+    system calls) runs in the request's own stream; the hold (``io_request_us``
+    and the copy) on the virtual disk's path, one request at a time."""
+    driver = (io_kib / PAGE_KIB * c["io_page_us"] + syscalls * c["syscall_us"]) * 1e-6
+    hold = (c["io_request_us"] + io_kib * MB_PER_KIB * c["io_copy_us_per_mb"]) * 1e-6
+    return driver, hold
+
+
+def packet_hold_s(c: dict[str, float], kib: float) -> float:
+    """One packet's (or segment's) time on the guest's network path, in seconds."""
+    return (c["packet_us"] + kib * MB_PER_KIB * c["net_copy_us_per_mb"]) * 1e-6
 
 
 def _compute(r: MixResources, mix: OperationMix, c: dict[str, float]) -> Generator:
@@ -216,8 +239,7 @@ def _disk(r: MixResources, mix: OperationMix, c: dict[str, float]) -> Generator:
     io_kib = mix.io_kib if mix.io_pattern == "random" else None
     d_read = r.disk_s(mb, 0.0, io_kib)
     d_write = r.disk_s(0.0, mb, io_kib)
-    before = (mix.io_kib / PAGE_KIB * c["io_page_us"] + mix.syscalls_per_io * c["syscall_us"]) * 1e-6
-    hold = (c["io_request_us"] + mb * c["io_copy_us_per_mb"]) * 1e-6
+    before, hold = request_s(c, mix.io_kib, mix.syscalls_per_io)
     path = r.disk_path
     # Reads and writes interleave in the mix's proportion (a stride pattern, not random draws).
     writes = [math.floor((i + 1) * mix.write_share) - math.floor(i * mix.write_share) == 1
@@ -254,7 +276,7 @@ def _network(r: MixResources, mix: OperationMix, c: dict[str, float]) -> Generat
     env = r.env
     sys_s = mix.syscalls_per_message * c["syscall_us"] * 1e-6
     msg_mb = mix.message_kib * MB_PER_KIB
-    msg_hold = (c["packet_us"] + msg_mb * c["net_copy_us_per_mb"]) * 1e-6
+    msg_hold = packet_hold_s(c, mix.message_kib)
     for _ in range(mix.round_trips):
         if sys_s > 0:
             yield env.timeout(sys_s)
@@ -268,7 +290,7 @@ def _network(r: MixResources, mix: OperationMix, c: dict[str, float]) -> Generat
     if mix.bulk_mb > 0:
         seg_mb = mix.segment_kib * MB_PER_KIB
         n = max(1, round(mix.bulk_mb / seg_mb))
-        seg_hold = (c["packet_us"] + seg_mb * c["net_copy_us_per_mb"]) * 1e-6
+        seg_hold = packet_hold_s(c, mix.segment_kib)
 
         def sender(k: int) -> Generator:
             for _ in range(k):
