@@ -112,17 +112,25 @@ def test_docker_on_the_host_network_is_native_on_round_trips():
     assert r.loc["perf_network_latency", "docker"] < 0.6
 
 
-def test_ten_times_more_small_containers_than_vms(raw):
-    assert raw["docker"]["density_guests"] >= 10 * raw["kvm"]["density_guests"]
-    assert raw["docker"]["density_guests"] >= 1000          # 上千个
-    assert 10 <= raw["kvm"]["density_guests"] < 100          # 几十个
-    # the binding constraint comes from the placer's rejection
-    assert raw["docker"]["density_reason"].startswith(raw["docker"]["density_binding"] + ":")
+def test_thousands_of_containers_against_a_hundred_or_tens_of_vms(raw, table):
+    d, k = raw["docker"], raw["kvm"]
+    # the same application: Docker at its bridge-port policy, its physical wall in the thousands (上千个)
+    assert d["density_guests"] == 1023 and d["density_binding"] == "guest limit"
+    assert d["density_physical_guests"] >= 2500 and d["density_physical_binding"] == "memory"
+    # KVM: the vCPU ratio binds (one whole vCPU each, 4 per core on 32 cores) long before memory
+    assert k["density_guests"] == 32 * 4 and k["density_binding"] == "vcpus"
+    assert d["density_physical_guests"] >= 20 * k["density_guests"]
+    # with the startup rows' 4 GiB VMs: tens (几十个), memory-bound
+    assert 10 <= k["density_shape_guests"] < 100 and k["density_shape_binding"] == "memory"
+    # the binding constraint comes from the placer's rejection, and the cell names the limit
+    assert d["density_reason"].startswith(d["density_binding"] + ":")
+    assert "Linux bridge ports" in table.loc["density per host (limited by); physical wall", "docker"]
 
 
 def test_type2_lower_density_and_performance_with_assumptions_labelled(table, raw):
     t1, t2 = raw["kvm"], raw["virtualbox"]
-    assert t2["density_guests"] < t1["density_guests"]
+    assert t2["density_shape_guests"] < t1["density_shape_guests"]  # the host OS's memory
+    assert t2["density_physical_guests"] < t1["density_physical_guests"]
     for key in PERF:
         # a bandwidth-bound stream hides the hosted hypervisor's extra stalls (the
         # memory bus is the bottleneck for both); every other mix pays them
@@ -173,7 +181,8 @@ def test_changing_one_profile_number_changes_the_table(table, raw):
     fat = {"name": "kvm", "base": "kvm",
            "guest_memory_overhead_mib": {"value": 1000, "assumption": "test"}}
     d = vsim.density(fat)
-    assert d["guests"].iloc[0] < raw["kvm"]["density_guests"]
+    assert d["physical_guests"].iloc[0] < raw["kvm"]["density_physical_guests"]
+    assert d["memory_per_guest_mib"].iloc[0] == raw["kvm"]["memory_reserved_mib"] + 1000 - 142
 
 
 def test_render_formats(table):
@@ -243,10 +252,9 @@ def test_startup_cells_resting_on_assumed_phases_are_marked():
     assert not row["docker"].endswith("*")
     note = next(n for n in df.attrs["notes"] if n.startswith("* on startup"))
     assert "esxi 100%" in note and "docker" not in note.split("* on density")[0]
-    # density: ESXi's per-VM memory overhead is assumed (memory binds); KVM's is measured
-    dens = df.loc["density per host (limited by)"]
-    assert dens["esxi"].endswith("*") and not dens["kvm"].endswith("*") and not dens["docker"].endswith("*")
-    assert "* on density" in note and "esxi" in note.split("* on density")[1]
+    # density: vCPUs bind the VMs (the host's ratio: no star); physically ESXi's full clones fill the disk
+    dens = df.loc["density per host (limited by); physical wall"]
+    assert "*" not in dens["kvm"] and "*" not in dens["docker"]
 
 
 def test_json_says_how_each_cell_was_obtained():
@@ -257,7 +265,9 @@ def test_json_says_how_each_cell_was_obtained():
     # a cell resting on assumed per-operation costs says which
     vb = json.loads(render(compare(["virtualbox"]), "json"))["provenance"]["virtualbox"]
     assert "rests on assumed costs: io_request_us, io_copy_us_per_mb" in vb["performance vs native: random disk, 4 KiB"]
-    assert prov["guest shape"].startswith("assumption")
+    assert prov["guest shape (startup rows)"].startswith("assumption")
+    assert prov["memory per guest, same application"].startswith("formula")
+    assert prov["density per host (limited by); physical wall"].startswith("simulated")
     assert set(prov) == {r["criterion"] for r in doc["table"]}
 
 

@@ -64,7 +64,10 @@ def test_page_sharing_fits_more_vms():
            "page_sharing": {"value": 0.3, "assumption": "test: identical guests (VMware: > 30% saved)"}}
     d = density(["kvm", ksm]).set_index("platform")
     assert d.loc["kvm-ksm", "memory_per_guest_mib"] < d.loc["kvm", "memory_per_guest_mib"]
-    assert d.loc["kvm-ksm", "guests"] > d.loc["kvm", "guests"]
+    assert d.loc["kvm-ksm", "resident_per_guest_mib"] < d.loc["kvm", "resident_per_guest_mib"]
+    assert d.loc["kvm-ksm", "physical_guests"] > d.loc["kvm", "physical_guests"]
+    shaped = density(["kvm", ksm], shape={}).set_index("platform")  # 4 GiB VMs: memory binds
+    assert shaped.loc["kvm-ksm", "guests"] > shaped.loc["kvm", "guests"]
 
 
 def test_start_all_reports_startup_at_that_density():
@@ -133,7 +136,7 @@ def test_plots_from_the_experiment_tables():
     ax = density_bars(dens)
     assert len(ax.patches) == 2 and "count" in ax.get_ylabel()
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["limited by guest limit", "limited by memory"]
+    assert labels == ["limited by guest limit", "limited by vcpus", "physical wall (policies lifted)"]
     plt.close(ax.figure)
     ph = boot_phases(["docker", "kvm"])
     ax = boot_gantt(ph)

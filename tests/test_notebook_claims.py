@@ -161,12 +161,37 @@ def test_04_agent_storm_with_linked_clones_stays_near_its_idle_time():
 # -- 05-density-and-boot-storms ------------------------------------------------
 
 def test_05_thousands_of_containers_tens_of_vms_and_ksm_adds_vms():
-    d = vsim.density(["docker", "kvm"]).set_index("platform")
+    d = vsim.density(["docker", "kvm"], shape={}).set_index("platform")  # the fixed shapes
     assert d.loc["docker", "guests"] >= 1000 and d.loc["docker", "binding"] == "guest limit"
     assert 10 <= d.loc["kvm", "guests"] < 100 and d.loc["kvm", "binding"] == "memory"
     ksm = {"name": "kvm-ksm", "base": "kvm", "page_sharing": {"value": 0.3, "assumption": "test"}}
-    k = vsim.density(["kvm", ksm]).set_index("platform")["guests"]
+    k = vsim.density(["kvm", ksm], shape={}).set_index("platform")["guests"]
     assert k["kvm-ksm"] > k["kvm"]
+
+
+def test_05_the_same_application_meets_policy_walls_before_physical_ones():
+    """The walls notebook 05 reads off the table, as it states them."""
+    d = vsim.density(["docker", "kata", "kvm", "xen", "virtualbox"]).set_index("platform")
+    assert d.loc["docker", "guests"] == 1023 and d.loc["docker", "binding"] == "guest limit"
+    assert 2800 <= d.loc["docker", "physical_guests"] <= 3000               # "about 2,900"
+    assert d.loc["kata", "guests"] == 110
+    assert (d.loc[["kvm", "xen", "virtualbox"], "guests"] == 128).all()
+    assert (d.loc[["kvm", "xen", "virtualbox"], "binding"] == "vcpus").all()
+    free = 256 * 1024 - 512
+    assert 380 <= free // d.loc["kvm", "memory_per_guest_mib"] <= 420           # "about 400" by reservation
+    assert 760 <= d.loc["kvm", "physical_guests"] <= 820                    # "about 790"
+    assert d.loc["xen", "physical_guests"] == d.loc["virtualbox", "physical_guests"] == 474
+    assert d.loc["xen", "physical_binding"] == "disk"
+    shaped = vsim.density(["kvm", "xen", "virtualbox"], shape={}).set_index("platform")
+    assert ((55 <= shaped["guests"]) & (shaped["guests"] <= 65)).all() and set(shaped["binding"]) == {"memory"}
+    ksm = {"name": "kvm-ksm", "base": "kvm", "page_sharing": {"value": 0.3, "assumption": "test"}}
+    k = vsim.density(["kvm", ksm]).set_index("platform")
+    assert k.loc["kvm-ksm", "physical_guests"] > k.loc["kvm", "physical_guests"]
+    assert k.loc["kvm-ksm", "guests"] == k.loc["kvm", "guests"] == 128
+    busy = vsim.density(["docker", "kvm"], application={"working_set_mib": 80.7, "cpu_cores": 0.5})
+    b = busy.set_index("platform")
+    assert b.loc["docker", "physical_guests"] == 63 and b.loc["kvm", "physical_guests"] == 62
+    assert set(b["physical_binding"]) == {"vcpus"}
 
 
 def test_05_doubling_disk_bandwidth_halves_the_copy_and_a_bit_less_of_the_startup():

@@ -19,7 +19,7 @@ import vsim
 from vsim.cli import main
 from vsim.experiments.profiles import COLUMNS, profile_detail, profile_table
 from vsim.spec.errors import ScenarioError
-from vsim.spec.profile import Overhead, load_profile, profile_names
+from vsim.spec.profile import GuestOS, Overhead, load_profile, profile_names
 from vsim.spec.scenario import Disk, HostGroup, parse_scenario
 
 GUEST_MIB = 1024.0
@@ -63,13 +63,13 @@ def test_library_has_every_required_platform():
 def test_builtin_loads_with_provenance_for_every_number(name):
     p = load_profile(name)
     rows = p.sources()
-    # 7 quantities, 9 per-operation costs, one row per phase, each control-plane server's
-    # workers and cost per running guest, the spread and the idle CPU: nothing skipped.
+    # 7 quantities, 9 per-operation costs, 3 guest-OS quantities, one row per phase, each
+    # control-plane server's workers and cost per running guest, the spread and the idle CPU: nothing skipped.
     servers = sum(1 + (s.per_running_s is not None) for s in p.control_plane)
     spread = p.startup_cv is not None
     idle = p.idle_cpu_cores is not None
-    assert len(rows) == (7 + len(Overhead.model_fields) + len(p.start_phases) + len(p.stop_phases) + servers
-                         + spread + idle)
+    assert len(rows) == (7 + len(Overhead.model_fields) + len(GuestOS.model_fields) + len(p.start_phases)
+                         + len(p.stop_phases) + servers + spread + idle)
     assert ("idle_cpu_cores", p.idle_cpu_cores.value, p.idle_cpu_cores.provenance) in rows  # every built-in has one
     for field, _value, prov in rows:
         kind, _, text = prov.partition(": ")
@@ -176,12 +176,14 @@ def test_firecracker_boot_both_definitions():
     ("docker", 7.9 * 0.9 / 1.048576, 7.9 * 1.1 / 1.048576),  # ~7.9 MB shim per container
 ])
 def test_simulated_per_guest_memory_overhead(name, low, high):
-    """The memory the simulated host reserves for one guest, minus the guest's own RAM."""
+    """The memory the simulated host reserves for one guest, minus the guest's own RAM
+    and the host kernel objects it adds (a container's netns, veth, cgroup: not the shim's)."""
     res = one_guest(name)
-    overhead = float(res.instances.iloc[0]["memory_mib"]) - GUEST_MIB
+    kernel = load_profile(name).guest_os.kernel_objects_mib.value
+    overhead = float(res.instances.iloc[0]["memory_mib"]) - GUEST_MIB - kernel
     assert low <= overhead <= high
     h = res.hosts.iloc[0]
-    assert h["peak_memory_mib"] - h["footprint_mib"] == pytest.approx(GUEST_MIB + overhead)
+    assert h["peak_memory_mib"] - h["footprint_mib"] == pytest.approx(GUEST_MIB + overhead + kernel)
 
 
 def test_simulated_disk_use_of_published_images():

@@ -148,8 +148,10 @@ def density_bars(dens: pd.DataFrame, ax=None, log: bool = True):
     """Guests per host, one bar per platform, coloured by what limits it.
 
     ``dens`` is the table of :func:`vsim.experiments.density.density`. The count
-    is written on each bar; the y axis is logarithmic by default because
-    container and VM counts differ by orders of magnitude.
+    is written on each bar, and the physical wall (the same guests with the
+    host's policies lifted) is a black tick with its count and what binds
+    there; the y axis is logarithmic by default because container and VM
+    counts differ by orders of magnitude.
     """
     ax = _axes(ax)
     x = range(len(dens))
@@ -157,19 +159,33 @@ def density_bars(dens: pd.DataFrame, ax=None, log: bool = True):
     ax.bar(x, dens["guests"], color=colours)
     for i, n in zip(x, dens["guests"], strict=True):
         ax.annotate(f"{int(n)}", (i, n), ha="center", va="bottom", fontsize="small")
+    # The physical wall (the policies lifted: guest limits, overcommit ratios),
+    # where the table has one: a black tick above or on the bar.
+    phys = dens["physical_guests"] if "physical_guests" in dens else pd.Series([-1] * len(dens))
+    has_phys = [i for i, n in zip(x, phys, strict=True) if n >= 0]
+    if has_phys:
+        ax.scatter(has_phys, [phys.iloc[i] for i in has_phys], marker="_", s=400, color="black", zorder=3)
+        for i in has_phys:
+            ax.annotate(f"{int(phys.iloc[i])} ({dens['physical_binding'].iloc[i]})", (i, phys.iloc[i]),
+                        ha="center", va="bottom", fontsize="x-small")
+    top = max(float(dens["guests"].max()), float(phys.max()), 1.0)
     ax.set_xticks(list(x))
     ax.set_xticklabels(dens["platform"], rotation=30, ha="right")
     if log:
         ax.set_yscale("log")
-        ax.set_ylim(bottom=0.8, top=max(float(dens["guests"].max()), 1.0) * 2)
+        ax.set_ylim(bottom=0.8, top=top * 2)
     ax.set_xlabel("platform")
     ax.set_ylabel("guests per host (count)")
     ax.set_title("Density: guests that fit on one host")
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     seen = list(dict.fromkeys(dens["binding"]))
-    ax.legend(handles=[Patch(color=BINDING_COLOURS.get(b, "C4"), label=f"limited by {b}") for b in seen],
-              loc="best", fontsize="small")
+    handles: list = [Patch(color=BINDING_COLOURS.get(b, "C4"), label=f"limited by {b}") for b in seen]
+    if has_phys:
+        handles.append(Line2D([], [], color="black", marker="_", linestyle="", markersize=14,
+                              label="physical wall (policies lifted)"))
+    ax.legend(handles=handles, loc="best", fontsize="small")
     return ax
 
 

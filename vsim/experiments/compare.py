@@ -28,8 +28,12 @@ image on the host         image data in the host's cache, shared by all guests
 performance vs native     Linpack-, STREAM-, RandomAccess-, fio- and netperf-like
                           operation mixes run in the model in a guest and on the bare
                           host (:mod:`vsim.experiments.microbench`): native time / guest time
-density per host          guests placed until the host refuses one, and the
-                          resource that refused (:func:`~vsim.experiments.density.density`)
+memory per guest          what one guest of the same application reserves and
+                          touches: the platform's additions to it (:mod:`vsim.model.footprint`)
+density per host          guests of the same application placed until the host
+                          refuses one, and the resource that refused: under the host's
+                          policies, and with them lifted (the physical wall)
+                          (:func:`~vsim.experiments.density.density`)
 ========================  ==========================================================
 
 Nothing in the table is typed in: change a number in a profile (or pass a
@@ -63,6 +67,7 @@ from vsim.experiments.bootstorm import (
 from vsim.experiments.density import density
 from vsim.experiments.microbench import BENCHMARKS, DEPENDS, native_times, run_benchmarks
 from vsim.experiments.testbed import (
+    APPLICATION,
     SHAPES,
     describe_host,
     image_for,
@@ -81,6 +86,9 @@ DEFAULT_PLATFORMS = ("docker", "kvm", "firecracker", "virtualbox")
 #: simulation of a guess. (Docker's phases split a measured 0.234 s by assumption:
 #: 66% of its boot, not marked; ESXi's and Hyper-V's phases are all assumed.)
 ASSUMED_STARTUP_SHARE = 0.8
+#: A density is marked * when assumed profile numbers make up more than this
+#: share of one guest's memory and memory is what binds.
+ASSUMED_DENSITY_SHARE = 0.1
 #: Guests started at once in the boot-storm row.
 STORM_N = 50
 FORMATS = ("table", "markdown", "csv", "json")
@@ -113,15 +121,24 @@ RAW_KEYS: dict[str, str] = {
     "perf_disk_random": "fio-like 4 KiB random reads, 128 in flight, native time / guest time",
     "perf_network_latency": "netperf TCP_RR-like round trips, native time / guest time",
     "perf_network_bandwidth": "nuttcp-like bulk TCP in 64 KiB segments, native time / guest time",
-    "density_guests": "guests of the shape that fit on one host",
+    "app_ram_mib": "RAM a guest is given for the density application (a VM's flavor), MiB; 0 for a container",
+    "app_vcpus": "vCPUs a guest of the density application reserves",
+    "memory_reserved_mib": "memory one guest of the density application reserves, overhead included, MiB",
+    "memory_resident_mib": "memory one idle guest of the density application touches, overhead included, MiB",
+    "density_guests": "guests of the density application that fit on one host under its policies",
     "density_binding": "what stopped the next one: memory, vcpus, disk, guest limit (or none)",
     "density_reason": "the placer's rejection message",
+    "density_physical_guests": "guests that fit with the policies lifted, each taking the memory it touches "
+                               "and the CPU it uses (the physical wall)",
+    "density_physical_binding": "the physical wall: memory, vcpus (CPU in use) or disk",
+    "density_shape_guests": "guests of the startup rows' fixed shape (vcpus, memory_mib) that fit on one host",
+    "density_shape_binding": "what stopped the next one of those",
 }
 
 _LABELS = {
     "en": {
         "kind": "type",
-        "shape": "guest shape",
+        "shape": "guest shape (startup rows)",
         "startup_idle": "startup, idle host",
         "startup_fetch": "startup, image not on the host",
         "startup_storm": "startup, {n} at once (p50 / p95)",
@@ -134,12 +151,14 @@ _LABELS = {
         "perf_disk_random": "performance vs native: random disk, 4 KiB",
         "perf_network_latency": "performance vs native: network round trip",
         "perf_network_bandwidth": "performance vs native: network bulk",
-        "density": "density per host (limited by)",
+        "memory": "memory per guest, same application",
+        "density": "density per host (limited by); physical wall",
+        "density_shape": "density per host, startup rows' shapes",
         "criterion": "criterion",
     },
     "zh": {
         "kind": "类型",
-        "shape": "实例规格",
+        "shape": "实例规格（启动时间各行）",
         "startup_idle": "启动时间（空闲主机）",
         "startup_fetch": "启动时间（镜像不在主机上）",
         "startup_storm": "启动时间（{n}个同时启动，p50 / p95）",
@@ -152,7 +171,9 @@ _LABELS = {
         "perf_disk_random": "性能（相对原生）：随机磁盘，4 KiB",
         "perf_network_latency": "性能（相对原生）：网络往返延迟",
         "perf_network_bandwidth": "性能（相对原生）：网络批量传输",
-        "density": "系统支持量（每台主机，瓶颈）",
+        "memory": "每实例内存（同一应用）",
+        "density": "系统支持量（每台主机，瓶颈）；物理上限",
+        "density_shape": "系统支持量（启动时间各行的实例规格）",
         "criterion": "特性",
     },
 }
@@ -165,6 +186,8 @@ _WORDS = {
         "memory": "memory", "vcpus": "vCPUs", "disk": "disk", "guest limit": "per-host guest limit",
         "none": "none up to the search limit", "other": "other",
         "boot": "boot", "fit": "only {k} fit", "none_fit": "does not fit on this host", "fetch": "fetch",
+        "physically": "physically", "reserves": "reserves {r} ({ram} RAM), touches {t}",
+        "no_reserve": "reserves nothing, touches {t}",
     },
     "zh": {
         "container-engine": "容器引擎", "microvm": "微虚拟机", "native": "原生进程",
@@ -173,6 +196,8 @@ _WORDS = {
         "memory": "内存", "vcpus": "虚拟CPU", "disk": "硬盘", "guest limit": "每主机实例上限",
         "none": "搜索上限内无瓶颈", "other": "其他",
         "boot": "启动", "fit": "仅容纳{k}个", "none_fit": "主机放不下", "fetch": "下载镜像",
+        "physically": "物理上", "reserves": "预留 {r}（内存规格 {ram}），实际使用 {t}",
+        "no_reserve": "不预留，实际使用 {t}",
     },
 }
 
@@ -190,6 +215,7 @@ def _measure(profiles, host: dict, seed: int) -> dict[str, dict[str, Any]]:
     storm = boot_storm(profiles, counts=[1, STORM_N], host=host, seed=seed)
     causes = storm_curve(profiles, counts=[STORM_N], host=host, seed=seed).set_index("platform")["cause"]
     dens = density(profiles, host=host, seed=seed)
+    shaped = density(profiles, host=host, seed=seed, shape={})
     native = native_times(host)
     fetch = first_fetch(profiles, host=host, seed=seed).set_index("platform")
     phases = boot_phases(profiles, host=host, seed=seed)
@@ -201,13 +227,15 @@ def _measure(profiles, host: dict, seed: int) -> dict[str, dict[str, Any]]:
         assumed = mine[mine["phase"].isin([x.name for x in prof.start_phases if x.source is None])]
         boot = float(mine["duration_s"].sum())
         many = storm[(storm["platform"] == prof.name) & (storm["n"] == STORM_N)].iloc[0]
-        d = dens[dens["platform"] == prof.name].iloc[0]
+        a = dens[dens["platform"] == prof.name].iloc[0]  # the density application (its disk and image too)
+        sh = shape_for(prof)  # the startup rows' guest shape
+        d = shaped[shaped["platform"] == prof.name].iloc[0]  # ... and its density
         perf = run_benchmarks(prof, host, seed=seed, native=native)
         out[prof.name] = {
             "kind": _kind_word(prof),
-            "vcpus": float(d["vcpus"]),
-            "memory_mib": float(d["memory_mib"]),
-            "clone": d["clone"],
+            "vcpus": float(sh["vcpus"]),
+            "memory_mib": float(sh["memory_mib"]),
+            "clone": a["clone"],
             "startup_idle_s": float(one["startup_p50_s"]),
             "provision_idle_s": float(one["provision_mean_s"]),
             "boot_idle_s": float(one["boot_mean_s"]),
@@ -218,12 +246,20 @@ def _measure(profiles, host: dict, seed: int) -> dict[str, dict[str, Any]]:
             "storm_started": int(many["started"]),
             "storm_cause": str(causes[prof.name]),
             "startup_assumed_share": float(assumed["duration_s"].sum()) / boot if boot > 0 else 0.0,
-            "disk_per_instance_mb": float(d["disk_per_guest_mb"]),
-            "image_on_host_mb": float(d["image_cache_mb"]),
+            "disk_per_instance_mb": float(a["disk_per_guest_mb"]),
+            "image_on_host_mb": float(a["image_cache_mb"]),
             **{f"perf_{k}": float(perf[mix]) for k, (mix, _) in BENCHMARKS.items()},
-            "density_guests": int(d["guests"]),
-            "density_binding": d["binding"],
-            "density_reason": d["reason"],
+            "app_ram_mib": float(a["memory_mib"]) if prof.guest_kind in ("vm", "microvm") else 0.0,
+            "app_vcpus": float(a["vcpus"]),
+            "memory_reserved_mib": float(a["memory_per_guest_mib"]),
+            "memory_resident_mib": float(a["resident_per_guest_mib"]),
+            "density_guests": int(a["guests"]),
+            "density_binding": a["binding"],
+            "density_reason": a["reason"],
+            "density_physical_guests": int(a["physical_guests"]),
+            "density_physical_binding": a["physical_binding"],
+            "density_shape_guests": int(d["guests"]),
+            "density_shape_binding": d["binding"],
         }
     return out
 
@@ -276,15 +312,44 @@ def _is_assumed(profile, key: str) -> bool:
     return bool(_assumed_costs(profile, key))
 
 
-def _density_assumed(profile, binding: str) -> bool:
-    """Does the density rest on an assumed profile number: the per-guest memory
-    overhead when memory binds, the per-host limit when that binds? (The guest
-    shapes, assumptions for every platform alike, are stated in the notes.)"""
+def _memory_parts(profile, v: dict, physical: bool) -> list:
+    """The profile numbers one guest's memory rests on, with their MiB: its
+    monitor or shim, its kernel objects, and either its RAM flavor (what a VM
+    reserves) or its guest OS (what it touches; a container's reservation)."""
+    go = profile.guest_os
+    parts = [(profile.guest_memory_overhead_mib.value, profile.guest_memory_overhead_mib),
+             (go.kernel_objects_mib.value, go.kernel_objects_mib)]
+    if v["app_ram_mib"] > 0 and not physical:
+        parts.append((v["app_ram_mib"], go.min_memory_mib))
+    else:
+        parts.append((go.memory_mib.value, go.memory_mib))
+    return parts
+
+
+def _density_assumed(profile, v: dict, physical: bool = False) -> bool:
+    """Does a density rest on an assumed profile number: the per-host limit when
+    that binds; when memory binds, assumed parts of one guest's memory that
+    make up more than ASSUMED_DENSITY_SHARE of it? (The application is the same
+    for every platform and stated in the notes; vCPU overcommit is the host's.)"""
+    binding = v["density_physical_binding" if physical else "density_binding"]
     if binding == "memory":
-        return profile.guest_memory_overhead_mib.source is None
+        total = v["memory_resident_mib" if physical else "memory_reserved_mib"]
+        assumed = sum(x for x, q in _memory_parts(profile, v, physical) if q.source is None)
+        return assumed > ASSUMED_DENSITY_SHARE * total
     if binding == "guest limit":
         return profile.max_guests_per_host.source is None
     return False
+
+
+def _wall(profile, binding: str, w: dict) -> str:
+    """A binding wall in words; a guest limit says which (``per-host guest limit: Linux bridge ports``)."""
+    word = w.get(binding, binding)
+    what = profile.max_guests_per_host.what
+    return f"{word}: {what}" if binding == "guest limit" and what else word
+
+
+def _mib(x: float) -> str:
+    return f"{x:.0f} MiB" if x >= 10 else f"{x:.1f} MiB"
 
 
 def _cells(prof, v: dict, lang: str) -> dict[str, str]:
@@ -312,8 +377,17 @@ def _cells(prof, v: dict, lang: str) -> dict[str, str]:
         x = v[f"perf_{key}"]
         mark = "*" if _is_assumed(prof, key) else ""
         c[f"perf_{key}"] = "-" if math.isnan(x) else f"{100 * x:.1f}%{mark}"
-    c["density"] = (f"{v['density_guests']} ({w.get(v['density_binding'], v['density_binding'])})"
-                    + ("*" if _density_assumed(prof, v["density_binding"]) else ""))
+    if v["app_ram_mib"] > 0:
+        c["memory"] = w["reserves"].format(r=_mib(v["memory_reserved_mib"]), ram=_mib(v["app_ram_mib"]),
+                                           t=_mib(v["memory_resident_mib"]))
+    else:
+        c["memory"] = w["no_reserve"].format(t=_mib(v["memory_resident_mib"]))
+    pb = v["density_physical_binding"]
+    c["density"] = (f"{v['density_guests']} ({_wall(prof, v['density_binding'], w)})"
+                    + ("*" if _density_assumed(prof, v) else "")
+                    + f"; {w['physically']} {v['density_physical_guests']} ({_wall(prof, pb, w)})"
+                    + ("*" if _density_assumed(prof, v, physical=True) else ""))
+    c["density_shape"] = f"{v['density_shape_guests']} ({_wall(prof, v['density_shape_binding'], w)})"
     return c
 
 
@@ -350,7 +424,8 @@ def _star_note(values: dict[str, dict[str, Any]], profiles: dict, lang: str) -> 
     zh = lang == "zh"
     starred = [(n, v["startup_assumed_share"]) for n, v in values.items()
                if v["startup_assumed_share"] > ASSUMED_STARTUP_SHARE]
-    dense = [n for n, v in values.items() if _density_assumed(profiles[n], v["density_binding"])]
+    dense = [n for n, v in values.items()
+             if _density_assumed(profiles[n], v) or _density_assumed(profiles[n], v, physical=True)]
     parts = []
     if starred:
         share = ", ".join(f"{n} {100 * x:.0f}%" for n, x in starred)
@@ -359,9 +434,9 @@ def _star_note(values: dict[str, dict[str, Any]], profiles: dict, lang: str) -> 
                           f"not measurements: {share} (still simulated; `vsim profiles NAME` shows each phase's "
                           "provenance).")
     if dense:
-        parts.append(f"* 系统支持量：瓶颈资源的每实例开销或每主机上限为假设值：{', '.join(dense)}。" if zh
-                     else f"* on density: the binding resource's per-guest overhead or per-host limit is an "
-                          f"assumption: {', '.join(dense)}.")
+        parts.append(f"* 系统支持量：瓶颈资源（每实例内存中超过 10% 的部分，或每主机上限）为假设值：{', '.join(dense)}。" if zh
+                     else f"* on density: where memory binds, assumed profile numbers make up over 10% of one "
+                          f"guest's memory; where a guest limit binds, the limit is an assumption: {', '.join(dense)}.")
     return " ".join(parts) if parts else None
 
 
@@ -385,10 +460,23 @@ def _provenance(values: dict[str, dict[str, Any]], rows: list[str], profiles: di
                     how += "; rests on assumed costs: " + ", ".join(ass)
             elif r == "shape":
                 how = "assumption: the guest kind's shape (vsim.experiments.testbed.SHAPES)"
-            elif r in ("disk", "image", "density"):
-                how = "simulated (placement on one host); the guest shape is an assumption (vsim.experiments.testbed.SHAPES)"
-                if r == "density" and _density_assumed(profiles[name], v["density_binding"]):
-                    how += f"; the binding {v['density_binding']} rests on an assumed profile number"
+            elif r in ("disk", "image"):
+                how = ("simulated (placement on one host); the guest runs the density application "
+                       "(vsim.experiments.testbed.APPLICATION, an assumption)")
+            elif r == "memory":
+                how = ("formula (vsim.model.footprint.guest_needs): the application's working set and peak, plus "
+                       "the profile's guest OS, RAM flavor, monitor or shim and kernel objects")
+            elif r == "density_shape":
+                how = ("simulated (placement on one host until it refuses one); the startup rows' guest shape is "
+                       "an assumption (vsim.experiments.testbed.SHAPES)")
+            elif r == "density":
+                how = ("simulated (placement on one host until it refuses a guest of the density application): "
+                       "once under the host's policies, once with them lifted and each guest taking the memory "
+                       "it touches and the CPU it uses")
+                for phys in (False, True):
+                    if _density_assumed(profiles[name], v, physical=phys):
+                        b = v["density_physical_binding" if phys else "density_binding"]
+                        how += f"; the {'physical ' if phys else ''}{b} wall rests on an assumed profile number"
             else:
                 how = "profile data"
             cell[r] = how
@@ -421,6 +509,33 @@ def _minutes_note(lang: str) -> str:
             "clone-full). With its image on the host, one VM boots in seconds (the rows above).")
 
 
+def _density_note(profiles, host: dict, lang: str) -> str:
+    """What the memory and density rows run, and which walls are policies."""
+    app = APPLICATION
+    peak = app.get("peak_mib", app["working_set_mib"])
+    ratio = host.get("overcommit", {}).get("cpu", 1)
+    vms = [p for p in profiles if p.guest_kind in ("vm", "microvm")]
+    os_mib = ", ".join(f"{p.name} {p.guest_os.memory_mib.value:g} MiB" for p in vms)
+    if lang == "zh":
+        return (f"内存与系统支持量：每个平台运行同一个应用（{app['name']}：工作集 {app['working_set_mib']:g} MiB，"
+                f"峰值 {peak:g} MiB，平均 {app['cpu_cores']:g} 核；{app['why']}）。虚拟机要有自己的客户操作系统"
+                f"（{os_mib or '-'}），并按能容纳操作系统和应用峰值的最小规格（flavor，从平台的最小值起翻倍）分配内存，"
+                "全部预留，外加监视器（VMM）的内存，并且至少 1 个完整的虚拟CPU；容器共享主机内核，默认不预留内存"
+                "（Docker 不设 --memory），主机只需容纳它实际使用的内存、shim 和少量内核对象（网络命名空间、veth、cgroup、挂载）。"
+                f"策略上限：预留内存、每核 {ratio:g} 个虚拟CPU、每主机实例上限（网桥端口、max pods）；物理上限：实际使用的内存、"
+                "实际占用的 CPU、硬盘（vsim.experiments.density）。旧的固定规格对比见 scenarios/density-shapes.yaml。")
+    return (f"Memory and density: every platform runs the same application ({app['name']}: working set "
+            f"{app['working_set_mib']:g} MiB, bursts to {peak:g} MiB, {app['cpu_cores']:g} of a core on average; "
+            f"{app['why']}). A VM runs a guest OS of its own ({os_mib or '-'}), is given the smallest RAM flavor "
+            "that holds it and the application's peak (flavors double from the platform's smallest) and reserves "
+            "all of it, plus its monitor's memory and at least one whole vCPU; a container shares the host "
+            "kernel and reserves nothing by default (Docker sets no --memory): the host holds what it touches, "
+            "its shim and a few kernel objects (network namespace, veth, cgroup, mounts). Policy walls: "
+            f"reserved memory, {ratio:g} vCPUs per core, per-host guest limits (bridge ports, max pods); physical "
+            "walls: memory touched, CPU in use, disk (vsim.experiments.density). Fixed shapes instead (0.1 vCPU "
+            "and 128 MiB containers against 2 vCPU and 4 GiB VMs): scenarios/density-shapes.yaml.")
+
+
 def _notes(profiles, host: dict, default_host: bool, lang: str) -> list[str]:
     zh = lang == "zh"
     notes = []
@@ -443,7 +558,8 @@ def _notes(profiles, host: dict, default_host: bool, lang: str) -> list[str]:
             what += f", image {im['name']} {_size(im.get('size_mb') or sum(x.get('unpacked_mb', x['size_mb']) for x in im.get('layers', [])))}"
         why = SHAPES.get(k, SHAPES["container"])["why"]
         parts.append(f"{what} ({why})")
-    notes.append(("实例规格：" if zh else "Guest shapes: ") + "; ".join(parts) + ".")
+    notes.append(("实例规格（启动时间各行）：" if zh else "Guest shapes (startup rows): ") + "; ".join(parts) + ".")
+    notes.append(_density_note(profiles, host, lang))
     if zh:
         notes.append(f"启动时间 = 从请求到就绪：复制或解包镜像，再执行平台的启动阶段；'{STORM_N}个同时启动' "
                      "在同一主机上共享 CPU、硬盘和网络（公平分享），并在平台的控制平面（dockerd、libvirtd）依次排队；"
@@ -529,7 +645,7 @@ def compare(platforms=None, host=None, lang: str = "en", seed: int = 0, raw: boo
         return df
     labels = _LABELS[lang]
     rows = ["kind", "shape", "startup_idle", "startup_fetch", "startup_storm", "disk", "image",
-            *(f"perf_{k}" for k in BENCHMARKS), "density"]
+            *(f"perf_{k}" for k in BENCHMARKS), "memory", "density", "density_shape"]
     cells = {p.name: _cells(p, values[p.name], lang) for p in profiles}
     index = [labels[r].format(n=STORM_N) for r in rows]
     df = pd.DataFrame({name: [c[r] for r in rows] for name, c in cells.items()},

@@ -1,25 +1,36 @@
-"""Density: how many guests of one shape fit on one host, and what stops there.
+"""Density: how many guests of one application fit on one host, and what stops there.
 
 The course says one host holds *thousands* of containers but *tens* of VMs
-(单机支持上千个容器 / 一般几十个). Why? Each guest reserves resources when it
-is placed, and the first resource to run out decides:
+(单机支持上千个容器 / 一般几十个). Why? Run the same application on every
+platform (:data:`~vsim.experiments.testbed.APPLICATION`, a small web service)
+and each platform adds what it needs to run it (:mod:`vsim.model.footprint`):
+a VM a guest kernel and OS, a fixed RAM size (the smallest flavor that holds
+them and the service at its peak), whole vCPUs and its monitor's memory; a
+container only a shim and a few kernel objects, on the host's own kernel.
 
-* **memory**: the guest's RAM plus the platform's per-guest overhead (QEMU's
-  ~142 MiB device model, a container shim's ~8 MiB), minus what page sharing
-  (KSM) merges, out of the host's memory minus the platform's *host footprint*
-  (a Type 2 hypervisor also pays for its general-purpose host OS);
-* **vcpus**: virtual CPUs, up to the overcommit ratio times the cores;
-* **disk**: a full clone copies the whole VM image for every guest, a linked
-  clone writes a small overlay, containers share image layers and write only a
-  thin layer of their own;
-* **guest limit**: a per-host software limit, such as the 1,024 ports of the
-  Linux bridge that Docker's default network uses.
+Each guest reserves resources when it is placed, and the first to run out
+decides. There are two kinds of wall, and :func:`density` reports both:
+
+* **policy** walls, what the host's configuration allows: the memory a guest
+  *reserves* (a VM's whole RAM, overcommit ratio included), ``vcpus`` up to
+  the vCPU overcommit ratio times the cores, and per-host **guest limits**
+  (the 1,024 ports of the Linux bridge that Docker's default network uses,
+  Kubernetes' 110 pods);
+* **physical** walls, what the hardware can hold: the memory guests *touch*
+  (resident: guest OS, working set, monitor or shim, kernel objects), the
+  CPU they keep busy on average (the service's and their kernels' idle cost),
+  and the disk.
 
 :func:`density` does not work this out with a formula: it builds a scenario in
 which ever more identical guests ask for the host at once, runs the model's
 placement, counts the guests placed and reads the binding constraint from the
-first rejection's reason. With ``start=True`` it then boots all of them at
-once and reports the startup times at that density.
+first rejection's reason: once as configured (``guests``, ``binding``), once
+with the policies lifted and each guest taking only what it touches and uses
+(``physical_guests``, ``physical_binding``). Give ``shape=`` instead of an
+application to place guests of a fixed shape (the older comparison: containers
+of 0.1 vCPU and 128 MiB against VMs of 2 vCPUs and 4 GiB; also
+``scenarios/density-shapes.yaml``). With ``start=True`` it then boots all of
+them at once and reports the startup times at that density.
 """
 
 from __future__ import annotations
@@ -30,10 +41,19 @@ from typing import Any
 import pandas as pd
 
 from vsim.experiments.run import build_world, simulate
-from vsim.experiments.testbed import build_scenario, resolve_host, resolve_platforms, shape_for
+from vsim.experiments.testbed import (
+    APPLICATION,
+    build_scenario,
+    resolve_host,
+    resolve_platforms,
+    shape_for,
+)
+from vsim.model.footprint import Needs, guest_needs
 from vsim.model.world import World
 from vsim.results.tables import Results
+from vsim.spec.application import Application, parse_application
 from vsim.spec.errors import ScenarioError
+from vsim.spec.profile import Limit, Profile
 
 __all__ = ["density", "binding_of", "COLUMNS"]
 
@@ -46,14 +66,26 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     "density": {
         "platform": ("str", "profile name"),
         "kind": ("str", "guest kind: vm, container, microvm"),
-        "vcpus": ("float, vCPU", "vCPUs each guest reserves"),
-        "memory_mib": ("float, MiB", "memory each guest asks for (before overhead and page sharing)"),
+        "application": ("str", "the application every guest runs (empty when a fixed shape was placed)"),
+        "vcpus": ("float, vCPU", "vCPUs each guest reserves (a VM: whole vCPUs; a container: the application's average CPU)"),
+        "memory_mib": ("float, MiB", "memory each guest asks for before overhead and page sharing (a VM: its RAM "
+                                     "flavor; a container: what its processes touch, with no limit set)"),
         "clone": ("str", "how each guest gets its disk: full, linked or layers"),
         "requested": ("int", "guests requested at once in the last placement run"),
-        "guests": ("int", "guests placed: how many fit on the host"),
+        "guests": ("int", "guests placed under the host's policies: how many fit"),
         "binding": ("str", "what turned the next guest away: memory, vcpus, disk, guest limit; none if all fitted"),
         "reason": ("str", "the placer's rejection message for that guest"),
-        "memory_per_guest_mib": ("float, MiB", "memory one guest reserves: RAM minus page sharing plus per-guest overhead"),
+        "physical_guests": ("int", "guests placed with the policies lifted (no guest limit, no vCPU or memory "
+                                   "overcommit ratio), each taking only the memory it touches and the CPU it uses; "
+                                   "-1 when a fixed shape was placed"),
+        "physical_binding": ("str", "the physical wall that turned the next guest away then: memory, vcpus (CPU "
+                                    "in use), disk; empty when a fixed shape was placed"),
+        "memory_per_guest_mib": ("float, MiB", "memory one guest reserves: its RAM (or touched memory) less page "
+                                               "sharing, plus per-guest overhead and kernel objects"),
+        "resident_per_guest_mib": ("float, MiB", "memory one idle guest touches: guest OS and working set less page "
+                                                 "sharing, plus monitor or shim and kernel objects; NaN for a fixed shape"),
+        "cpu_per_guest_cores": ("float, cores", "CPU one guest keeps busy on average: the application's and its "
+                                                "kernel's and monitor's idle cost; NaN for a fixed shape"),
         "disk_per_guest_mb": ("float, MB", "disk one guest takes itself (clone, overlay or writable layer)"),
         "image_cache_mb": ("float, MB", "image data in the host's cache, shared by all guests"),
         "footprint_mib": ("float, MiB", "memory the platform takes on the host before any guest"),
@@ -84,42 +116,82 @@ def _place_only(sc) -> tuple[World, pd.DataFrame]:
 
 
 def density(platform: Any, host: Any = None, shape: dict | None = None, start: bool = False,
-            seed: int = 0, max_guests: int = 100_000, first_batch: int = 16) -> pd.DataFrame:
-    """How many guests of ``shape`` fit on one ``host`` running ``platform``.
+            seed: int = 0, max_guests: int = 100_000, first_batch: int = 16,
+            application: Any = None) -> pd.DataFrame:
+    """How many guests running one application fit on one ``host`` running ``platform``.
 
     ``platform`` is a name, a Profile, a profile mapping (``base: kvm`` plus
     overrides), or a list of those (one row each). ``host`` is ``None`` (the
     default server of :mod:`vsim.experiments.testbed`), a scenario file, a
-    HostGroup or a mapping. ``shape`` overrides the kind's default guest shape:
-    ``{"vcpus": 1, "memory_mib": 512, "clone": "linked"}``.
+    HostGroup or a mapping. ``application`` is a mapping of
+    :class:`~vsim.spec.application.Application` fields (by default
+    :data:`~vsim.experiments.testbed.APPLICATION`); each platform's guest is
+    sized for it (:func:`vsim.model.footprint.guest_needs`). ``shape`` instead
+    places guests of a fixed shape (``{"vcpus": 1, "memory_mib": 512, "clone":
+    "linked"}``; the kind's defaults for what it leaves out), with no physical
+    wall worked out.
 
     The request doubles (16, 32, 64, ...) until the host turns a guest away, up to
     ``max_guests``; ``binding`` is then ``'none'``. Returns one row per platform;
     columns are documented in :data:`COLUMNS` (and ``vsim.COLUMNS['density']``).
     """
-    if not isinstance(max_guests, int) or max_guests < 1:
+    if not isinstance(max_guests, int) or isinstance(max_guests, bool) or max_guests < 1:
         raise ScenarioError(f"max_guests: must be a whole number >= 1, got {max_guests!r}")
     if not isinstance(start, bool):
         raise ScenarioError(f"start: must be True or False, got {start!r}")
+    if shape is not None and application is not None:
+        raise ScenarioError("shape: give an application (each platform sizes its guest for it) or a fixed shape, "
+                            "not both")
+    app = None if shape is not None else parse_application(APPLICATION if application is None else application)
     profiles = resolve_platforms(platform)
     h = resolve_host(host)
-    rows = [_one(p, h, shape, start, seed, max_guests, first_batch) for p in profiles]
+    rows = [_one(p, h, shape, app, start, seed, max_guests, first_batch) for p in profiles]
     return pd.DataFrame.from_records(rows, columns=list(COLUMNS["density"]))
 
 
-def _one(profile, host, shape, start, seed, max_guests, first_batch) -> tuple:
-    sh = shape_for(profile, shape)
+def _fill(profile: Profile, host: dict, sh: dict, seed: int, max_guests: int, first_batch: int):
+    """Request ever more guests of shape ``sh`` at once until the host refuses one."""
     n = max(1, min(first_batch, max_guests))
     while True:
         sc = build_scenario(profile, host, sh, n, name=f"density-{profile.name}", seed=seed)
         world, inst = _place_only(sc)
         rejected = inst[inst["state"] == "rejected"]
         if len(rejected) or n >= max_guests:
-            break
+            return world, inst, rejected
         n = min(2 * n, max_guests)
+
+
+def _refused(world: World, rejected: pd.DataFrame) -> str:
+    return world.guests[int(rejected["id"].iloc[0])].refused_by if len(rejected) else ""
+
+
+def _physical(profile: Profile, host: dict, sh: dict, needs: Needs, seed: int, max_guests: int,
+              first_batch: int) -> tuple[int, str]:
+    """Placement with the policies lifted: no guest limit on the platform or the
+    host, no overcommit ratio, each guest reserving only the memory it touches
+    and, as vCPUs, the cores it keeps busy on average."""
+    free = profile.model_copy(update={"max_guests_per_host": Limit(
+        value=None, assumption="lifted: the physical wall is sought")})
+    hw = dict(host)
+    hw["overcommit"] = {**host.get("overcommit", {}), "cpu": 1.0, "memory": 1.0}
+    hw["max_guests"] = None
+    phys = {**sh, "vcpus": needs.cpu_cores, "memory_mib": needs.resident_workload_mib}
+    world, inst, rejected = _fill(free, hw, phys, seed, max_guests, first_batch)
+    return int((inst["state"] != "rejected").sum()), binding_of(_refused(world, rejected)) if len(rejected) else "none"
+
+
+def _one(profile, host, shape, app: Application | None, start, seed, max_guests, first_batch) -> tuple:
+    needs = guest_needs(profile, app) if app is not None else None
+    if needs is not None:
+        assert app is not None
+        sh = shape_for(profile, {"vcpus": needs.vcpus, "memory_mib": needs.workload_memory_mib,
+                                 "disk_gib": app.disk_mb / 1073.741824})
+    else:
+        sh = shape_for(profile, shape)
+    world, inst, rejected = _fill(profile, host, sh, seed, max_guests, first_batch)
     placed = inst[inst["state"] != "rejected"]
     reason = str(rejected["reason"].iloc[0]) if len(rejected) else ""
-    refused_by = world.guests[int(rejected["id"].iloc[0])].refused_by if len(rejected) else ""
+    refused_by = _refused(world, rejected)
     hst = world.hosts[0]
     placer = world.placer
     mem_cap = hst.memory_capacity_mib
@@ -132,11 +204,17 @@ def _one(profile, host, shape, start, seed, max_guests, first_batch) -> tuple:
         st = simulate(full).instances["startup_s"].dropna()
         if len(st):
             p50, p95, pmax = float(st.quantile(0.5)), float(st.quantile(0.95)), float(st.max())
+    if needs is not None:
+        phys_n, phys_b = _physical(profile, host, sh, needs, seed, max_guests, first_batch)
+        resident, cpu = needs.resident_mib, needs.cpu_cores
+    else:
+        phys_n, phys_b, resident, cpu = -1, "", math.nan, math.nan
     g0 = world.guests[0]  # every guest is identical: what one needs, placed or not
     return (
-        profile.name, profile.guest_kind, float(sh["vcpus"]), float(sh["memory_mib"]), clone,
-        int(len(inst)), int(len(placed)), binding_of(refused_by), reason,
-        float(g0.memory_mib), float(world.own_disk_mb(g0)),
+        profile.name, profile.guest_kind, app.name if app is not None else "",
+        float(sh["vcpus"]), float(sh["memory_mib"]), clone,
+        int(len(inst)), int(len(placed)), binding_of(refused_by), reason, phys_n, phys_b,
+        float(g0.memory_mib), float(resident), float(cpu), float(world.own_disk_mb(g0)),
         float(hst.cache_mb), float(hst.footprint_mib),
         float(mem_cap - placer.mem_free[0]), float(mem_cap),
         float(hst.vcpu_capacity - placer.vcpu_free[0]), float(hst.vcpu_capacity),

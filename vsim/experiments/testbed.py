@@ -32,6 +32,7 @@ from vsim.spec.scenario import HostGroup, Scenario, load_scenario, parse_scenari
 __all__ = [
     "DEFAULT_HOST",
     "SHAPES",
+    "APPLICATION",
     "IMAGES",
     "resolve_host",
     "resolve_platform",
@@ -94,6 +95,22 @@ SHAPES: dict[str, dict[str, Any]] = {
         "why": "assumption: a serverless-style microVM; Firecracker's own tests use 1 vCPU and 128 MiB, "
                "doubled to hold the service",
     },
+}
+
+#: The application every platform runs in the density experiment (and the
+#: compare table's density row): one service, so that what differs is only what
+#: each platform adds to it (vsim.model.footprint). Fields as in
+#: vsim.spec.application.Application.
+APPLICATION: dict[str, Any] = {
+    "name": "web-service",
+    "working_set_mib": 80.7,
+    "peak_mib": 128,
+    "cpu_cores": 0.01,
+    "peak_cores": 1,
+    "disk_mb": 0,
+    "why": "source: nginx used 84.6 MB = 80.7 MiB in Docker (Plauth et al. 2017 raw data); assumption: bursts to "
+           "128 MiB, 1% of a core on average (a lightly used service), one core at its busiest, nothing "
+           "written to its own disk",
 }
 
 #: Images, by the kind of disk a platform needs. Sizes carry their sources.

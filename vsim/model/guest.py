@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
 
+from vsim.model.footprint import guest_memory_mib
 from vsim.spec.profile import Profile
 from vsim.spec.scenario import Image, Workload
 
@@ -58,8 +59,7 @@ class Guest:
         self.reason = ""
         self.refused_by = ""  # if rejected: the binding resource (vsim.model.placement.Refusal)
         self.vcpus = workload.vcpus
-        sharing = profile.page_sharing.value
-        self.memory_mib = workload.memory_mib * (1.0 - sharing) + profile.guest_memory_overhead_mib.value
+        self.memory_mib = guest_memory_mib(profile, workload.memory_mib)
         self.disk_mb = 0.0
         self.pulled_mb = 0.0
         self.lifetime_s = lifetime_s

@@ -49,6 +49,7 @@ __all__ = [
     "Phase",
     "ControlServer",
     "Overhead",
+    "GuestOS",
     "Profile",
     "builtin_profiles",
     "load_profile",
@@ -97,9 +98,12 @@ class Quantity(_Provenanced):
 
 
 class Limit(_Provenanced):
-    """A limit with its provenance; ``value: null`` means no limit."""
+    """A limit with its provenance; ``value: null`` means no limit; ``what``
+    names it in a few words (``Linux bridge ports``), for tables that say
+    which wall a density hit."""
 
     value: float | None
+    what: str = Field(default="", max_length=80)
 
 
 class Phase(_Strict):
@@ -240,6 +244,40 @@ class Overhead(_Strict):
         return self
 
 
+class GuestOS(_Strict):
+    """What a guest needs besides its application: the memory side of density.
+
+    A VM runs a whole guest kernel and OS of its own, is given a fixed amount
+    of RAM when it starts (the smallest flavor that holds the guest OS and the
+    application at its peak; see :mod:`vsim.model.footprint`) and reserves all
+    of it; it *touches* only what its kernel, OS and application use (its
+    resident memory), and its page cache grows into the rest as it runs. A
+    container shares the host kernel: it has no RAM of its own to reserve,
+    only what its processes touch plus a few kernel objects on the host.
+
+    * ``memory_mib``: what the guest's own kernel and OS keep resident when
+      idle (0 for a container: it shares the host kernel).
+    * ``min_memory_mib``: the smallest RAM a guest is given (a VM flavor's
+      smallest size, a microVM monitor's default); 0 where there is no RAM of
+      its own.
+    * ``kernel_objects_mib``: host kernel memory each guest adds outside its
+      process or monitor (a container's network namespace, veth pair, cgroup
+      and mounts).
+    """
+
+    memory_mib: Quantity
+    min_memory_mib: Quantity
+    kernel_objects_mib: Quantity
+
+    @model_validator(mode="after")
+    def _range(self) -> GuestOS:
+        for name in type(self).model_fields:
+            v = getattr(self, name).value
+            if not math.isfinite(v) or not 0 <= v <= 1e7:
+                raise ValueError(f"{name}: must be a finite number of MiB from 0 to 1e7, got {v}")
+        return self
+
+
 # "native" is no platform at all: the application runs as a plain process of
 # the host OS (the bare-metal baseline every efficiency is measured against).
 PlatformKind = Literal["hypervisor", "container-engine", "microvm", "native"]
@@ -270,6 +308,7 @@ class Profile(_Strict):
     max_guests_per_host: Limit
     linked_clone_overlay_mb: Quantity
     overhead: Overhead
+    guest_os: GuestOS
     start_phases: tuple[Phase, ...] = Field(min_length=1)
     stop_phases: tuple[Phase, ...] = ()
     control_plane: tuple[ControlServer, ...] = ()
@@ -360,6 +399,9 @@ class Profile(_Strict):
         for fld in Overhead.model_fields:
             q = getattr(self.overhead, fld)
             rows.append((f"overhead.{fld}", q.value, q.provenance))
+        for fld in GuestOS.model_fields:
+            q = getattr(self.guest_os, fld)
+            rows.append((f"guest_os.{fld}", q.value, q.provenance))
         if self.idle_cpu_cores is not None:
             rows.append(("idle_cpu_cores", self.idle_cpu_cores.value, self.idle_cpu_cores.provenance))
         if self.startup_cv is not None:
