@@ -33,7 +33,7 @@ HOMES = {
                              "host_states"],
     "vsim.experiments.profiles": ["profiles"],
     "vsim.experiments.microbench": ["felter_table", "io_efficiency"],
-    "vsim.experiments.density": ["density"],
+    "vsim.experiments.density": ["density", "idle_footprint"],
     "vsim.experiments.bootstorm": ["boot_storm", "first_fetch", "storm_curve"],
     "vsim.experiments.sweep": ["sweep", "sweep_summary"],
     "vsim.experiments.plan": ["plan"],

@@ -184,3 +184,52 @@ def test_the_star_follows_the_numbers_of_the_wall_that_binds():
     assert raw["density_binding"] == raw["density_physical_binding"] == "memory"
     policy, physical = t.loc["density per host (limited by); physical wall", "kvm-flavor"].split("; ")
     assert policy.endswith("*") and not physical.endswith("*")
+
+
+# -- idle footprint: 1,000 idle guests (Manco et al. 2017) --------------------------------
+
+def test_idle_guests_cost_memory_by_parts_and_cpu_on_the_simulated_host():
+    from vsim.experiments.density import IDLE_HOST, idle_footprint
+
+    t = idle_footprint(["docker", "kvm", "firecracker", "containerd"], n=1000).set_index("platform")
+    assert (t["guests"] == 1000).all()
+    for name, parts in (("docker", 1 + 7.5 + 1.0), ("kvm", 108.7 + 1 + 142), ("firecracker", 25.7 + 1 + 4.2)):
+        p = vsim.load_profile(name)
+        assert t.loc[name, "resident_per_guest_mib"] == pytest.approx(parts)
+        assert t.loc[name, "memory_gb"] == pytest.approx((1000 * parts + p.host_memory_mib.value) * 1.048576 / 1000)
+        # every booted guest takes its idle CPU from the host: n x idle_cpu_cores of 64 cores
+        assert t.loc[name, "cpu_pct"] == pytest.approx(100 * 1000 * p.idle_cpu_cores.value / IDLE_HOST["cores"])
+    # 1,000 idle Debian-like VMs keep a quarter of the host busy; containers a fifth of a percent
+    assert t.loc["kvm", "cpu_pct"] > 100 * t.loc["docker", "cpu_pct"]
+    assert t.loc["kvm", "memory_gb"] > 20 * t.loc["docker", "memory_gb"]
+    # the published figures sit beside them, and say which were used to calibrate
+    assert t.loc["docker", "published_memory_gb"] == 5.0 and t.loc["docker", "published_cpu_pct"] == 0.2
+    assert t.loc["docker", "calibrated_on_it"] == "cpu"            # its memory is a prediction
+    assert t.loc["kvm", "calibrated_on_it"] == "memory, cpu"
+    assert t.loc["containerd", "published"] == "" and t.loc["containerd", "calibrated_on_it"] == ""
+    half = idle_footprint(["kvm"], n=500).iloc[0]
+    assert half["cpu_pct"] == pytest.approx(t.loc["kvm", "cpu_pct"] / 2)
+
+
+def test_idle_vms_take_their_cpu_from_what_a_service_can_use():
+    from vsim.experiments.density import IDLE_APPLICATION, IDLE_HOST
+    from vsim.experiments.run import build_world
+    from vsim.experiments.testbed import build_scenario, resolve_host, shape_for
+
+    kvm = KVM.model_copy(update={"max_guests_per_host": KVM.max_guests_per_host})
+    needs = guest_needs(kvm, parse_application(IDLE_APPLICATION))
+    sh = shape_for(kvm, {"vcpus": needs.vcpus, "memory_mib": needs.workload_memory_mib})
+    world = build_world(build_scenario(kvm, resolve_host(IDLE_HOST), sh, 1000, seed=0))
+    h = world.hosts[0]
+    before = h.cpu.capacity
+    world.run()
+    assert before == pytest.approx(64 - KVM.host_cpu_cores.value)
+    assert h.cpu.capacity == pytest.approx(64 - KVM.host_cpu_cores.value - 1000 * 0.016)
+
+
+@pytest.mark.parametrize("n", [0, -1, 10_001, 2.5, True])
+def test_idle_footprint_refuses_a_bad_count(n):
+    from vsim.experiments.density import idle_footprint
+
+    with pytest.raises(vsim.ScenarioError, match="n:"):
+        idle_footprint(["docker"], n=n)

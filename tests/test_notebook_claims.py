@@ -194,6 +194,17 @@ def test_05_the_same_application_meets_policy_walls_before_physical_ones():
     assert set(b["physical_binding"]) == {"vcpus"}
 
 
+def test_05_idle_guests_as_the_notebook_reads_them():
+    from vsim.experiments.density import idle_footprint
+
+    t = idle_footprint(["docker", "kvm", "xen", "firecracker"]).set_index("platform")
+    assert t.loc["kvm", "cpu_pct"] == pytest.approx(t.loc["kvm", "published_cpu_pct"]) == 25  # calibrated there
+    assert 255 <= t.loc["kvm", "memory_gb"] <= 275 and t.loc["kvm", "published_memory_gb"] == 114  # "about 264 GB"
+    assert abs(t.loc["xen", "memory_gb"] - t.loc["kvm", "memory_gb"]) < 20             # "lands near KVM"
+    assert 9 <= t.loc["docker", "memory_gb"] <= 11 and t.loc["docker", "published_memory_gb"] == 5  # "about 10 GB"
+    assert vsim.load_profile("docker").guest_memory_overhead_mib.value * 1.048576 > 5  # the shim alone > 5 MB
+
+
 def test_05_doubling_disk_bandwidth_halves_the_copy_and_a_bit_less_of_the_startup():
     out = {}
     for f in (1, 2):

@@ -3,7 +3,8 @@
 The course compares Docker containers with KVM virtual machines in four lines
 (启动 秒级 / 分钟级, 硬盘使用 MB / GB, 性能 接近原生 / 弱于, 系统支持量 上千个 /
 几十个). :func:`compare` builds that table for any set of platforms on any
-host. Every cell is the output of a simulation run made at call time. The
+host. Every cell is the output of a simulation run made at call time, but
+the 'memory per guest' row, a stated formula (:mod:`vsim.model.footprint`). The
 performance rows run benchmark-like *operation mixes* (compute, memory
 streamed or updated at random, disk requests of a size at a queue depth,
 messages, segments) in a guest and on the bare host; each operation pays the

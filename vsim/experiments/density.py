@@ -55,7 +55,7 @@ from vsim.spec.application import Application, parse_application
 from vsim.spec.errors import ScenarioError
 from vsim.spec.profile import Limit, Profile
 
-__all__ = ["density", "binding_of", "COLUMNS"]
+__all__ = ["density", "idle_footprint", "binding_of", "COLUMNS", "IDLE_APPLICATION", "IDLE_HOST", "IDLE_PUBLISHED"]
 
 #: The resources a placement refusal (vsim.model.placement.Refusal) can name
 #: that are capacity walls of the host; any other refusal is reported as "other".
@@ -97,6 +97,46 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "startup_p95_s": ("float, s", "with start=True: 95th percentile of the same"),
         "startup_max_s": ("float, s", "with start=True: the last guest's startup"),
     },
+    "idle_footprint": {
+        "platform": ("str", "profile name"),
+        "kind": ("str", "guest kind: vm, container, microvm"),
+        "guests": ("int", "idle guests running on the host (all booted)"),
+        "memory_gb": ("float, GB", "memory they touch, the platform's host footprint included (formula: "
+                                   "guests x resident_per_guest_mib + footprint)"),
+        "resident_per_guest_mib": ("float, MiB", "memory one idle guest touches: guest OS, an idle process, monitor "
+                                                 "or shim, kernel objects (vsim.model.footprint)"),
+        "cpu_pct": ("float, %", "share of the host's cores the idle guests keep busy, read from the simulated host "
+                                "once every guest has booted (each running guest takes its profile's "
+                                "idle_cpu_cores from the CPU)"),
+        "published": ("str", "what the published figure beside it measured (measurements.md section 8); empty "
+                             "if none"),
+        "published_memory_gb": ("float, GB", "published memory of as many idle guests; NaN if none"),
+        "published_cpu_pct": ("float, %", "published share of the host's CPU; NaN if none"),
+        "calibrated_on_it": ("str", "which of this platform's per-guest numbers were taken from that same "
+                                    "publication (memory, cpu): there the match is by construction, not a check"),
+    },
+}
+
+#: The host of the idle-footprint table: Manco et al. (SOSP 2017) ran their idle
+#: guests on a 64-core host, and report CPU as a share of it. Memory and disk:
+#: assumption, enough for 1,000 guests of every platform's reservations and
+#: full clones (the figures compared are what the guests touch, which the host's
+#: size does not change).
+IDLE_HOST: dict[str, Any] = {"name": "manco-host", "cores": 64, "memory_gib": 1024,
+                             "disk": {"capacity_gib": 10_000}, "overcommit": {"cpu": 16.0}}
+#: What an idle guest runs: assumption, nothing but one sleeping process (about
+#: 1 MiB touched, no CPU to speak of); a VM's guest OS comes on top (guest_os).
+IDLE_APPLICATION: dict[str, Any] = {
+    "name": "idle", "working_set_mib": 1.0, "cpu_cores": 1e-6,
+    "why": "assumption: one sleeping process (sleep, a shell): about 1 MiB touched, no CPU",
+}
+#: Manco et al. 2017 (measurements.md section 8): 1,000 idle instances, memory
+#: (GB) and host CPU (%), by what was measured; and which guest kinds or profiles
+#: each is set beside.
+IDLE_PUBLISHED: dict[str, tuple[str, float, float]] = {
+    "vm": ("1,000 idle Debian VMs on Xen (Manco et al. 2017)", 114.0, 25.0),
+    "microvm": ("1,000 idle Tinyx VMs on Xen (Manco et al. 2017)", 27.0, 1.0),
+    "docker": ("1,000 idle Docker containers (Manco et al. 2017)", 5.0, 0.2),
 }
 
 
@@ -220,3 +260,52 @@ def _one(profile, host, shape, app: Application | None, start, seed, max_guests,
         float(hst.vcpu_capacity - placer.vcpu_free[0]), float(hst.vcpu_capacity),
         p50, p95, pmax,
     )
+
+
+def idle_footprint(platforms: Any = ("docker", "kvm", "xen", "firecracker"), n: int = 1000,
+                   host: Any = None, seed: int = 0) -> pd.DataFrame:
+    """What ``n`` idle guests of each platform cost their host: memory and CPU.
+
+    Each platform runs alone on :data:`IDLE_HOST` (Manco et al.'s 64 cores, or
+    ``host``), with ``n`` guests of :data:`IDLE_APPLICATION` started at once
+    and run until all have booted. The CPU share is read from the simulated
+    host then (each running guest takes its profile's ``idle_cpu_cores``); the
+    memory is what the guests touch (:func:`vsim.model.footprint.guest_needs`)
+    times ``n``, plus the platform's footprint. Beside each, Manco et al.'s
+    figure for the nearest thing they measured (:data:`IDLE_PUBLISHED`), and
+    ``calibrated_on_it`` says which of the profile's numbers came from that
+    figure (a match there is by construction). Per-host guest limits are
+    lifted (Manco et al. ran 1,000 of each). Columns: ``vsim.COLUMNS['idle_footprint']``.
+    """
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 10_000:
+        raise ScenarioError(f"n: must be a whole number of guests from 1 to 10000, got {n!r}")
+    profiles = resolve_platforms(list(platforms) if isinstance(platforms, tuple) else platforms)
+    h = resolve_host(IDLE_HOST if host is None else host)
+    app = parse_application(IDLE_APPLICATION)
+    rows = []
+    for prof in profiles:
+        needs = guest_needs(prof, app)
+        sh = shape_for(prof, {"vcpus": needs.vcpus, "memory_mib": needs.workload_memory_mib})
+        # Manco et al. ran 1,000 of each: per-host guest limits (kubelet's 110 pods, a
+        # vendor's supported maximum) are lifted, as for the physical wall.
+        free = prof.model_copy(update={"max_guests_per_host": Limit(
+            value=None, assumption="lifted: as many idle guests as were measured")})
+        sc = build_scenario(free, h, sh, n, name=f"idle-{prof.name}", seed=seed)
+        world = build_world(sc)
+        world.run()  # until every guest has booted (they run forever: nothing more happens)
+        hst = world.hosts[0]
+        running = sum(g.state == "running" for g in world.guests)
+        key = prof.name if prof.name in IDLE_PUBLISHED else prof.guest_kind
+        what, pub_mem, pub_cpu = IDLE_PUBLISHED.get(key, ("", math.nan, math.nan))
+        calibrated = []
+        if what and "Manco" in prof.guest_os.memory_mib.provenance:
+            calibrated.append("memory")
+        if what and prof.idle_cpu_cores is not None and "Manco" in prof.idle_cpu_cores.provenance:
+            calibrated.append("cpu")
+        rows.append((
+            prof.name, prof.guest_kind, int(running),
+            (running * needs.resident_mib + hst.footprint_mib) * 1.048576 / 1000,
+            float(needs.resident_mib), 100.0 * hst.idle_cores / hst.cores,
+            what, pub_mem, pub_cpu, ", ".join(calibrated),
+        ))
+    return pd.DataFrame.from_records(rows, columns=list(COLUMNS["idle_footprint"]))
