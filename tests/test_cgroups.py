@@ -141,6 +141,16 @@ def test_noisy_neighbour_isolation():
     assert not ((ev["workload"] == "victim-vm-forking") & (ev["event"] == "pids-limit")).any()
     bomb = ev[ev["workload"] == "vm-fork-bomb"].iloc[0]
     assert "guest kernel's pid_max" in bomb["cause"] and bomb["amount"] == 40_001 - 32_768
+    # No io.max by default: a container's disk hog slows the container next to it as a VM's does
+    assert d["victim-container-disk"] > 3 * d["victim-container"]
+    # No memory limit by default: the leak fills the host and its OOM killer ends the largest
+    # process, the victim's (20 GiB), not the leak's; the same leak in a VM ends only that VM
+    inst = res.instances.set_index("workload")
+    assert inst.loc["victim-memory", "state"] == "failed" and "host out of memory" in inst.loc["victim-memory", "reason"]
+    assert inst.loc["memory-hog", "state"] == "running"
+    assert inst.loc["vm-memory-hog", "state"] == "failed" and "inside the VM" in inst.loc["vm-memory-hog", "reason"]
+    assert inst.loc["victim-vm-memory", "state"] == "running"
+    assert served["victim-vm-memory"] > 0.8 * served["victim-vm"]
     u = res.utilisation
     assert set(u.columns) == {"time_s", "host", "cpu_util", "disk_util", "nic_util"}
     assert u["cpu_util"].between(0, 1 + 1e-9).all()

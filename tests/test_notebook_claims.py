@@ -266,3 +266,30 @@ def test_07_ha_restarts_every_failed_guest_and_containers_lose_their_layer():
     no_ha = vsim.simulate(vsim.load_scenario(SC / "host-failure.yaml", overrides={"ha.restart": False}), seed=3)
     assert (no_ha.tables["recoveries"]["outcome"] == "lost").all()
     assert (no_ha.instances["state"] == "running").sum() < (fail.instances["state"] == "running").sum()
+
+
+# -- 08-isolation -------------------------------------------------------------------
+
+def test_08_what_docker_defaults_fence_and_what_they_do_not():
+    from vsim.experiments.load import service_summary
+
+    res = vsim.simulate(vsim.load_scenario(SC / "noisy-neighbour.yaml"))
+    s = service_summary(res.requests).set_index("workload")
+    cpu = s["cpu_mean_s"]
+    for v in ("victim-container", "victim-capped", "victim-vm"):                  # "about 5 ms in every CPU row"
+        assert 0.0045 <= cpu[v] <= 0.0060, v
+    disk = s["disk_mean_s"]
+    for v in ("victim-container-disk", "victim-vm-disk"):                          # "about 1.1 ms ... alike"
+        assert 0.0009 <= disk[v] <= 0.0013, v
+    assert disk["victim-quiet"] == pytest.approx(0.00012, rel=0.1)                # "0.12 ms alone"
+    assert disk["victim-vm"] == pytest.approx(0.00023, rel=0.1)                   # "0.23 ms in a VM"
+    assert "victim-forking" not in s.index and s.loc["victim-vm-forking", "requests"] > 0
+    inst = res.instances.set_index("workload")
+    killed_after = inst.loc["victim-memory", "stopped_s"] - inst.loc["memory-hog", "ready_s"]
+    assert 20 <= killed_after <= 26                                                   # "after about 23 s"
+    assert 11_000 <= 100 + 500 * killed_after <= 13_000                               # "the 12 GiB leak"
+    capped = vsim.simulate(vsim.load_scenario(SC / "noisy-neighbour.yaml",
+                                              overrides={"workloads.16.limits.memory_mib": 2048}))
+    c = capped.instances.set_index("workload")
+    assert c.loc["victim-memory", "state"] == "running" and c.loc["memory-hog", "state"] == "failed"
+    assert c.loc["memory-hog", "stopped_s"] - c.loc["memory-hog", "ready_s"] == pytest.approx(3.896)

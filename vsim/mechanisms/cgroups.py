@@ -43,7 +43,7 @@ import simpy
 
 from vsim.engine.fairshare import FairShare
 
-__all__ = ["CpuGroup", "MemoryWatch", "use"]
+__all__ = ["CpuGroup", "MemoryWatch", "HostMemory", "use"]
 
 _EPS = 1e-12
 
@@ -172,7 +172,9 @@ class MemoryWatch:
 
     ``usage(t) = resident + growth x (t - start) + per_request x in_flight``.
     The watch fires ``on_oom(usage_mib)`` at the exact moment usage reaches the
-    limit (a leak), or when a new request would push it over (a burst).
+    limit (a leak), or when a new request would push it over (a burst). With
+    ``limit_mib`` infinite (a container without ``memory.max``, Docker's
+    default) it never fires: only the host's memory bounds it (:class:`HostMemory`).
     """
 
     def __init__(self, env: simpy.Environment, limit_mib: float, resident_mib: float,
@@ -206,7 +208,7 @@ class MemoryWatch:
             self.killed = True
             self.on_oom(u)
             return
-        if self.growth > 0:
+        if self.growth > 0 and self.limit < math.inf:
             self._gen += 1
             gen = self._gen
             t = self.env.timeout((self.limit - u) / self.growth)
@@ -217,3 +219,63 @@ class MemoryWatch:
     def stop(self) -> None:
         self.killed = True
         self._gen += 1
+
+
+class HostMemory:
+    """One host's physical memory, which every container on it draws from.
+
+    A container without a memory limit (Docker's default: no ``--memory``)
+    takes host memory as its processes touch it. Nothing fences one container
+    from another here: when what the guests hold reaches the host's memory, the
+    host kernel's OOM killer ends the process with the highest *badness*,
+    which is about its resident memory (Linux's ``oom_badness``: resident
+    pages, swap and page tables), over the whole host. That is the biggest
+    process, not the one that grew: a small container leaking memory can get a
+    large, well-behaved neighbour killed. A VM holds its RAM on the host (a
+    leak inside it fills only its own RAM, where its own kernel's OOM killer
+    acts); a container with ``memory.max`` is stopped by its own cgroup first.
+
+    ``watches`` are the containers' :class:`MemoryWatch` objects (their usage
+    over time), ``fixed_mib()`` what the rest of the host holds now (its
+    footprint, the VMs' RAM, every guest's monitor or shim), and
+    ``candidates()`` every guest with its badness (MiB). :meth:`check` finds
+    the moment the host runs out (usage grows linearly between changes, so the
+    moment is exact), and calls ``on_kill(key, badness_mib, held_mib)`` for
+    the OOM killer's choice; the caller ends that guest and removes it.
+    Call :meth:`check` again whenever a guest starts, stops or changes its
+    requests in flight.
+    """
+
+    def __init__(self, env: simpy.Environment, capacity_mib: float, fixed_mib, candidates, on_kill) -> None:
+        self.env = env
+        self.capacity = capacity_mib
+        self.fixed_mib = fixed_mib
+        self.candidates = candidates
+        self.on_kill = on_kill
+        self.watches: dict[int, MemoryWatch] = {}
+        self.kills = 0
+        self._gen = 0
+
+    def held(self) -> float:
+        """MiB held on the host now: the fixed part and every watched container's usage."""
+        return self.fixed_mib() + sum(w.usage() for w in self.watches.values())
+
+    def check(self) -> None:
+        tol = 1e-9 * max(1.0, self.capacity)
+        for _ in range(len(self.watches) + 64):  # each kill frees memory; a bounded loop
+            held = self.held()
+            if held < self.capacity - tol:
+                break
+            cands = self.candidates()
+            if not cands:
+                break
+            badness, key = max(cands, key=lambda c: (c[0], -c[1]))  # the largest; the oldest among equals
+            self.kills += 1
+            self.on_kill(key, badness, held)
+        growth = sum(w.growth for w in self.watches.values() if not w.killed)
+        self._gen += 1
+        room = self.capacity - self.held()
+        if growth > 0 and room > tol:  # (full with nothing left to kill: nothing to wait for)
+            gen = self._gen
+            t = self.env.timeout(room / growth)
+            t.callbacks.append(lambda _ev, gen=gen: gen == self._gen and self.check())  # type: ignore[func-returns-value, misc]

@@ -96,7 +96,8 @@ import numpy as np
 import simpy
 
 from vsim.engine.weighted import DEFAULT_WEIGHT
-from vsim.mechanisms.cgroups import CpuGroup, MemoryWatch, use
+from vsim.mechanisms.cgroups import CpuGroup, HostMemory, MemoryWatch, use
+from vsim.model.footprint import guest_memory_mib
 from vsim.model.mechanism import Mechanism
 from vsim.model.overhead import (
     MB_PER_KIB,
@@ -135,7 +136,8 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "id": ("int", "guest id (joins instances.id)"),
         "workload": ("str", "workload of the guest"),
         "platform": ("str", "platform of the guest"),
-        "event": ("str", "cpu-throttled, oom-kill or pids-limit"),
+        "event": ("str", "cpu-throttled, oom-kill (its own cgroup or guest RAM), host-oom-kill (the host ran out "
+                         "and its OOM killer chose this guest) or pids-limit"),
         "amount": ("float, see unit", "throttled time until the period ends / memory in use at the kill / tasks refused"),
         "unit": ("str", "unit of amount: s, MiB or tasks"),
         "cause": ("str", "the limit that caused it, in words"),
@@ -234,6 +236,11 @@ class Services(Mechanism):
         if any(w.writes for w in active):
             tables.append("storage")
         self.sampling = any(w.service or w.stress for w in active)
+        # Host memory pressure (vsim.mechanisms.cgroups.HostMemory): the running guests of
+        # each host, and a pool per host where a container's memory use is watched.
+        self.pressure = any(w.memory_use for w in active)
+        self.on_host: dict[int, dict[int, Any]] = {}
+        self.pools: dict[int, HostMemory] = {}
         if self.sampling:
             tables.append("utilisation")
         self.tables = tuple(tables)
@@ -266,6 +273,8 @@ class Services(Mechanism):
     # -- lifecycle hooks ------------------------------------------------------
     def ready(self, g) -> None:
         w = g.workload
+        if self.pressure:
+            self._arrived(g)
         if not wanted(w):
             return
         env = self.env
@@ -305,7 +314,7 @@ class Services(Mechanism):
         got = self._take_tasks(st, 1 + want_workers + want_stress + forks, "threads and processes") - 1
         want_workers = min(want_workers, max(got, 0))
         got -= want_workers
-        if w.memory_use is not None:
+        if self.pressure:
             self._watch_memory(st, g)
             if not st.alive:
                 return
@@ -322,10 +331,26 @@ class Services(Mechanism):
         if w.writes is not None:
             self._spawn(st, self.flush(st))
 
+    def _arrived(self, g) -> None:
+        """``g`` runs on its host now and holds memory there (host memory pressure)."""
+        self.on_host.setdefault(g.host.index, {})[g.id] = g
+        pool = self.pools.get(g.host.index)
+        if pool is not None and not wanted(g.workload):
+            pool.check()  # a VM's RAM (or another guest's) now takes host memory too
+
     def _watch_memory(self, st: _Guest, g) -> None:
         """Watch the guest's memory use against its limit: the cgroup's
-        memory.max (containers, processes) or the guest's RAM (VMs)."""
+        memory.max (containers, processes) or the guest's RAM (VMs). A
+        container's or process's use is also host memory, shared with every
+        other guest of its host (its pool, :class:`~vsim.mechanisms.cgroups.HostMemory`);
+        without memory.max (Docker's default) only the host bounds it. Then
+        check the host's memory, which this guest now holds a share of."""
         w, lim, mu = g.workload, g.workload.limits, g.workload.memory_use
+        if mu is None:
+            pool = self.pools.get(g.host.index)
+            if pool is not None:
+                pool.check()
+            return
         if lim is not None and lim.memory_mib is not None:
             limit = lim.memory_mib
             cause = f"out of memory: cgroup memory.max {limit:g} MiB exceeded; the kernel's OOM killer ended the container"
@@ -333,9 +358,72 @@ class Services(Mechanism):
             limit = w.memory_mib
             cause = f"{KILL_CAUSE_VM} (guest RAM {limit:g} MiB)"
         else:
-            return
+            limit, cause = math.inf, ""
         st.mem = MemoryWatch(self.env, limit, mu.resident_mib, mu.growth_mib_s, mu.per_request_mib,
                              on_oom=lambda u, g=g, c=cause: self._oom(g, u, c))
+        if g.kind in ("container", "process"):
+            pool = self._pool(g.host)
+            pool.watches[g.id] = st.mem
+        else:
+            pool = self.pools.get(g.host.index)
+        if pool is not None:
+            pool.check()
+
+    def _pool(self, host) -> HostMemory:
+        """The memory pool of ``host``, made when a container there is first watched."""
+        i = host.index
+        got = self.pools.get(i)
+        if got is not None:
+            return got
+        guests = self.on_host.setdefault(i, {})
+        pool = self.pools[i] = HostMemory(self.env, host.memory_capacity_mib, lambda: 0.0, list,
+                                          on_kill=lambda gid, b, held: self._host_oom(host, gid, b, held))
+        watches = pool.watches
+
+        def own(g) -> float:  # what a guest holds besides a watched usage: its monitor or shim
+            return guest_memory_mib(g.profile, 0.0)
+
+        def fixed() -> float:
+            return host.footprint_mib + sum(own(g) if g.id in watches else g.memory_mib for g in guests.values())
+
+        def candidates() -> list[tuple[float, int]]:
+            return [(watches[g.id].usage() + own(g) if g.id in watches else g.memory_mib, g.id)
+                    for g in guests.values()]
+
+        pool.fixed_mib, pool.candidates = fixed, candidates
+        return pool
+
+    def _host_oom(self, host, gid: int, badness: float, held: float) -> None:
+        """The host ran out of memory; its OOM killer chose guest ``gid`` (the largest)."""
+        pool = self.pools[host.index]
+        guests = self.on_host.get(host.index, {})
+        growing = max(((w.growth, -k) for k, w in pool.watches.items()), default=(0.0, 1))
+        grower = guests.get(-growing[1])
+        g = guests.pop(gid)
+        watch = pool.watches.pop(gid, None)
+        if watch is not None:
+            watch.stop()
+        st = self.running.get(gid)
+        if st is not None:
+            st.alive = False
+        who = ("" if growing[0] <= 0 or grower is None else
+               f"; growing fastest: {grower.name} ({growing[0]:g} MiB/s{', itself' if grower is g else ''})")
+        cause = (f"host out of memory: {host.name}'s guests held {held:.0f} of its {pool.capacity:.0f} MiB and the "
+                 f"host kernel's OOM killer ended the largest, this guest ({badness:.0f} MiB){who}; no memory "
+                 "limit fenced the containers (Docker sets none unless docker run --memory)")
+        self._event(g, "host-oom-kill", badness, "MiB", cause)
+        self.world.fail_guest(g, cause)
+
+    def _mem_change(self, st: _Guest, d: int) -> None:
+        """``d`` more (or fewer) requests in flight hold their buffers: its cgroup
+        (or guest RAM) and its host's memory see them."""
+        assert st.mem is not None
+        st.mem.change(d)
+        h = st.g.host
+        if d > 0 and st.alive and self.pressure and h is not None:
+            pool = self.pools.get(h.index)
+            if pool is not None and st.g.id in pool.watches:
+                pool.check()
 
     def _oom(self, g, usage_mib: float, cause: str) -> None:
         st = self.running.get(g.id)
@@ -345,6 +433,15 @@ class Services(Mechanism):
         self.world.fail_guest(g, cause)
 
     def stop(self, g) -> None:
+        if self.pressure and g.host is not None:
+            i = g.host.index
+            self.on_host.get(i, {}).pop(g.id, None)
+            pool = self.pools.get(i)
+            if pool is not None:
+                w = pool.watches.pop(g.id, None)
+                if w is not None:
+                    w.stop()
+                pool.check()  # what it held is free again (reschedule the next crossing)
         st = self.running.pop(g.id, None)
         if st is None:
             return
@@ -396,6 +493,9 @@ class Services(Mechanism):
         st = self.running.get(g.id)
         if st is not None:
             st.cpu.move_to(new_host.cpu, new_host.core_speed)
+        if self.pressure:
+            self.on_host.get(old_host.index, {}).pop(g.id, None)
+            self.on_host.setdefault(new_host.index, {})[g.id] = g
 
     # -- what a running guest does ------------------------------------------------
     def arrivals(self, st: _Guest):
@@ -436,7 +536,7 @@ class Services(Mechanism):
         assert svc is not None  # requests arrive only at a service
         demand = svc.cpu_s * (st.rng.exponential(1.0) if svc.cpu_distribution == "exponential" else 1.0)
         if st.mem is not None:
-            st.mem.change(+1)  # the request's buffers are allocated on arrival
+            self._mem_change(st, +1)  # the request's buffers are allocated on arrival
             if not st.alive:
                 return
         if svc.workers is not None:  # a thread pool: FCFS queue in front of the workers
@@ -446,7 +546,7 @@ class Services(Mechanism):
             return
         if self._take_tasks(st, 1, None) == 0:  # a thread per request
             if st.mem is not None:
-                st.mem.change(-1)
+                self._mem_change(st, -1)
             return
         self._spawn(st, self.thread(st, demand))
 
@@ -515,7 +615,7 @@ class Services(Mechanism):
     def _done(self, st: _Guest, t_arr: float, parts) -> None:
         g, now = st.g, self.env.now
         if st.mem is not None and st.alive:
-            st.mem.change(-1)
+            self._mem_change(st, -1)
         assert g.workload.service is not None  # only a service's requests are done
         if t_arr - st.ready_s >= g.workload.service.warmup_s:
             t_start, host_name, cpu_t, disk_t, net_t = parts
