@@ -36,11 +36,31 @@ def datacenter(guests: int = 100_000, hosts: int = 1_000, seed: int = 1) -> dict
 
 
 def cases(guests: int = 100_000, hosts: int = 1_000, repeat: int = 3) -> list[dict]:
-    return _common.run_pair(
-        ("bench_baseline", "baseline", f"baseline {guests:,}",
+    """The day and its baselines: the one-timeout-per-step baseline alternating with
+    vsim (``repeat`` pairs), then the lean and the contended baselines
+    (bench_baseline's modes) once each, right after, in the same invocation."""
+    rows = _common.run_pair(
+        ("bench_baseline", "baseline", f"baseline (steps) {guests:,}",
          {"builder": "datacenter_day", "guests": guests, "hosts": hosts}),
         ("bench_datacenter_day", "datacenter", f"datacenter-day {guests:,}", {"guests": guests, "hosts": hosts}),
         repeat)
+    for mode in ("lean", "contended"):
+        rows.insert(-1, _common.run_case("bench_baseline", "baseline", f"baseline ({mode}) {guests:,}",
+                                         builder="datacenter_day", guests=guests, hosts=hosts, mode=mode))
+    return rows
+
+
+def ratios_note(rows: list[dict]) -> str:
+    """vsim's wall time against each baseline of the same invocation, and what each models."""
+    vsim_row = rows[-1]
+    what = {"steps": "one timeout per phase step, pooled control planes, no hosts",
+            "lean": "one timeout per uncontended sequence, the same timeline",
+            "contended": "hosts, placement and a FIFO simpy.Resource per host for every step"}
+    parts = []
+    for r in rows[:-1]:
+        mode = r["case"].split("(")[1].split(")")[0]
+        parts.append(f"{vsim_row['wall_s'] / r['wall_s']:.2f}x {mode} ({what[mode]})")
+    return "vsim against each baseline: " + "; ".join(parts)
 
 
 def main() -> None:
@@ -51,9 +71,10 @@ def main() -> None:
     args = ap.parse_args()
     rows = cases(args.guests, args.hosts, args.repeat)
     print(_common.format_table(rows))
-    if note := _common.pair_note(rows[1]):
+    if note := _common.pair_note(rows[-1]):
         print(note)
-    print(f"final states: {rows[1]['states']}; simulated {rows[1]['sim_end_s']:,.0f} s")
+    print(ratios_note(rows))
+    print(f"final states: {rows[-1]['states']}; simulated {rows[-1]['sim_end_s']:,.0f} s")
 
 
 if __name__ == "__main__":

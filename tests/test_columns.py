@@ -38,6 +38,7 @@ HOMES = {
     "vsim.experiments.sweep": ["sweep", "sweep_summary"],
     "vsim.experiments.plan": ["plan"],
     "vsim.experiments.stack": ["stack"],
+    "vsim.experiments.check": ["check"],
 }
 
 

@@ -43,6 +43,7 @@ HOMES = {
     "storm_curve": "vsim.experiments.bootstorm",
     "sweep": "vsim.experiments.sweep",
     "plan": "vsim.experiments.plan",
+    "check": "vsim.experiments.check",
 }
 
 
@@ -115,11 +116,12 @@ def test_python_m_vsim_is_the_vsim_command(tmp_path):
 
 
 def test_all_is_the_public_api():
-    # The names of before the layout change, unchanged, and storm_curve (new).
+    # The names of before the layout change, unchanged, storm_curve and check (new).
     assert vsim.__all__ == [
         "COLUMNS", "Profile", "Results", "Scenario", "ScenarioError", "World", "builtin_profiles",
         "compare", "load_profile", "load_results", "load_scenario", "parse_scenario",
         "profile_names", "scenario_schema", "simulate", "density", "boot_storm", "storm_curve", "sweep", "plan",
+        "check",
     ]
     assert set(HOMES) == set(vsim.__all__) - {"COLUMNS"}
 

@@ -41,6 +41,7 @@ __all__ = [
     "storm_curve",
     "sweep",
     "plan",
+    "check",
 ]
 
 __version__ = "0.1.0"
@@ -66,6 +67,7 @@ _HOMES: dict[str, str] = {
     "storm_curve": "vsim.experiments.bootstorm",
     "sweep": "vsim.experiments.sweep",
     "plan": "vsim.experiments.plan",
+    "check": "vsim.experiments.check",
 }
 
 #: Where the tables are documented, each next to the code that makes it, in the
@@ -80,6 +82,7 @@ _COLUMN_HOMES: tuple[str, ...] = (
     "vsim.experiments.sweep",
     "vsim.experiments.plan",
     "vsim.experiments.stack",
+    "vsim.experiments.check",
 )
 assert sorted([*_HOMES, "COLUMNS"]) == sorted(__all__)
 

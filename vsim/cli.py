@@ -179,6 +179,14 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_check(args) -> int:
+    from vsim.experiments.check import check, render
+
+    table = check(args.group.split(",") if args.group else None)
+    print(render(table, args.format))
+    return 0 if bool(table["ok"].all()) else 1
+
+
 def cmd_storm(args) -> int:
     from vsim.experiments.bootstorm import STORM_COUNTS, storm_curve
 
@@ -366,6 +374,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--format", choices=["table", "markdown", "csv", "json"], default="table")
     c.add_argument("--seed", type=_nonneg_int, default=0)
     c.set_defaults(func=cmd_compare)
+
+    ck = sub.add_parser("check", help="how good is the model: published figures and theory against its runs, "
+                                      "with the error per group; exit 1 if a case misses its tolerance")
+    ck.add_argument("--group", help="comma-separated groups (default: all): startup,storms,overhead,density,"
+                                    "migration,queueing")
+    ck.add_argument("--format", choices=["table", "markdown", "json"], default="table")
+    ck.set_defaults(func=cmd_check)
 
     st = sub.add_parser("storm", help="startup p50/p95/p99 against guests started at once, with the cause at each n")
     st.add_argument("--platforms", type=_platform_list,

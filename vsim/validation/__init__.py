@@ -1,0 +1,1 @@
+"""Validation cases shipped with vsim: published figures and theory the model is held to (``vsim check``)."""
