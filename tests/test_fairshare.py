@@ -39,6 +39,16 @@ def test_staggered_timeline_exact():
     assert finish == pytest.approx([3.0, 3.0])
 
 
+@pytest.mark.parametrize("gap", [1e-9, 1e-7])
+def test_jobs_a_hair_apart_finish_apart(gap):
+    # Two jobs of work 1 and 1 + gap share capacity 1: the first is done at 2,
+    # the second gap later (it runs alone at rate 1 for its last gap). A finishing
+    # tolerance looser than the clock's resolution would end both at 2.
+    finish, _ = run_jobs([(0.0, 1.0), (0.0, 1.0 + gap)])
+    assert finish[0] == pytest.approx(2.0, abs=1e-15)
+    assert finish[1] - finish[0] == pytest.approx(gap, rel=1e-4)
+
+
 def test_short_job_leaves_early():
     # a: 3, b: 1 both at 0 -> b done at 2 (rate 1/2), a has 2 left at rate 1 -> 4.
     finish, _ = run_jobs([(0.0, 3.0), (0.0, 1.0)])

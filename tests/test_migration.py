@@ -236,3 +236,75 @@ def test_live_migration_of_a_container_is_refused_with_the_fix():
         scenario([workload(platform="docker", image="app")], hosts=[host(name="a"), host(name="b")],
                  migrations=[{"workload": "w", "at_s": 1, "to": "b"}])
     assert "migrations[0].mode" in str(exc.value) and "mode: cold" in str(exc.value)
+
+
+# -- behaviours a plausible bug would break (mutation-checked) ---------------------------
+
+def test_precopy_convergence_is_judged_on_the_rate_achieved_not_the_cap():
+    # 1 Gbit/s NIC (125 MB/s) under a 1,000 MiB/s cap: the remainder must fit
+    # 0.3 s at 125 MB/s (37.5 MB), not at the cap (314 MB). 1 GiB dirtied at
+    # 30 MB/s: rounds send 1073.7, 257.7, 61.8, 14.8 MB: three rounds, not two.
+    _, m = run_live(1024, 30, cap_mib_s=1000, nic_gbit_s=1)
+    n, total, downtime = precopy_closed_form(1024 * MB_PER_MIB, 125.0, 30, 0.3, 30)
+    assert n == 3 and m["rounds"] == n
+    assert m["downtime_s"] == pytest.approx(downtime, rel=1e-6)
+
+
+def _auto_converge_reference(V, R, D, downtime_s, max_rounds):
+    """QEMU's auto-converge from its documentation: after a round, if the guest
+    dirtied more than half of what the round sent, count it; at the second such
+    round the vCPUs are throttled (20% first, then 10% more each time, at most
+    99%) and the count starts again. Returns (rounds, throttle_max)."""
+    to_send, rounds, throttle, tmax, high = V, 0, 0.0, 0.0, 0
+    while True:
+        dt = to_send / R
+        rounds += 1
+        dirtied = min(V, D * (1 - throttle) * dt)
+        if dirtied <= R * downtime_s or rounds >= max_rounds:
+            return rounds, tmax
+        if dirtied > 0.5 * to_send:
+            high += 1
+            if high >= 2:
+                high = 0
+                throttle = 0.2 if throttle == 0 else min(0.99, throttle + 0.1)
+                tmax = max(tmax, throttle)
+        to_send = dirtied
+
+
+@pytest.mark.parametrize("dirty", [150, 200, 400])
+def test_auto_converge_steps_the_throttle_as_qemu_documents(dirty):
+    _, m = run_live(2048, dirty, auto_converge=True)
+    rounds, tmax = _auto_converge_reference(2048 * MB_PER_MIB, 128 * MB_PER_MIB, dirty, 0.3, 30)
+    assert m["rounds"] == rounds and m["throttle_max"] == pytest.approx(tmax)
+
+
+def test_traffic_on_the_target_host_alone_slows_the_stream():
+    # A second migration *into* b from a third host c shares b's NIC only.
+    def run(with_traffic):
+        migs = [{"workload": "w", "at_s": 60, "to": "b", "limits": {"bandwidth_mib_s": 2000}}]
+        wl = [workload(name="w", memory_mib=2048, image="vm", clone="linked", dirty_mb_s=0)]
+        if with_traffic:
+            wl.append(workload(name="x", memory_mib=2048, image="vm", clone="linked", dirty_mb_s=0, at_s=1))
+            migs.append({"workload": "x", "at_s": 60, "to": "b", "limits": {"bandwidth_mib_s": 2000}})
+        hosts = [host(name="a", network_gbit_s=1, cached_images=["vm"], max_guests=1),
+                 host(name="c", network_gbit_s=1, cached_images=["vm"], max_guests=1),
+                 host(name="b", network_gbit_s=1, cached_images=["vm"])]
+        res = vsim.simulate(scenario(wl, hosts=hosts, migrations=migs))
+        m = res.migrations.set_index("workload")
+        assert (res.instances.set_index("workload").loc["w", "host"]) == "b"
+        return m.loc["w", "total_s"]
+    alone, shared = run(False), run(True)
+    assert alone == pytest.approx(2048 * MB_PER_MIB / 125.0, rel=1e-6)   # the 1 Gbit/s NIC alone
+    assert shared == pytest.approx(2 * alone, rel=1e-3)                   # b's NIC shared by two streams
+
+
+def test_a_cold_migrated_linked_clone_takes_its_backing_image():
+    sc = scenario(
+        [workload(memory_mib=2048, image="vm", clone="linked")],
+        hosts=[host(name="a", platforms=["kvm"], cached_images=["vm"]), host(name="b", platforms=["kvm"])],
+        migrations=[{"workload": "w", "at_s": 60, "to": "b", "mode": "cold"}],
+    )
+    m = vsim.simulate(sc).migrations.iloc[0]
+    kvm = vsim.load_profile("kvm")
+    own = kvm.linked_clone_overlay_mb.value + kvm.guest_disk_overhead_mb.value  # the overlay and libvirt's files
+    assert m["outcome"] == "done" and m["mb_moved"] == pytest.approx(2256 + own)  # flattened: base image and all
