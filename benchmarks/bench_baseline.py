@@ -226,9 +226,8 @@ def _walk_on(env, host, seq):
         res.release(req)
 
 
-def run_baseline(scenario, mode: str = "steps") -> dict:
-    """Run the plain-SimPy equivalent of ``scenario`` (``mode``: steps, lean or
-    contended; see the module docstring); return counts."""
+def _times_and_lives(w, rng):
+    """A workload's arrival times and lifetimes, drawn as vsim's world draws them."""
     from vsim.spec.scenario import (
         BatchArrivals,
         ExponentialLifetime,
@@ -236,6 +235,37 @@ def run_baseline(scenario, mode: str = "steps") -> dict:
         PoissonArrivals,
     )
 
+    a, n = w.arrivals, w.count()
+    if isinstance(a, BatchArrivals):
+        times = np.full(n, a.at_s)
+    elif isinstance(a, PoissonArrivals):
+        times = a.start_s + np.cumsum(rng.exponential(1.0 / a.rate_per_s, size=n))
+    else:
+        times = np.sort(np.asarray(a.times_s, dtype=float))
+    lt = w.lifetime
+    if isinstance(lt, FixedLifetime):
+        lives = np.full(n, lt.duration_s)
+    elif isinstance(lt, ExponentialLifetime):
+        lives = rng.exponential(lt.mean_s, size=n)
+    else:
+        lives = np.full(n, math.inf)
+    return times, lives
+
+
+def _sequences(scenario, w, group, mode):
+    """The start and stop steps of a workload for ``mode``, and its start variants."""
+    start, stop = _steps(scenario, w, group, typed=mode == "contended")
+    variants = None if mode == "contended" else _scaled(scenario, w, start)  # vsim's start multipliers
+    if mode == "lean":
+        stop, start = _lean(stop), _lean(start)
+        if variants is not None:
+            variants = ([_lean(v) for v in variants[0]], variants[1])
+    return start, stop, variants
+
+
+def run_baseline(scenario, mode: str = "steps") -> dict:
+    """Run the plain-SimPy equivalent of ``scenario`` (``mode``: steps, lean or
+    contended; see the module docstring); return counts."""
     env = simpy.Environment()
     records: list[tuple] = []
     group = scenario.hosts[0]
@@ -270,28 +300,9 @@ def run_baseline(scenario, mode: str = "steps") -> dict:
         records.append((gid, t0, ready, env.now))
 
     def arrivals(w, rng, first_id):
-        a, n = w.arrivals, w.count()
-        if isinstance(a, BatchArrivals):
-            times = np.full(n, a.at_s)
-        elif isinstance(a, PoissonArrivals):
-            times = a.start_s + np.cumsum(rng.exponential(1.0 / a.rate_per_s, size=n))
-        else:
-            times = np.sort(np.asarray(a.times_s, dtype=float))
-        lt = w.lifetime
-        if isinstance(lt, FixedLifetime):
-            lives = np.full(n, lt.duration_s)
-        elif isinstance(lt, ExponentialLifetime):
-            lives = rng.exponential(lt.mean_s, size=n)
-        else:
-            lives = np.full(n, math.inf)
-        start, stop = _steps(scenario, w, group, typed=mode == "contended")
-        variants = None if mode == "contended" else _scaled(scenario, w, start)  # vsim's start multipliers
+        times, lives = _times_and_lives(w, rng)
+        start, stop, variants = _sequences(scenario, w, group, mode)
         picks = variants[1] if variants is not None else None
-        if mode == "lean":
-            stop = _lean(stop)
-            start = _lean(start)
-            if variants is not None:
-                variants = ([_lean(v) for v in variants[0]], picks)
         prof = scenario.profile(w.platform)
         mib = w.memory_mib * (1 - prof.page_sharing.value) + prof.guest_memory_overhead_mib.value
         for k, (t, life) in enumerate(zip(times.tolist(), lives.tolist(), strict=True)):

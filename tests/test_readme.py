@@ -85,3 +85,17 @@ def test_yaml_examples_are_valid_scenarios(text):
     import vsim
 
     assert len(vsim.simulate(sc).instances) == sc.guest_count()
+
+
+def test_the_readme_comparison_is_the_real_output_of_vsim_compare():
+    """The README shows `vsim compare` as 'the real output of the default run': it must be."""
+    import importlib.util
+
+    from vsim.experiments.compare import compare, render
+
+    spec = importlib.util.spec_from_file_location("readme_compare", ROOT / "tools" / "readme_compare.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    text = README
+    j, k = mod.compare_block(text)
+    assert text[j:k] == render(compare(), "table"), "README's compare block is stale: python tools/readme_compare.py"
