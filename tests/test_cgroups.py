@@ -214,3 +214,30 @@ def test_a_fork_bombs_pids_come_back_when_it_stops_and_pids_max_contains_it():
     ev = capped.cgroup_events
     assert not ((ev["workload"] == "svc") & (ev["event"] == "pids-limit")).any()
     assert "pids.max 50" in ev[ev["workload"] == "bomb"]["cause"].iloc[0]
+
+
+def test_packet_work_runs_in_the_host_kernel_outside_the_containers_quota():
+    # One thread of bulk sends in a container capped at a quarter of a core: each
+    # 1 MB chunk is 1 MB on the 10 Gbit/s NIC (0.8 ms) and, at the same time, its
+    # 15.3 segments' NAT work (Docker's packet_us) on the host CPU; then the path's
+    # one segment beyond the wire. That CPU is the kernel's (softirq), not the
+    # container's: the quota does not stop it.
+    from tests.helpers import host, scenario, workload
+    from vsim.experiments.run import build_world
+
+    docker = vsim.load_profile("docker")
+    pkt = docker.overhead.packet_us.value * 1e-6
+    sc = scenario([workload("net", "docker", image="app", memory_mib=256, vcpus=1,
+                            stress={"net_threads": 1}, limits={"cpu_cores": 0.25},
+                            lifetime={"type": "fixed", "duration_s": 20})],
+                  hosts=[host(cores=4, platforms=["docker"], cached_images=["app"])], duration_s=40)
+    world = build_world(sc)
+    h = world.hosts[0]
+    world.run(until=5.0)                                         # booted (0.23 s), sending
+    before = h.cpu.work_done
+    world.run(until=15.0)
+    segments = 1.0 / (64 / 1024 * 1.048576)
+    per_chunk = max(1.0 / 1250.0, segments * pkt) + pkt
+    kernel_cores = segments * pkt / per_chunk
+    assert kernel_cores > 0.25                                   # more than the container's quota
+    assert (h.cpu.work_done - before) / 10 == pytest.approx(kernel_cores, rel=1e-6)

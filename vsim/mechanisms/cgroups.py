@@ -33,6 +33,15 @@ in slices of at most what one core could do before the period ends, so a slice
 started under heavy contention may spill a little into the next period; disk and
 network are *not* fenced for any platform (no ``io.max``/``iotune`` limits are
 modelled), so a noisy neighbour on the disk slows VMs and containers alike.
+
+What leaks past these fences (each modelled where it happens): the **host's
+memory** when a container has no ``memory.max`` (:class:`HostMemory`: the host's
+OOM killer ends the largest process on the host); the host kernel's **pids**
+(``pid_max``, shared by every container without ``pids.max``); and the kernel's
+**packet work** (NAT, bridge, veth; vhost-net for a VM), which Linux does in
+softirq context and does not charge to the container's cgroup: a container's
+CPU quota does not bound it, and a VM's vCPUs do not either
+(``vsim.mechanisms.services.softirq_cpu_s``).
 """
 
 from __future__ import annotations

@@ -1,0 +1,137 @@
+"""Behaviours tools/mutate.py found untested (each test names the bug it catches).
+
+Exact values worked out by hand from the inputs: counters that start at zero,
+accounting over a capacity change, limits checked at their edges.
+"""
+
+import pytest
+import simpy
+
+import vsim
+from tests.helpers import host, scenario, workload
+from vsim.engine.fairshare import FairShare
+from vsim.engine.pagecache import PageCache
+from vsim.engine.weighted import WeightedFairShare
+from vsim.experiments.run import build_world
+from vsim.model.overhead import OperationMix
+
+
+def test_offered_capacity_integrates_over_a_capacity_change():
+    # capacity 2 for 3 s, then 1 for 2 s: 8 units offered; one job of 1 served
+    env = simpy.Environment()
+    fs = FairShare(env, 2.0)
+
+    def run():
+        yield fs.use(1.0)
+        yield env.timeout(2.5)
+        fs.set_capacity(1.0)
+        yield env.timeout(2.0)
+
+    env.process(run())
+    env.run()
+    assert env.now == pytest.approx(5.0)
+    assert fs.served() == pytest.approx((1.0, 2 * 3 + 1 * 2))   # (work served, capacity offered)
+
+
+def test_weighted_work_done_counts_from_zero():
+    env = simpy.Environment()
+    cpu = WeightedFairShare(env, 2.0, job_cap=1.0)
+    for w in (0.5, 1.5, 1.0):
+        cpu.use(w)
+    env.run()
+    assert cpu.work_done == pytest.approx(3.0)
+
+
+def test_page_cache_peak_is_the_most_ever_held():
+    pc = PageCache(lambda: 100.0)
+    for key, mb in (("a", 30.0), ("b", 50.0), ("c", 40.0)):   # c evicts a: 90 held, peak 90
+        pc.insert(key, mb)
+    assert pc.used_mb == pytest.approx(90.0) and pc.peak_mb == pytest.approx(90.0)
+    pc.insert("d", 10.0)                                       # exactly full: 100, nothing evicted
+    assert pc.used_mb == pytest.approx(100.0) and pc.evicted_mb == pytest.approx(30.0)
+    assert pc.peak_mb == pytest.approx(100.0)
+
+
+def test_idle_cpu_of_guests_still_running_at_the_end_is_counted_to_the_end():
+    eng = {"name": "eng", "base": "docker",
+           "idle_cpu_cores": {"value": 0.25, "assumption": "test: an idle cost that is easy to add up"}}
+    sc = scenario([workload("c", platform="eng", image="app", memory_mib=64, vcpus=0.1, count=2)],
+                  hosts=[host(cores=4, platforms=["eng"], cached_images=["app"])], profiles=[eng], duration_s=50)
+    res = vsim.simulate(sc)
+    ready = res.instances["ready_s"].to_numpy()
+    assert res.hosts.iloc[0]["idle_cpu_core_s"] == pytest.approx(0.25 * sum(50 - r for r in ready))
+
+
+def test_cpu_capacity_is_cores_less_footprint_times_the_core_speed():
+    sc = scenario([workload("v", platform="kvm", image="vm", count=1)],
+                  hosts=[host(cores=8, core_speed=2.0, platforms=["kvm"], cached_images=["vm"])], duration_s=1)
+    world = build_world(sc)
+    kvm = vsim.load_profile("kvm")
+    assert world.hosts[0].cpu.capacity == pytest.approx((8 - kvm.host_cpu_cores.value) * 2.0)
+
+
+def test_disk_overcommit_multiplies_the_disk_that_may_be_reserved():
+    base = {"cores": 64, "memory_gib": 512, "overcommit": {"cpu": 16}, "disk": {"capacity_gib": 50}}
+    one = vsim.density("kvm", host=base, shape={"vcpus": 1, "memory_mib": 512, "clone": "full"}).iloc[0]
+    two = vsim.density("kvm", host=dict(base, overcommit={"cpu": 16, "disk": 2.0}),
+                       shape={"vcpus": 1, "memory_mib": 512, "clone": "full"}).iloc[0]
+    assert one["binding"] == two["binding"] == "disk"
+    # 50 GiB = 53,687 MB, less the cached 2,256 MB image; each full clone 2,256 + 1 MB
+    per = 2256 + 1
+    assert one["guests"] == int((50 * 1073.741824 - 2256) // per)
+    assert two["guests"] == int((2 * 50 * 1073.741824 - 2256) // per)
+
+
+@pytest.mark.parametrize("bad", [0, -3, True, 2.5])
+def test_density_refuses_a_bad_search_limit(bad):
+    with pytest.raises(vsim.ScenarioError, match="max_guests"):
+        vsim.density("docker", max_guests=bad)
+
+
+@pytest.mark.parametrize("field", ["vector_share", "write_share"])
+@pytest.mark.parametrize("value", [1.5, -0.1])
+def test_an_operation_mix_share_outside_0_1_is_refused(field, value):
+    with pytest.raises(ValueError, match=field):
+        OperationMix(name="m", **{field: value})
+
+
+def test_the_idle_footprint_sets_manco_s_debian_figures_beside_vms():
+    from vsim.experiments.density import idle_footprint
+
+    t = idle_footprint(["kvm"], n=10).iloc[0]
+    assert t["published"].startswith("1,000 idle Debian VMs") and t["published_memory_gb"] == 114.0
+    assert t["published_cpu_pct"] == 25.0
+    assert t["guests"] == 10 and t["cpu_pct"] == pytest.approx(100 * 10 * 0.016 / 64)
+
+
+def test_a_slow_leak_fills_the_host_at_the_exact_moment():
+    from vsim.mechanisms.cgroups import HostMemory, MemoryWatch
+
+    env = simpy.Environment()
+    w = MemoryWatch(env, float("inf"), 900.0, 0.25, 0.0, on_oom=None)   # a quarter MiB per second
+    kills = []
+
+    def kill(key, badness, held):
+        kills.append(env.now)
+        pool.watches.pop(key).stop()
+
+    pool = HostMemory(env, 1000.0, lambda: 0.0, lambda: [(w.usage(), 1)], kill)
+    pool.watches[1] = w
+    pool.check()
+    env.run(until=1000)
+    assert kills == [pytest.approx(400.0)]
+
+
+def test_a_host_without_the_image_reserves_room_for_it_too():
+    # A full clone on a host that must first fetch its 2,256 MB image: placement
+    # reserves the guest's own disk (its copy, 2,256 MB, and 1 MB of libvirt's
+    # files) and the image data the host lacks (2,256 MB more).
+    from tests.helpers import VM_IMAGE
+
+    sc = scenario([workload("v", platform="kvm", image="vm", clone="full", count=1)],
+                  hosts=[host(platforms=["kvm"], disk={"capacity_gib": 100})], duration_s=1,
+                  images=[{**VM_IMAGE, "registry": "hub"}])
+    world = build_world(sc)
+    world.run(until=1e-9)
+    h = world.hosts[0]
+    assert world.placer.disk_free[0] == pytest.approx(h.disk_capacity_mb - (2256 + 1) - 2256)
