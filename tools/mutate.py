@@ -50,7 +50,8 @@ TARGETS: dict[str, list[str]] = {
     "vsim/mechanisms/cgroups.py": ["tests/test_cgroups.py", "tests/test_host_memory.py", "tests/test_mutation_gaps.py"],
     "vsim/mechanisms/migration.py": ["tests/test_migration.py", "tests/test_services_migration.py", "tests/test_faults.py"],
     "vsim/experiments/density.py": ["tests/test_footprint.py", "tests/test_density.py", "tests/test_mutation_gaps.py"],
-    "vsim/experiments/compare.py": ["tests/test_compare.py"],
+    "vsim/experiments/compare.py": ["tests/test_compare.py",
+                                    "tests/test_readme.py::test_the_readme_comparison_is_the_real_output_of_vsim_compare"],
 }
 
 SWAPS = {
