@@ -135,3 +135,30 @@ def test_a_host_without_the_image_reserves_room_for_it_too():
     world.run(until=1e-9)
     h = world.hosts[0]
     assert world.placer.disk_free[0] == pytest.approx(h.disk_capacity_mb - (2256 + 1) - 2256)
+
+
+def test_a_fork_bomb_gets_what_the_host_kernel_has_left():
+    # pid_max 32,768 (Linux's default for 16 cores), less the host's own ~300 tasks
+    # (systemd, daemons, kernel threads: vsim.model.host.HOST_TASKS): of the bomb's
+    # 40,000 processes and its main one, 40,001 - 32,468 are refused.
+    from vsim.model.host import HOST_TASKS
+
+    assert HOST_TASKS == 300
+    sc = scenario([workload("bomb", "docker", image="app", memory_mib=256, stress={"forks": 40000},
+                            lifetime={"type": "fixed", "duration_s": 5})],
+                  hosts=[host(platforms=["docker"], cached_images=["app"])], duration_s=10)
+    ev = vsim.simulate(sc).cgroup_events
+    assert ev["amount"].tolist() == [40_001 - (32_768 - 300)]
+
+
+def test_a_guest_that_dies_during_its_live_migration_ends_it_aborted():
+    sc = scenario([workload("w", memory_mib=2048, image="vm", clone="linked", dirty_mb_s=0,
+                            lifetime={"type": "fixed", "duration_s": 5})],
+                  hosts=[host(name="a", network_gbit_s=1, cached_images=["vm"]),
+                         host(name="b", network_gbit_s=1, cached_images=["vm"])],
+                  migrations=[{"workload": "w", "at_s": 10, "to": "b", "limits": {"bandwidth_mib_s": 2000}}])
+    res = vsim.simulate(sc)
+    m = res.migrations.iloc[0]
+    inst = res.instances.iloc[0]
+    # ready at ~8.5 s, stops at ~13.5 s: the 17 s stream (2 GiB at 125 MB/s) cannot finish
+    assert inst["host"] == "a" and m["outcome"].startswith("aborted")
