@@ -162,3 +162,30 @@ def test_a_guest_that_dies_during_its_live_migration_ends_it_aborted():
     inst = res.instances.iloc[0]
     # ready at ~8.5 s, stops at ~13.5 s: the 17 s stream (2 GiB at 125 MB/s) cannot finish
     assert inst["host"] == "a" and m["outcome"].startswith("aborted")
+
+
+def test_weighted_share_on_fast_cores_caps_each_thread_at_its_core():
+    # Capacity 4 (two cores of speed 2), three threads: 6 wanted > 4, so each gets 4/3;
+    # work 2 each finishes at 1.5 s (not at 1 s, as if each had a whole fast core).
+    env = simpy.Environment()
+    cpu = WeightedFairShare(env, 4.0, job_cap=2.0)
+    done = []
+    for _ in range(3):
+        cpu.use(2.0).callbacks.append(lambda ev: done.append(env.now))
+    env.run()
+    assert done == pytest.approx([1.5, 1.5, 1.5])
+
+
+def test_a_cold_migrated_full_clone_copies_its_own_disk_only():
+    sc = scenario([workload(memory_mib=2048, image="vm", clone="full")],
+                  hosts=[host(name="a", platforms=["kvm"], cached_images=["vm"]), host(name="b", platforms=["kvm"])],
+                  migrations=[{"workload": "w", "at_s": 60, "to": "b", "mode": "cold"}])
+    m = vsim.simulate(sc).migrations.iloc[0]
+    assert m["mb_moved"] == pytest.approx(2256 + vsim.load_profile("kvm").guest_disk_overhead_mb.value)
+
+
+def test_a_server_has_done_nothing_before_any_time_passed():
+    from vsim.engine.server import Server
+
+    env = simpy.Environment()
+    assert Server(env, 2).utilisation() == 0.0
