@@ -166,6 +166,8 @@ def test_an_assumed_guest_os_marks_a_memory_bound_physical_wall():
     ({"application": {"working_set_mib": 80}}, "application.cpu_cores"),
     ({"application": {"working_set_mb": 80, "cpu_cores": 0.1}}, "application.working_set_mb"),
     ({"application": "web"}, "application"),
+    ({"application": {"working_set_mib": 1e9, "cpu_cores": 0.1}}, "application.working_set_mib"),
+    ({"application": {"working_set_mib": float("nan"), "cpu_cores": 0.1}}, "application.working_set_mib"),
     ({"application": {"working_set_mib": 80, "cpu_cores": 0.1}, "shape": {}}, "shape"),
 ])
 def test_bad_application_is_refused_naming_the_field(kwargs, field):

@@ -33,8 +33,9 @@ class Application(StrictModel):
     """What one instance of a service needs (see the module docstring)."""
 
     name: Name = "app"
-    working_set_mib: Positive
-    peak_mib: Positive | None = None
+    # At most 1e8 MiB (about 95 TiB): a VM's flavor, up to twice that, must still be a valid guest size.
+    working_set_mib: Annotated[float, Field(gt=0, le=1e8, allow_inf_nan=False)]
+    peak_mib: Annotated[float, Field(gt=0, le=1e8, allow_inf_nan=False)] | None = None
     cpu_cores: Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)]
     peak_cores: Positive = 1.0
     disk_mb: NonNegative = 0.0
