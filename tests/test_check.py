@@ -102,3 +102,14 @@ def test_notebook_09_reads_the_summary_as_it_is(table):
     assert s.loc["queueing", "mape_pct"] < 6                           # to sampling error
     misses = table[table["expect"] == "miss"]
     assert set(misses["group"]) <= {"storms", "density", "overhead"}
+
+
+@pytest.mark.parametrize("args, field", [
+    ({"file": "netns-lock.yaml", "workload": "alone", "stat": "mode"}, "args.stat"),
+    ({"file": "netns-lock.yaml", "workload": "alone", "column": "nope"}, "args.column"),
+    ({"file": "netns-lock.yaml", "workload": "nobody"}, "args.workload"),
+])
+def test_a_bad_probe_argument_is_refused_naming_it(args, field):
+    bad = Case(name="x", probe="scenario", args=args, target=1.0, tolerance=Tolerance(rel=0.1), source="theory")
+    with pytest.raises(vsim.ScenarioError, match=field):
+        C._run_case("storms", bad)

@@ -124,13 +124,18 @@ def _scenario_run(file: str, seed: int):
 
 def _probe_scenario(file: str, workload: str, stat: str = "mean", column: str = "startup_s", seed: int = 1) -> float:
     inst = _scenario_run(file, seed).instances
+    if column not in inst.columns:
+        raise ScenarioError(f"args.column: the instances table has no {column!r}")
     x = inst[inst["workload"] == workload].sort_values("id")[column].dropna()
     if not len(x):
         raise ScenarioError(f"args.workload: {file} has no {workload!r} with a {column}")
     if stat == "rate":  # guests per second: how many came out over the last one's time
         return float(len(x) / x.max())
-    return float({"mean": x.mean, "max": x.max, "min": x.min, "median": x.median,
-                  "first": lambda: x.iloc[0], "last": lambda: x.iloc[-1]}[stat]())
+    stats = {"mean": x.mean, "max": x.max, "min": x.min, "median": x.median,
+             "first": lambda: x.iloc[0], "last": lambda: x.iloc[-1]}
+    if stat not in stats:
+        raise ScenarioError(f"args.stat: unknown {stat!r}; choose from rate, {', '.join(stats)}")
+    return float(stats[stat]())
 
 
 def _probe_boot(platform: str, stat: str = "boot_mean_s") -> float:
