@@ -189,3 +189,36 @@ def test_a_server_has_done_nothing_before_any_time_passed():
 
     env = simpy.Environment()
     assert Server(env, 2).utilisation() == 0.0
+
+
+def test_a_mix_with_disk_requests_reads_unless_it_says_it_writes():
+    # Reads take 20 us and writes 50 us on this device: 10 requests one at a time.
+    from vsim.model.overhead import NO_OVERHEAD, MixResources, run_mix
+
+    def run(**kw):
+        env = simpy.Environment()
+        r = MixResources(env=env, cpu=FairShare(env, 4.0, job_cap=1.0), memory=FairShare(env, 10.0, job_cap=4.0),
+                         disk=FairShare(env, 1.0), nic=FairShare(env, 1.0),
+                         disk_s=lambda rd, wr, k: 20e-6 if rd else 50e-6, rtt_s=0.0, disk_path=None, net_path=None)
+        env.process(run_mix(r, OperationMix(name="m", io_requests=10, io_kib=4, **kw), dict(NO_OVERHEAD)))
+        env.run()
+        return env.now
+
+    assert run() == pytest.approx(10 * 20e-6) == run(write_share=0.0)
+    assert run(write_share=1.0) == pytest.approx(10 * 50e-6)
+
+
+def test_the_idle_footprint_counts_manco_s_thousand_by_default():
+    from vsim.experiments.density import idle_footprint
+
+    assert idle_footprint(["firecracker"]).iloc[0]["guests"] == 1000
+
+
+def test_the_provenance_says_when_a_physical_wall_rests_on_an_assumption():
+    import json
+
+    from vsim.experiments.compare import compare, render
+
+    prov = json.loads(render(compare(["firecracker"]), "json"))["provenance"]["firecracker"]
+    cell = prov["density per host (limited by); physical wall"]
+    assert "the physical memory wall rests on an assumed profile number" in cell
