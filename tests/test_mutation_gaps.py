@@ -222,3 +222,20 @@ def test_the_provenance_says_when_a_physical_wall_rests_on_an_assumption():
     prov = json.loads(render(compare(["firecracker"]), "json"))["provenance"]["firecracker"]
     cell = prov["density per host (limited by); physical wall"]
     assert "the physical memory wall rests on an assumed profile number" in cell
+
+
+def test_a_bulk_send_smaller_than_a_segment_is_one_segment():
+    # 10 KB in 64 KiB segments on a 1 MB/s NIC behind a 10 us packet path: one
+    # segment (0.065536 MB) through the path, then the wire.
+    import simpy as _simpy
+
+    from vsim.model.overhead import MB_PER_KIB, NO_OVERHEAD, MixResources, run_mix
+
+    env = _simpy.Environment()
+    r = MixResources(env=env, cpu=FairShare(env, 4.0, job_cap=1.0), memory=FairShare(env, 10.0, job_cap=4.0),
+                     disk=FairShare(env, 1.0), nic=FairShare(env, 1.0), disk_s=lambda rd, wr, k: 0.0, rtt_s=0.0,
+                     disk_path=None, net_path=_simpy.Resource(env, 1))
+    c = dict(NO_OVERHEAD, packet_us=10.0)
+    env.process(run_mix(r, OperationMix(name="m", bulk_mb=0.01, segment_kib=64), c))
+    env.run()
+    assert r.times["network"] == pytest.approx(10e-6 + 64 * MB_PER_KIB / 1.0, rel=1e-9)
