@@ -183,7 +183,8 @@ class _Hosts:
                         servers.setdefault(srv.name, simpy.Resource(env, capacity=int(srv.workers.value)))
                 self.hosts.append({"cpu": simpy.Resource(env, capacity=max(1, int(g.cores))),
                                    "disk": simpy.Resource(env, capacity=1), "net": simpy.Resource(env, capacity=1),
-                                   "servers": servers, "free": g.memory_gib * MIB_PER_GIB * g.overcommit.memory})
+                                   "servers": servers, "free": g.memory_gib * MIB_PER_GIB * g.overcommit.memory,
+                                   "index": len(self.hosts)})
         self.heap = [(-h["free"], i) for i, h in enumerate(self.hosts)]
         heapq.heapify(self.heap)
 
@@ -273,9 +274,6 @@ def run_baseline(scenario, mode: str = "steps") -> dict:
 
     servers = _servers(env, scenario)
     hosts = _Hosts(env, scenario) if mode == "contended" else None
-    if hosts is not None:
-        for i, h in enumerate(hosts.hosts):
-            h["index"] = i
 
     def guest(gid, start, stop, life, mib=0.0):
         t0 = env.now

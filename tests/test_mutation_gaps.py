@@ -239,3 +239,31 @@ def test_a_bulk_send_smaller_than_a_segment_is_one_segment():
     env.process(run_mix(r, OperationMix(name="m", bulk_mb=0.01, segment_kib=64), c))
     env.run()
     assert r.times["network"] == pytest.approx(10e-6 + 64 * MB_PER_KIB / 1.0, rel=1e-9)
+
+
+def test_waiting_on_several_jobs_withdraws_them_all_when_interrupted():
+    # Two jobs of 10 on two resources; interrupted at 1 s, both are withdrawn, so a
+    # job of 1 started then on the first resource has it to itself: done at 2 s.
+    from vsim.mechanisms.cgroups import use_all
+
+    env = simpy.Environment()
+    a, b = FairShare(env, 1.0), FairShare(env, 1.0)
+
+    def both():
+        try:
+            yield from use_all(env, [(a, a.use(10.0)), (b, b.use(10.0))])
+        except simpy.Interrupt:
+            pass
+
+    p = env.process(both())
+    done = []
+
+    def later():
+        yield env.timeout(1.0)
+        p.interrupt("host failed")
+        yield a.use(1.0)
+        done.append(env.now)
+
+    env.process(later())
+    env.run()
+    assert done == [pytest.approx(2.0)] and a.work_done == pytest.approx(2.0) and b.work_done == pytest.approx(1.0)

@@ -52,7 +52,7 @@ import simpy
 
 from vsim.engine.fairshare import FairShare
 
-__all__ = ["CpuGroup", "MemoryWatch", "HostMemory", "use"]
+__all__ = ["CpuGroup", "MemoryWatch", "HostMemory", "use", "use_all"]
 
 _EPS = 1e-12
 
@@ -72,6 +72,17 @@ def use(resource: FairShare, work: float, group=None):
         yield ev
     except simpy.Interrupt:
         resource.cancel(ev)
+        raise
+
+
+def use_all(env: simpy.Environment, jobs):
+    """Wait for several fair-share jobs at once, ``jobs`` = ``[(resource, event), ...]``
+    (events from ``resource.use``); withdraw every one of them if interrupted."""
+    try:
+        yield env.all_of([ev for _, ev in jobs])
+    except simpy.Interrupt:
+        for resource, ev in jobs:
+            resource.cancel(ev)
         raise
 
 
@@ -262,7 +273,6 @@ class HostMemory:
         self.candidates = candidates
         self.on_kill = on_kill
         self.watches: dict[int, MemoryWatch] = {}
-        self.kills = 0
         self._gen = 0
 
     def held(self) -> float:
@@ -279,7 +289,6 @@ class HostMemory:
             if not cands:
                 break
             badness, key = max(cands, key=lambda c: (c[0], -c[1]))  # the largest; the oldest among equals
-            self.kills += 1
             self.on_kill(key, badness, held)
         growth = sum(w.growth for w in self.watches.values() if not w.killed)
         self._gen += 1

@@ -45,6 +45,7 @@ from types import SimpleNamespace
 
 import simpy
 
+from vsim.mechanisms.cgroups import use_all
 from vsim.model.lifecycle import gone, resident
 from vsim.model.mechanism import Mechanism
 
@@ -239,16 +240,6 @@ def _stream(world, src, dst, mb: float, cap_mb_s: float, alive):
     return True
 
 
-def _jobs(world, jobs):
-    """Wait for several fair-share jobs; withdraw them if interrupted (a failure)."""
-    try:
-        yield world.env.all_of([ev for _, ev in jobs])
-    except simpy.Interrupt:
-        for fs, ev in jobs:
-            fs.cancel(ev)
-        raise
-
-
 def _copy_disk(world, src, dst, mb: float):
     """Copy ``mb`` of disk from ``src`` to ``dst``: read, send, receive, write."""
     rate = min(src.net_mb_s, dst.net_mb_s, src.read_mb_s, dst.write_mb_s)
@@ -256,7 +247,7 @@ def _copy_disk(world, src, dst, mb: float):
     chunk = rate * STREAM_CHUNK_S
     while remaining > 0.0:
         c = remaining if remaining <= 1.001 * chunk else chunk
-        yield from _jobs(world, [(src.nic, src.nic.use(c)), (dst.nic, dst.nic.use(c)),
+        yield from use_all(world.env, [(src.nic, src.nic.use(c)), (dst.nic, dst.nic.use(c)),
                                  (src.disk, src.disk.use(src.disk_seconds(read_mb=c))),
                                  (dst.disk, dst.disk.use(dst.disk_seconds(write_mb=c)))])
         remaining -= c
@@ -409,7 +400,7 @@ def cold_migrate(world, g, target, profile=None, cause: str = "scenario", reserv
             if g.kind != "container" and old.image_format != new.image_format:
                 t2 = env.now
                 cpu_s, disk_s = conversion_work(target, moved_mb)
-                yield from _jobs(world, [(target.cpu, target.cpu.use(cpu_s)), (target.disk, target.disk.use(disk_s))])
+                yield from use_all(world.env, [(target.cpu, target.cpu.use(cpu_s)), (target.disk, target.disk.use(disk_s))])
                 conv = env.now - t2
                 world.phase_log.add(g.id, "convert", t2, env.now)
             if target.state in ("on", "draining"):

@@ -96,7 +96,7 @@ import numpy as np
 import simpy
 
 from vsim.engine.weighted import DEFAULT_WEIGHT
-from vsim.mechanisms.cgroups import CpuGroup, HostMemory, MemoryWatch, use
+from vsim.mechanisms.cgroups import CpuGroup, HostMemory, MemoryWatch, use, use_all
 from vsim.model.footprint import guest_memory_mib
 from vsim.model.mechanism import Mechanism
 from vsim.model.overhead import (
@@ -672,13 +672,7 @@ class Services(Mechanism):
         if kernel <= 0:
             yield from use(host.nic, mb)
             return
-        jobs = [(host.nic, host.nic.use(mb)), (host.cpu, host.cpu.use(kernel))]
-        try:
-            yield self.env.all_of([ev for _, ev in jobs])
-        except simpy.Interrupt:
-            for fs, ev in jobs:
-                fs.cancel(ev)
-            raise
+        yield from use_all(self.env, [(host.nic, host.nic.use(mb)), (host.cpu, host.cpu.use(kernel))])
 
     def stress_cpu(self, st: _Guest):
         try:
