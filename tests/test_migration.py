@@ -308,3 +308,44 @@ def test_a_cold_migrated_linked_clone_takes_its_backing_image():
     kvm = vsim.load_profile("kvm")
     own = kvm.linked_clone_overlay_mb.value + kvm.guest_disk_overhead_mb.value  # the overlay and libvirt's files
     assert m["outcome"] == "done" and m["mb_moved"] == pytest.approx(2256 + own)  # flattened: base image and all
+
+
+def test_a_last_remainder_under_one_megabyte_is_still_sent_with_the_guest_paused():
+    # 2048 MiB at 128 MiB/s: one 16 s round dirties 0.01 MB/s x 16 s = 0.16 MB,
+    # far below R x 300 ms, so the guest pauses for 0.16 MB / R, not for nothing.
+    _, m = run_live(2048, 0.01)
+    R = 128 * MB_PER_MIB
+    assert m["rounds"] == 1
+    assert m["downtime_s"] == pytest.approx(0.01 * (2048 * MB_PER_MIB / R) / R, rel=1e-6)
+    assert m["downtime_s"] > 0
+
+
+@pytest.mark.parametrize("mode,outcome,lands_on", [
+    ("live", "done", "b"),                                    # only its 2 MB overlay moves: the base image is shared
+    ("cold", "refused: disk: b has 1074 free, needs 2258", "a"),  # flattened: 2256 MB base + overlay
+])
+def test_the_target_reserves_the_disk_the_mode_moves(mode, outcome, lands_on):
+    sc = scenario(
+        [workload(memory_mib=2048, image="vm", clone="linked")],
+        hosts=[host(name="a", platforms=["kvm"], cached_images=["vm"]),
+               host(name="b", platforms=["kvm"], disk={"capacity_gib": 1, "read_mb_s": 800, "write_mb_s": 750})],
+        migrations=[{"workload": "w", "at_s": 60, "to": "b", "mode": mode}],
+    )
+    res = vsim.simulate(sc)
+    assert res.migrations["outcome"][0] == outcome
+    assert res.instances["host"][0] == lands_on
+
+
+def test_a_migrated_container_keeps_its_own_disk_and_the_target_caches_the_layers():
+    sc = scenario(
+        [workload(platform="docker", image="app", memory_mib=256)],
+        hosts=[host(name="a", platforms=["docker"]), host(name="b", platforms=["docker"])],
+        migrations=[{"workload": "w", "at_s": 30, "to": "b", "mode": "cold"}],
+        duration_s=120,
+    )
+    res = vsim.simulate(sc)
+    inst = res.instances.iloc[0]
+    hosts = res.hosts.set_index("host")
+    assert res.migrations["outcome"][0] == "done" and inst["host"] == "b"
+    assert inst["disk_mb"] == vsim.load_profile("docker").guest_disk_overhead_mb.value  # its writable layer, as before
+    assert hosts.loc["b", "cache_mb"] == hosts.loc["a", "cache_mb"] == 80 + 250 + 25    # the image, unpacked, once
