@@ -108,6 +108,7 @@ def test_notebook_09_reads_the_summary_as_it_is(table):
     ({"file": "netns-lock.yaml", "workload": "alone", "stat": "mode"}, "args.stat"),
     ({"file": "netns-lock.yaml", "workload": "alone", "column": "nope"}, "args.column"),
     ({"file": "netns-lock.yaml", "workload": "nobody"}, "args.workload"),
+    ({"file": "not-shipped.yaml", "workload": "alone"}, "args.file"),   # e.g. a wheel without scenarios/
 ])
 def test_a_bad_probe_argument_is_refused_naming_it(args, field):
     bad = Case(name="x", probe="scenario", args=args, target=1.0, tolerance=Tolerance(rel=0.1), source="theory")

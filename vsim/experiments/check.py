@@ -119,6 +119,9 @@ def _scenario_run(file: str, seed: int):
     import vsim
 
     path = _ROOT / "scenarios" / file
+    if not path.is_file():  # an installed wheel has no scenarios/ folder
+        raise ScenarioError(f"args.file: {file} is not in {path.parent}; the scenario-based cases need the project's "
+                            "scenarios/ folder (install from a source checkout: pip install -e .)")
     return vsim.simulate(vsim.load_scenario(path), seed=seed)
 
 
