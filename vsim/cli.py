@@ -6,8 +6,17 @@ Commands::
     vsim validate SCENARIO ...
     vsim schema
     vsim compare [...]
+    vsim check [--group ...]
     vsim profiles [NAME]
-    vsim storm [--platforms docker,kvm] [--counts 1,10,100] [--format table|csv|json] [--out FILE.png]
+    vsim storm [--platforms docker,kvm] [--counts 1,10,100] [--out FILE.png]
+    vsim sweep SCENARIO [...]
+    vsim plan PLAN [...]
+
+Every command that prints a table takes ``--format table|markdown|csv|json``:
+``table`` fits the terminal (100 columns at most, ``--wide`` for natural
+widths), CSV and JSON hold the numbers with units in the column names (see
+:mod:`vsim.results.render`). The global flags ``--debug`` and ``--wide`` go
+before or after the command.
 
 Every mistake a user can make (a bad file, a bad flag, a bad value) is printed
 as one clear message on standard error with exit status 2, never as a Python
@@ -35,26 +44,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"vsim: error: {message}\n")
 
 
-def _fmt_table(df, floatfmt: str = "{:.3g}") -> str:
-    """A plain-text table without extra dependencies."""
-    import math
+def _show(args, df, title: str | None = None, notes=(), data=None, index: bool = False, digits: int = 3,
+          extra=None, keys: int = 1) -> None:
+    """Print ``df`` in the command's ``--format`` (vsim.results.render)."""
+    from vsim.results.render import render
 
-    cols = [str(c) for c in df.columns]
-    rows = []
-    for rec in df.itertuples(index=False):
-        cells = []
-        for v in rec:
-            if isinstance(v, float):
-                cells.append("-" if math.isnan(v) else floatfmt.format(v))
-            else:
-                cells.append(str(v))
-        rows.append(cells)
-    widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(cols)]
-    line = "  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))
-    out = [line, "  ".join("-" * w for w in widths)]
-    for r in rows:
-        out.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
-    return "\n".join(out)
+    print(render(df, getattr(args, "format", "table"), title=title, notes=notes, data=data, index=index,
+                 wide=getattr(args, "wide", False), digits=digits, extra=extra, keys=keys))
+
+
+def _people(args) -> bool:
+    return getattr(args, "format", "table") in ("table", "markdown")
 
 
 # -- commands --------------------------------------------------------------------
@@ -84,43 +84,61 @@ def cmd_run(args) -> int:
         raise ScenarioError(f"--out {args.out}: already exists; choose a new folder or pass --force to replace it")
     res = _profiled(simulate, sc, seed=args.seed) if getattr(args, "profile", False) else simulate(sc, seed=args.seed)
     s = res.summary
-    print(f"scenario {s['scenario']!r}  seed {s['seed']}  simulated {s['sim_end_s']:.3f} s  "
-          f"({s['events']} events in {s['wall_s']:.2f} s wall)")
-    print()
-    print(_fmt_table(res.summary_table()))
+    services = None
     if "requests" in res.tables and len(res.requests):
         from vsim.experiments.load import service_summary
 
+        services = service_summary(res.requests)
+    if args.format == "csv":
+        _show(args, res.summary_table())
+    elif args.format == "json":
+        from vsim.results.render import records
+
+        doc = {"summary": s, "startup": records(res.summary_table()),
+               "services": records(services) if services is not None else [],
+               "hosts": records(res.hosts)}
+        for name in ("migrations", "recoveries", "energy"):
+            t = res.tables.get(name)
+            if t is not None and len(t):
+                doc[name] = records(t)
+        print(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
+    else:
+        print(f"scenario {s['scenario']!r}  seed {s['seed']}  simulated {s['sim_end_s']:.3f} s  "
+              f"({s['events']} events in {s['wall_s']:.2f} s wall)")
         print()
-        print("services (latency in s):")
-        print(_fmt_table(service_summary(res.requests)))
-    print()
-    print("final states: " + ", ".join(f"{k} {v}" for k, v in s["states"].items()))
-    hosts = res.hosts
-    print(f"guests per host (peak): mean {hosts['peak_guests'].mean():.1f}, max {hosts['peak_guests'].max()}"
-          f" over {len(hosts)} host(s)")
-    if s["rejections"]:
-        print("rejected:")
-        for reason, n in s["rejections"].items():
-            print(f"  {n} x {reason}")
-    _print_operations(res)
+        _show(args, res.summary_table())
+        if services is not None:
+            print()
+            _show(args, services, title="services (latency in s):")
+        print()
+        print("final states: " + ", ".join(f"{k} {v}" for k, v in s["states"].items()))
+        hosts = res.hosts
+        print(f"guests per host (peak): mean {hosts['peak_guests'].mean():.1f}, max {hosts['peak_guests'].max()}"
+              f" over {len(hosts)} host(s)")
+        if s["rejections"]:
+            print("rejected:")
+            for reason, n in s["rejections"].items():
+                print(f"  {n} x {reason}")
+        _print_operations(args, res)
     if args.out:
         from vsim.plots import RUN_FIGURES
 
         dest = res.save(args.out, force=args.force, figures=RUN_FIGURES)
-        print(f"\nwrote {dest}/ (summary.json, instances.csv, phases.csv, hosts.csv, startup-timeline.png)")
+        msg = (f"wrote {dest}/ (summary.json, instances.csv, phases.csv, hosts.csv, "
+               + ", ".join(f"{n}.png" for n in RUN_FIGURES) + ")")
+        print(("\n" + msg) if _people(args) else msg, file=sys.stdout if _people(args) else sys.stderr)
     return 0
 
 
-def _print_operations(res) -> None:
+def _print_operations(args, res) -> None:
     """Migrations, failures and energy of a run (vsim.mechanisms.migration, vsim.mechanisms.faults, vsim.mechanisms.energy)."""
     t = res.tables
     m = t.get("migrations")
     if m is not None and len(m):
-        print("\nmigrations:")
         cols = ["name", "cause", "mode", "source", "target", "rounds", "total_s", "downtime_s", "mb_moved",
                 "conversion_s", "data_lost_mb", "outcome"]
-        print(_fmt_table(m[cols]))
+        print()
+        _show(args, m[cols], title="migrations:")
     r = t.get("recoveries")
     if r is not None and len(r):
         f = t["failures"]
@@ -175,15 +193,15 @@ def cmd_compare(args) -> int:
         lang=args.lang,
         seed=args.seed,
     )
-    print(render(df, args.format))
+    print(render(df, args.format, wide=args.wide))
     return 0
 
 
 def cmd_check(args) -> int:
     from vsim.experiments.check import check, render
 
-    table = check(args.group.split(",") if args.group else None)
-    print(render(table, args.format))
+    table = check(args.group.split(",") if args.group else None, progress=None)
+    print(render(table, args.format, wide=args.wide))
     return 0 if bool(table["ok"].all()) else 1
 
 
@@ -198,15 +216,9 @@ def cmd_storm(args) -> int:
         if not out.parent.is_dir():
             raise ScenarioError(f"--out {args.out}: the folder {str(out.parent)!r} does not exist")
     df = storm_curve(platforms=args.platforms, counts=args.counts or STORM_COUNTS, host=args.host, seed=args.seed)
-    if args.format == "csv":
-        print(df.to_csv(index=False), end="")
-    elif args.format == "json":
-        print(df.to_json(orient="records", indent=2))
-    else:
-        print("startup (s) of n guests requested together on one idle host; percentiles over the guests that "
-              "started; cause: the phase of the median guest that took longest beyond its time alone (n = 1)")
-        print()
-        print(_fmt_table(df, floatfmt="{:.4g}"))
+    _show(args, df, digits=4,
+          title="startup (s) of n guests requested together on one idle host; percentiles over the guests that "
+                "started; cause: the phase of the median guest that took longest beyond its time alone (n = 1)")
     if out is not None:
         import matplotlib.pyplot as plt
 
@@ -215,7 +227,7 @@ def cmd_storm(args) -> int:
         ax = storm_curve_plot(df)
         ax.figure.savefig(out, dpi=110, bbox_inches="tight")
         plt.close(ax.figure)
-        if args.format == "table":
+        if _people(args):
             print(f"\nwrote {out}")
     return 0
 
@@ -224,9 +236,17 @@ def cmd_profiles(args) -> int:
     from vsim.experiments.profiles import profile_detail, profile_table
 
     if args.name:
-        print(profile_detail(args.name))
+        if _people(args):
+            print(profile_detail(args.name))
+        else:
+            import pandas as pd
+
+            from vsim.spec.profile import load_profile
+
+            rows = [{"field": f, "value": v, "provenance": how} for f, v, how in load_profile(args.name).sources()]
+            _show(args, pd.DataFrame(rows))
     else:
-        print(_fmt_table(profile_table(), floatfmt="{:.4g}"))
+        _show(args, profile_table(), digits=4)
     return 0
 
 
@@ -236,30 +256,47 @@ def cmd_sweep(args) -> int:
     table = sweep(args.scenario, replications=args.replications, jobs=args.jobs, executor=args.executor,
                   out=args.out, resume=args.resume, force=args.force, progress=None)
     summ = summarize(table)
-    params = table.attrs.get("params", [])
-    print(f"{table['point'].nunique()} point(s) x {table['replication'].nunique()} replication(s) = "
-          f"{len(table)} run(s); mean and 95% confidence interval per point:")
-    print()
-    rows = []
-    for pid, grp in summ.groupby("point", sort=True):
-        rec = {"point": pid, **{k: grp[k].iloc[0] for k in params}}
-        for m in ("blocking", "startup_p95_s", "peak_guests_per_host"):
-            r = grp[grp["metric"] == m]
-            if len(r):
-                r = r.iloc[0]
-                half = (r["ci95_high"] - r["ci95_low"]) / 2
-                rec[m] = f"{r['mean']:.3g}" + ("" if half != half else f" ± {half:.2g}")
-        rec["errors"] = int(grp["errors"].iloc[0])
-        rows.append(rec)
-    import pandas as pd
+    if not _people(args):
+        _show(args, summ)
+    else:
+        params = table.attrs.get("params", [])
+        rows = []
+        for pid, grp in summ.groupby("point", sort=True):
+            rec = {"point": pid, **{k: grp[k].iloc[0] for k in params}}
+            for m in ("blocking", "startup_p95_s", "peak_guests_per_host"):
+                r = grp[grp["metric"] == m]
+                if len(r):
+                    r = r.iloc[0]
+                    rec[m] = _mean_ci(r["mean"], r["ci95_low"], r["ci95_high"])
+            rec["errors"] = int(grp["errors"].iloc[0])
+            rows.append(rec)
+        import pandas as pd
 
-    print(_fmt_table(pd.DataFrame(rows)) if rows else "(no metrics: every run failed)")
+        title = (f"{table['point'].nunique()} point(s) x {table['replication'].nunique()} replication(s) = "
+                 f"{len(table)} run(s); mean and 95% confidence interval per point:")
+        if rows:
+            _show(args, pd.DataFrame(rows), title=title,
+                  notes=["blocking (a proportion): Wilson score interval; other metrics: Student's t interval "
+                         "(vsim.experiments.sweep.summarize)"])
+        else:
+            print(title + "\n\n(no metrics: every run failed)")
     bad = table[table["error"] != ""]
+    out = sys.stdout if _people(args) else sys.stderr
     if len(bad):
-        print(f"\n{len(bad)} run(s) failed; first: point {bad['point'].iloc[0]}: {bad['error'].iloc[0]}")
+        print(f"\n{len(bad)} run(s) failed; first: point {bad['point'].iloc[0]}: {bad['error'].iloc[0]}", file=out)
     if args.out:
-        print(f"\nwrote {args.out}/ (runs.jsonl as runs finished, sweep.csv: every run, summary.csv: mean and CI)")
+        print(f"\nwrote {args.out}/ (runs.jsonl as runs finished, sweep.csv: every run, summary.csv: mean and CI)",
+              file=out)
     return 0
+
+
+def _mean_ci(mean: float, low: float, high: float) -> str:
+    """``0.12 [0.05, 0.24]`` (the interval need not be symmetric), or the mean alone."""
+    from vsim.results.render import fmt_number
+
+    if low != low or high != high:
+        return fmt_number(mean)
+    return f"{fmt_number(mean)} [{fmt_number(low, 2)}, {fmt_number(high, 2)}]"
 
 
 def cmd_plan(args) -> int:
@@ -268,18 +305,16 @@ def cmd_plan(args) -> int:
     spec = load_plan(args.plan)
     if args.out and Path(args.out).exists() and not args.force:
         raise ScenarioError(f"--out {args.out}: already exists; choose a new folder or pass --force to replace it")
-    df = plan(spec, jobs=args.jobs)
-    if args.format == "csv":
-        print(df.to_csv(index=False), end="")
-    elif args.format == "json":
-        print(df.to_json(orient="records", indent=2))
+    df = plan(spec, jobs=args.jobs, progress=None)
+    if not _people(args):
+        _show(args, df)
     else:
-        tab = plan_table(df)
-        print(f"plan {spec.name!r}: fewest hosts meeting every target "
-              f"(demand scale {tab.attrs.get('scale', 1)}, {spec.policy.tolerate_host_failures} spare host(s) "
-              "for failures included); every figure simulated")
-        print()
-        print(_fmt_table(tab))
+        _show(args, plan_table(df, scale="all"), keys=3,
+              title=f"plan {spec.name!r}: fewest hosts meeting every target at each demand scale "
+                    f"({spec.policy.tolerate_host_failures} spare host(s) for failures included); "
+                    "every figure simulated",
+              notes=["cheapest: * marks the cheapest feasible host type for each architecture and demand scale; "
+                     "binding: what stops one host fewer from meeting the targets"])
     if args.out:
         import matplotlib.pyplot as plt
 
@@ -293,7 +328,7 @@ def cmd_plan(args) -> int:
         ax = plan_hosts(df)
         ax.figure.savefig(out / "plan-hosts.png", dpi=110, bbox_inches="tight")
         plt.close(ax.figure)
-        print(f"\nwrote {out}/ (plan.csv, plan-hosts.png)")
+        print(f"\nwrote {out}/ (plan.csv, plan-hosts.png)", file=sys.stdout if _people(args) else sys.stderr)
     return 0
 
 
@@ -345,11 +380,13 @@ def _pos_int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="vsim", description="Simulate virtualization architectures (VMs, containers, microVMs).")
-    p.add_argument("--debug", action="store_true", help="show full tracebacks (or set VSIM_DEBUG=1)")
+    _global_flags(p, False)
     p.add_argument("--version", action="version", version=f"vsim {_version()}")
+    common = _Parser(add_help=False)  # the same global flags after the command (vsim run X --debug)
+    _global_flags(common, argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    r = sub.add_parser("run", help="run a scenario and print its summary")
+    r = sub.add_parser("run", parents=[common], help="run a scenario and print its summary")
     r.add_argument("scenario", help="scenario YAML file")
     r.add_argument("--out", help="write summary.json, instances.csv, phases.csv, hosts.csv and a figure here")
     r.add_argument("--force", action="store_true", help="replace an existing --out folder")
@@ -358,46 +395,48 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a field, e.g. --set hosts.0.memory_gib=32 (repeatable)")
     r.add_argument("--profile", action="store_true",
                    help="run under cProfile and print where the time goes (top functions) to stderr")
+    _format_flag(r)
     r.set_defaults(func=cmd_run)
 
-    v = sub.add_parser("validate", help="check scenario files; exit 2 naming every bad field")
+    v = sub.add_parser("validate", parents=[common], help="check scenario files; exit 2 naming every bad field")
     v.add_argument("scenarios", nargs="+", help="scenario YAML file(s)")
     v.set_defaults(func=cmd_validate)
 
-    s = sub.add_parser("schema", help="print the JSON Schema of scenario files")
+    s = sub.add_parser("schema", parents=[common], help="print the JSON Schema of scenario files")
     s.set_defaults(func=cmd_schema)
 
-    c = sub.add_parser("compare", help="the simulated comparison table (startup, disk, performance, density)")
+    c = sub.add_parser("compare", parents=[common], help="the simulated comparison table (startup, disk, performance, density)")
     c.add_argument("--platforms", help="comma-separated profile names (default: docker,kvm,firecracker,virtualbox)")
     c.add_argument("--host", help="host shape: a scenario file whose first host group is used")
     c.add_argument("--lang", choices=["en", "zh"], default="en", help="row labels in English or Chinese")
-    c.add_argument("--format", choices=["table", "markdown", "csv", "json"], default="table")
+    _format_flag(c)
     c.add_argument("--seed", type=_nonneg_int, default=0)
     c.set_defaults(func=cmd_compare)
 
-    ck = sub.add_parser("check", help="how good is the model: published figures and theory against its runs, "
+    ck = sub.add_parser("check", parents=[common], help="how good is the model: published figures and theory against its runs, "
                                       "with the error per group; exit 1 if a case misses its tolerance")
     ck.add_argument("--group", help="comma-separated groups (default: all): startup,storms,overhead,density,"
                                     "migration,queueing")
-    ck.add_argument("--format", choices=["table", "markdown", "json"], default="table")
+    _format_flag(ck)
     ck.set_defaults(func=cmd_check)
 
-    st = sub.add_parser("storm", help="startup p50/p95/p99 against guests started at once, with the cause at each n")
+    st = sub.add_parser("storm", parents=[common], help="startup p50/p95/p99 against guests started at once, with the cause at each n")
     st.add_argument("--platforms", type=_platform_list,
                     help="comma-separated profile names (default: docker,kvm,firecracker,virtualbox)")
     st.add_argument("--counts", type=_counts_list,
                     help="comma-separated numbers of guests started together (default: 1,2,5,...,500,1000)")
     st.add_argument("--host", help="host shape: a scenario file whose first host group is used")
-    st.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    _format_flag(st)
     st.add_argument("--out", help="also draw the curve into this figure file (.png, .pdf or .svg)")
     st.add_argument("--seed", type=_nonneg_int, default=0)
     st.set_defaults(func=cmd_storm)
 
-    pr = sub.add_parser("profiles", help="list platform profiles, or show one with its sources")
+    pr = sub.add_parser("profiles", parents=[common], help="list platform profiles, or show one with its sources")
     pr.add_argument("name", nargs="?", help="profile name")
+    _format_flag(pr)
     pr.set_defaults(func=cmd_profiles)
 
-    sw = sub.add_parser("sweep", help="run every combination of a scenario's sweep: values, with replications")
+    sw = sub.add_parser("sweep", parents=[common], help="run every combination of a scenario's sweep: values, with replications")
     sw.add_argument("scenario", help="scenario YAML file with sweep: (and replications:)")
     sw.add_argument("--replications", type=_pos_int, help="runs per point (default: the scenario's replications)")
     sw.add_argument("--jobs", type=_pos_int, help="worker processes (default: every core; 1 = in this process)")
@@ -406,16 +445,30 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--out", help="folder: runs.jsonl (as runs finish), sweep.csv, summary.csv")
     sw.add_argument("--resume", action="store_true", help="continue the sweep in --out, skipping finished runs")
     sw.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    _format_flag(sw)
     sw.set_defaults(func=cmd_sweep)
 
-    pl = sub.add_parser("plan", help="capacity planning: fewest hosts per architecture meeting the targets")
+    pl = sub.add_parser("plan", parents=[common], help="capacity planning: fewest hosts per architecture meeting the targets")
     pl.add_argument("plan", help="plan YAML file")
     pl.add_argument("--jobs", type=_pos_int, default=1, help="search cases in this many local processes")
-    pl.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    _format_flag(pl)
     pl.add_argument("--out", help="write plan.csv and plan-hosts.png here")
     pl.add_argument("--force", action="store_true", help="write into an existing --out folder")
     pl.set_defaults(func=cmd_plan)
     return p
+
+
+def _global_flags(p: argparse.ArgumentParser, default) -> None:
+    p.add_argument("--debug", action="store_true", default=default,
+                   help="show full tracebacks (or set VSIM_DEBUG=1)")
+    p.add_argument("--wide", action="store_true", default=default,
+                   help="print tables at their natural width instead of fitting the terminal (100 columns)")
+
+
+def _format_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=["table", "markdown", "csv", "json"], default="table",
+                   help="table (for people, fits the terminal), markdown, or csv / json (numbers, units in the "
+                        "column names)")
 
 
 def _nonneg_int(text: str) -> int:

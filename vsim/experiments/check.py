@@ -296,10 +296,23 @@ def _run_case(group: str, c: Case) -> dict[str, Any]:
     }
 
 
-def check(groups: tuple[str, ...] | list[str] | None = None) -> pd.DataFrame:
+def check(groups: tuple[str, ...] | list[str] | None = None, progress: bool | None = False) -> pd.DataFrame:
     """Run the validation cases (all groups, or those named): one row per case
-    (columns: ``vsim.COLUMNS['check']``); :func:`summary` gives the MAPE per group."""
-    rows = [_run_case(g.group, c) for g in cases(groups) for c in g.cases]
+    (columns: ``vsim.COLUMNS['check']``); :func:`summary` gives the MAPE per group.
+    ``progress=None`` shows a bar on a terminal's stderr (``True``: always)."""
+    from vsim.results.render import progress_bar
+
+    todo = [(g.group, c) for g in cases(groups) for c in g.cases]
+    bar = progress_bar(len(todo), "check", "case", enabled=progress)
+    rows = []
+    try:
+        for group, c in todo:
+            rows.append(_run_case(group, c))
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
     return pd.DataFrame.from_records(rows, columns=list(COLUMNS["check"]))
 
 
@@ -316,58 +329,49 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-FORMATS = ("table", "markdown", "json")
+FORMATS = ("table", "markdown", "csv", "json")
 
 
-def _num(x: float) -> str:
-    if isinstance(x, float) and math.isnan(x):
-        return "-"
-    return f"{x:.4g}"
-
-
-def render(table: pd.DataFrame, fmt: str = "table") -> str:
-    """The check as text: an aligned table (or Markdown) of every case, then the
-    MAPE per group; or JSON with ``cases`` and ``groups``."""
-    if fmt not in FORMATS:
-        raise ScenarioError(f"format: must be one of {', '.join(FORMATS)}, got {fmt!r}")
+def _display(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The cases and the per-group summary as people read them."""
     groups = summary(table)
-    if fmt == "json":
-        import json
-
-        def clean(records):
-            return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
-                    for r in records]
-
-        return json.dumps({"passed": bool(table["ok"].all()), "cases": clean(table.to_dict("records")),
-                           "groups": clean(groups.to_dict("records"))}, indent=2, default=float)
-    head = ["group", "case", "target", "vsim", "unit", "error", "tolerance", "result"]
-    body = []
+    rows = []
     for r in table.itertuples(index=False):
         if r.expect == "miss":
             result = "known miss" if r.ok else "MET (was a known miss: update the case)"
         else:
             result = "ok" if r.ok else "OUT OF TOLERANCE"
-        body.append([r.group, r.case + (" [calibrated]" if r.calibrated else ""), _num(r.target), _num(r.vsim),
-                     r.unit, f"{r.error_pct:+.1f}%", r.tolerance, result])
-    ghead = ["group", "cases", "met", "MAPE", "predictions", "MAPE of predictions"]
-    gbody = [[g.group, str(g.cases), str(g.ok), f"{g.mape_pct:.1f}%", str(g.predictions),
-              "-" if math.isnan(g.mape_predictions_pct) else f"{g.mape_predictions_pct:.1f}%"]
+        rows.append({"group": r.group, "case": r.case + (" [calibrated]" if r.calibrated else ""),
+                     "target": r.target, "vsim": r.vsim, "unit": r.unit, "error": f"{r.error_pct:+.1f}%",
+                     "tolerance": r.tolerance, "result": result})
+    grows = [{"group": g.group, "cases": g.cases, "met": g.ok, "MAPE": f"{g.mape_pct:.1f}%",
+              "predictions": g.predictions,
+              "MAPE of predictions": "-" if math.isnan(g.mape_predictions_pct) else f"{g.mape_predictions_pct:.1f}%"}
              for g in groups.itertuples(index=False)]
-    if fmt == "markdown":
-        def md(h, rows):
-            esc = [[c.replace("|", "\\|") for c in row] for row in [h, *rows]]
-            return "\n".join(["| " + " | ".join(esc[0]) + " |", "|" + "|".join("---" for _ in h) + "|",
-                              *("| " + " | ".join(row) + " |" for row in esc[1:])])
-        return md(head, body) + "\n\n" + md(ghead, gbody)
+    return pd.DataFrame(rows), pd.DataFrame(grows)
 
-    def grid(h, rows):
-        w = [max(len(x[i]) for x in [h, *rows]) for i in range(len(h))]
-        return "\n".join(["  ".join(c.ljust(n) for c, n in zip(row, w, strict=True)).rstrip()
-                          for row in [h, ["-" * n for n in w], *rows]])
+
+def render(table: pd.DataFrame, fmt: str = "table", width: int | None = None, wide: bool = False) -> str:
+    """The check as text: a table (or Markdown) of every case, then the MAPE per
+    group; CSV of the cases' numbers; or JSON with ``passed``, ``cases`` and ``groups``."""
+    from vsim.results.render import records
+    from vsim.results.render import render as _render
+
+    if fmt not in FORMATS:
+        raise ScenarioError(f"format: must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if fmt == "csv":
+        return _render(table, "csv", index=False)
+    groups = summary(table)
+    if fmt == "json":
+        import json
+
+        return json.dumps({"passed": bool(table["ok"].all()), "cases": records(table),
+                           "groups": records(groups)}, indent=2, ensure_ascii=False)
+    cases_, groups_ = _display(table)
     n_ok, n = int(table["ok"].sum()), len(table)
     misses = table[table["expect"] == "miss"]
-    lines = [grid(head, body), "", grid(ghead, gbody), "",
-             f"{n_ok} of {n} cases met their expectation; {len(misses)} are known misses (what the model lacks: "
-             "vsim check --format json, 'why'). MAPE = mean |vsim - target| / target; 'predictions' leaves out "
-             "the figures a profile was calibrated on, where agreement is by construction."]
-    return "\n".join(lines)
+    note = (f"{n_ok} of {n} cases met their expectation; {len(misses)} are known misses (what the model lacks: "
+            "vsim check --format json, 'why'). MAPE = mean |vsim - target| / target; 'predictions' leaves out "
+            "the figures a profile was calibrated on, where agreement is by construction.")
+    first = _render(cases_, fmt, index=False, width=width, wide=wide, digits=4)
+    return first + "\n\n" + _render(groups_, fmt, index=False, notes=[note], width=width, wide=wide)

@@ -51,9 +51,7 @@ table, Markdown, CSV or JSON.
 
 from __future__ import annotations
 
-import json
 import math
-import unicodedata
 from typing import Any
 
 import pandas as pd
@@ -78,7 +76,7 @@ from vsim.experiments.testbed import (
 )
 from vsim.spec.errors import ScenarioError
 
-__all__ = ["compare", "render", "DEFAULT_PLATFORMS", "STORM_N", "RAW_KEYS", "FORMATS"]
+__all__ = ["compare", "render", "numbers", "DEFAULT_PLATFORMS", "STORM_N", "RAW_KEYS", "FORMATS"]
 
 #: The course's pair (Docker, KVM), a microVM and a Type 2 hypervisor.
 DEFAULT_PLATFORMS = ("docker", "kvm", "firecracker", "virtualbox")
@@ -668,84 +666,29 @@ def compare(platforms=None, host=None, lang: str = "en", seed: int = 0, raw: boo
 
 # -- rendering ---------------------------------------------------------------------
 
-def _width(s: str) -> int:
-    """Columns a string takes in a terminal (CJK characters take two)."""
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in s)
+def numbers(df: pd.DataFrame) -> pd.DataFrame:
+    """The numbers behind a :func:`compare` table: one row per platform, one column
+    per :data:`RAW_KEYS` key (units in the names). What ``--format csv`` prints."""
+    raw = df.attrs.get("raw")
+    if raw is None:  # already compare(raw=True): keys by platforms
+        return df.T.rename_axis("platform")
+    return pd.DataFrame([{k: vals.get(k) for k in RAW_KEYS} for vals in raw.values()],
+                        index=pd.Index(list(raw), name="platform"))
 
 
-def _pad(s: str, w: int) -> str:
-    return s + " " * (w - _width(s))
+def render(df: pd.DataFrame, fmt: str = "table", width: int | None = None, wide: bool = False) -> str:
+    """The table as text: ``table`` (fitted to ``width`` cells, 100 by default),
+    ``markdown``, ``csv`` or ``json`` (see :mod:`vsim.results.render`).
 
-
-def _grid(df: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
-    head = [str(df.index.name or "")] + [str(c) for c in df.columns]
-    body = [[str(i)] + [_str(x) for x in row] for i, row in zip(df.index, df.itertuples(index=False), strict=True)]
-    return head, body
-
-
-def _str(x: Any) -> str:
-    if isinstance(x, float):
-        return "-" if math.isnan(x) else f"{x:.6g}"
-    return str(x)
-
-
-def render(df: pd.DataFrame, fmt: str = "table") -> str:
-    """The table as text: ``table`` (aligned), ``markdown``, ``csv`` or ``json``.
-
-    Table and Markdown add the notes from ``df.attrs["notes"]`` underneath;
-    JSON holds them under ``"notes"``; CSV is the bare table.
+    Table and Markdown show the readable cells with the notes underneath; CSV
+    holds the numbers behind them (:func:`numbers`), one row per platform; JSON
+    holds those numbers under ``"table"`` with the host, the notes and the
+    provenance of every cell.
     """
-    if fmt not in FORMATS:
-        raise ScenarioError(f"format: must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    from vsim.results.render import render as _render
+
     notes = list(df.attrs.get("notes", []))
-    if fmt == "csv":
-        return df.to_csv().rstrip("\n")
-    if fmt == "json":
-        head, body = _grid(df)
-        doc = {
-            "host": df.attrs.get("host"),
-            "table": [dict(zip(head, r, strict=True)) for r in body],
-            "notes": notes,
-        }
-        if "raw" in df.attrs:
-            doc["values"] = {p: {k: _clean(v) for k, v in vals.items()} for p, vals in df.attrs["raw"].items()}
-        if "provenance" in df.attrs:
-            doc["provenance"] = df.attrs["provenance"]
-        return json.dumps(doc, indent=2, ensure_ascii=False, default=_json_default)
-    head, body = _grid(df)
-    if fmt == "markdown":
-        esc = [[c.replace("|", "\\|").replace("*", "\\*") for c in r] for r in [head, *body]]
-        lines = ["| " + " | ".join(esc[0]) + " |", "|" + "|".join("---" for _ in head) + "|"]
-        lines += ["| " + " | ".join(r) + " |" for r in esc[1:]]
-        if notes:
-            lines.append("")
-            lines += ["- " + n.replace("*", "\\*") for n in notes]
-        return "\n".join(lines)
-    widths = [max(_width(r[i]) for r in [head, *body]) for i in range(len(head))]
-    lines = ["  ".join(_pad(c, w) for c, w in zip(head, widths, strict=True)).rstrip(),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(_pad(c, w) for c, w in zip(r, widths, strict=True)).rstrip() for r in body]
-    if notes:
-        import textwrap
-
-        lines.append("")
-        for n in notes:
-            lines += textwrap.wrap(n, width=100, subsequent_indent="  ") or [""]
-    return "\n".join(lines)
+    extra = {k: df.attrs[k] for k in ("host", "provenance") if k in df.attrs}
+    return _render(df, fmt, notes=notes, data=numbers(df), extra=extra, width=width, wide=wide)
 
 
-def _clean(v: Any) -> Any:
-    """JSON has no NaN: missing numbers become null."""
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    return v
-
-
-def _json_default(o: Any) -> Any:
-    import numpy as np
-
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return None if math.isnan(o) else float(o)
-    raise TypeError(type(o).__name__)

@@ -318,12 +318,15 @@ def _plan_one(args: tuple) -> dict[str, Any]:
     }
 
 
-def plan(plan_spec: Plan | str | os.PathLike, jobs: int = 1) -> pd.DataFrame:
+def plan(plan_spec: Plan | str | os.PathLike, jobs: int = 1, progress: bool | None = False) -> pd.DataFrame:
     """Minimum hosts per architecture, host type and demand level (see COLUMNS['plan']).
 
     ``jobs > 1`` searches several (architecture, host type, demand) cases at
-    once in local processes; the answers do not depend on it.
+    once in local processes; the answers do not depend on it. ``progress=None``
+    shows a bar on a terminal's stderr once the search takes over a second.
     """
+    from vsim.results.render import progress_bar
+
     if isinstance(plan_spec, str | os.PathLike):
         plan_spec = load_plan(Path(plan_spec))
     if not isinstance(plan_spec, Plan):
@@ -333,13 +336,25 @@ def plan(plan_spec: Plan | str | os.PathLike, jobs: int = 1) -> pd.DataFrame:
     p = plan_spec
     cases = [(p, ai, hi, s) for ai in range(len(p.architectures)) for hi in range(len(p.host_types))
              for s in p.demand.scale]
-    if jobs == 1 or len(cases) == 1:
-        rows = [_plan_one(c) for c in cases]
-    else:
-        from concurrent.futures import ProcessPoolExecutor
+    bar = progress_bar(len(cases), "plan", "case", enabled=progress)
+    rows = []
+    try:
+        if jobs == 1 or len(cases) == 1:
+            for c in cases:
+                rows.append(_plan_one(c))
+                if bar is not None:
+                    bar.update(1)
+        else:
+            from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=min(jobs, len(cases))) as pool:
-            rows = list(pool.map(_plan_one, cases))
+            with ProcessPoolExecutor(max_workers=min(jobs, len(cases))) as pool:
+                for row in pool.map(_plan_one, cases):  # in order: the table does not depend on jobs
+                    rows.append(row)
+                    if bar is not None:
+                        bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
     df = pd.DataFrame(rows)
     # The cheapest host type for each architecture and demand level.
     df["cheapest"] = False
@@ -350,14 +365,23 @@ def plan(plan_spec: Plan | str | os.PathLike, jobs: int = 1) -> pd.DataFrame:
     return df
 
 
-def plan_table(df: pd.DataFrame, scale: float | None = None) -> pd.DataFrame:
-    """The answer at one demand level (default: 1, else the first), one row per
-    architecture and host type, for printing."""
+def plan_table(df: pd.DataFrame, scale: float | str | None = None) -> pd.DataFrame:
+    """The answer for printing, one row per architecture and host type: at one
+    demand level (default: 1, else the first), or at every level (``"all"``,
+    with a ``demand_scale`` column). ``cheapest`` is ``*`` on the cheapest
+    feasible host type of each architecture and level."""
     scales = list(dict.fromkeys(df["demand_scale"]))
     if scale is None:
         scale = 1.0 if 1.0 in scales else scales[0]
-    cols = ["architecture", "host_type", "guests_requested", "hosts", "nodes", "cost_per_hour", "power_w",
-            "binding", "blocking", "startup_p95_s", "memory_util", "vcpu_util", "disk_util"]
-    out = df[df["demand_scale"] == scale][cols].reset_index(drop=True)
+    cols = ["architecture", "host_type", "hosts", "cost_per_hour", "binding", "guests_requested", "nodes",
+            "power_w", "blocking", "startup_p95_s", "memory_util", "vcpu_util", "disk_util"]
+    if scale == "all":
+        rows = df.sort_values(["demand_scale"], kind="stable")
+        cols = [*cols[:2], "demand_scale", *cols[2:]]
+    else:
+        rows = df[df["demand_scale"] == scale]
+    out = rows[cols].reset_index(drop=True)
+    out.insert(out.columns.get_loc("cost_per_hour") + 1, "cheapest",
+               ["*" if c else "" for c in rows["cheapest"].to_numpy()])
     out.attrs["scale"] = scale
     return out

@@ -44,7 +44,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -59,7 +58,7 @@ from vsim.spec.errors import ScenarioError
 from vsim.spec.scenario import Scenario, load_scenario, parse_scenario
 from vsim.spec.sweep import Point, expand, replication_seed
 
-__all__ = ["sweep", "summarize", "expand", "run_metrics", "replication_seed", "METRICS", "t_quantile_975",
+__all__ = ["sweep", "summarize", "expand", "run_metrics", "replication_seed", "METRICS", "t_quantile_975", "wilson_interval",
            "COLUMNS"]
 
 #: The columns of the sweep table (sweep) and its summary (summarize), with type, unit and
@@ -94,8 +93,11 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "errors": ("int", "runs at this point that failed"),
         "mean": ("float, unit of the metric", "mean over the replications"),
         "std": ("float, unit of the metric", "sample standard deviation (ddof 1)"),
-        "ci95_low": ("float, unit of the metric", "mean - t(0.975, n-1) std / sqrt(n); NaN if n < 2"),
-        "ci95_high": ("float, unit of the metric", "mean + t(0.975, n-1) std / sqrt(n); NaN if n < 2"),
+        "ci95_low": ("float, unit of the metric", "95% interval, low end: Wilson's for a proportion (blocking), "
+                     "else mean - t(0.975, n-1) std / sqrt(n) cut at 0; NaN if n < 2 for t"),
+        "ci95_high": ("float, unit of the metric", "95% interval, high end (Wilson's, or mean + t(0.975, n-1) "
+                      "std / sqrt(n)); NaN if n < 2 for t"),
+        "interval": ("str", "how the interval was found: wilson (a proportion of guests) or t (Student's t)"),
     },
 }
 
@@ -313,15 +315,9 @@ def _read_runs(path: Path) -> dict[tuple[int, int], dict]:
 # -- the sweep ---------------------------------------------------------------------------
 
 def _progress(total: int, initial: int, enabled: bool | None):
-    if enabled is None:
-        enabled = sys.stderr.isatty() or "ipykernel" in sys.modules
-    if not enabled or total == 0:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover - tqdm is a dependency
-        return None
-    return tqdm(total=total, initial=initial, unit="run", desc="sweep")
+    from vsim.results.render import progress_bar
+
+    return progress_bar(total, "sweep", "run", initial=initial, enabled=enabled)
 
 
 def _check_sweep_args(scenario: Any, replications: Any, resume: bool, force: bool,
@@ -429,31 +425,77 @@ def _table(points: list[Point], rows: dict[tuple[int, int], dict], reps: int) ->
 # -- summaries -----------------------------------------------------------------------------
 
 # Student's t, 97.5% quantile, for 1..30 degrees of freedom (standard tables).
-_T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-         2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-         2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
-
-
 def t_quantile_975(df: int) -> float:
-    """Student's t 97.5% quantile: a table up to 30 degrees of freedom, then the
-    Cornish-Fisher expansion around the normal quantile 1.959964."""
+    """Student's t 97.5% quantile with ``df`` degrees of freedom (scipy.stats); NaN if df < 1."""
     if df < 1:
         return math.nan
-    if df <= 30:
-        return _T975[df - 1]
+    from scipy.stats import t
+
+    return float(t.ppf(0.975, df))
+
+
+def wilson_interval(k: float, n: float, z: float = 1.959963984540054) -> tuple[float, float]:
+    """Wilson's 95% score interval for a proportion of ``k`` successes in ``n``
+    trials: always inside [0, 1], and sensible at 0 and n (where a t interval
+    collapses or leaves the range). NaN if n is 0."""
+    if n <= 0:
+        return math.nan, math.nan
+    p = k / n
+    den = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return max(0.0, min(centre - half, p)), min(1.0, max(centre + half, p))  # (p inside, bar rounding)
+
+
+def _clustered_wilson(k: np.ndarray, n: np.ndarray) -> tuple[float, float]:
+    """Wilson's interval for guests rejected (``k``) of guests requested (``n``),
+    one entry per run. Guests of one run are not independent trials (one burst
+    rejects many), so where the runs' proportions spread more than independent
+    trials would, the pooled count is shrunk by that ratio (Kish's design
+    effect) and z becomes Student's t quantile for runs - 1 degrees of
+    freedom (the spread is estimated from few runs). Otherwise, one run
+    included, it is the plain Wilson interval on all the guests."""
+    total_k, total_n, runs = float(k.sum()), float(n.sum()), int(k.size)
+    if total_n <= 0:
+        return math.nan, math.nan
+    p = total_k / total_n
     z = 1.959963984540054
-    g1 = (z**3 + z) / 4
-    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
-    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
-    return z + g1 / df + g2 / df**2 + g3 / df**3
+    n_eff = total_n
+    if runs > 1 and 0 < p < 1:
+        per_run = k / np.where(n > 0, n, 1)
+        deff = float(np.var(per_run, ddof=1)) * float(n.mean()) / (p * (1 - p))
+        if deff > 1.0:  # the runs differ more than independent guests would: fewer effective trials,
+            n_eff = total_n / deff  # and a spread estimated from few runs
+            z = t_quantile_975(runs - 1)
+    return wilson_interval(p * n_eff, n_eff, z)
+
+
+#: Metrics that are proportions of counted guests: (numerator column, denominator column).
+PROPORTIONS = {"blocking": ("rejected", "requested")}
+
+#: The range every other default metric lives in (counts, times, utilisations are >= 0).
+_LOWER = 0.0
 
 
 def summarize(table: pd.DataFrame, params: list[str] | None = None) -> pd.DataFrame:
     """Mean and 95% confidence interval of every metric at every point.
 
     One row per point and metric: ``n`` runs that gave a value, ``errors``
-    (failed runs), ``mean``, ``std``, and ``ci95_low``/``ci95_high`` = mean -/+
-    t(0.975, n-1) std / sqrt(n) (NaN with fewer than two values). ``params`` are
+    (failed runs), ``mean``, ``std``, ``ci95_low``/``ci95_high`` and
+    ``interval`` (how they were found):
+
+    - a proportion (``blocking``: guests rejected of guests requested) gets
+      Wilson's score interval on the guests of all its runs (``"wilson"``),
+      with the count shrunk by how much more the runs differ than independent
+      guests would (the design effect) and Student's t for z when there are
+      few runs: inside [0, 1] for any number of replications, one included.
+    - every other metric gets Student's t interval over the runs, mean -/+
+      t(0.975, n-1) std / sqrt(n) (``"t"``; NaN with fewer than two runs),
+      cut at 0 below: counts, times and utilisations are never negative, and
+      a confidence interval cut to the values the quantity can take keeps its
+      coverage.
+
+    ``params`` are
     the swept columns; by default those :func:`sweep` recorded in ``table.attrs``,
     else the columns between ``seed`` and the first default metric.
     """
@@ -467,7 +509,7 @@ def summarize(table: pd.DataFrame, params: list[str] | None = None) -> pd.DataFr
         params = cols[i:j]
     metrics = [c for c in cols if c not in fixed and c not in params
                and pd.api.types.is_numeric_dtype(table[c])]
-    out_cols = ["point", *params, "metric", "n", "errors", "mean", "std", "ci95_low", "ci95_high"]
+    out_cols = ["point", *params, "metric", "n", "errors", "mean", "std", "ci95_low", "ci95_high", "interval"]
     out = []
     for pid, grp in table.groupby("point", sort=True):
         errors = int((grp["error"].astype(str) != "").sum()) if "error" in grp else 0
@@ -476,10 +518,18 @@ def summarize(table: pd.DataFrame, params: list[str] | None = None) -> pd.DataFr
             n = int(x.size)
             mean = float(x.mean()) if n else math.nan
             std = float(x.std(ddof=1)) if n > 1 else math.nan
-            half = t_quantile_975(n - 1) * std / math.sqrt(n) if n > 1 else math.nan
+            num, den = PROPORTIONS.get(m, (None, None))
+            if num in grp and den in grp and n:
+                ok = grp[m].notna()
+                low, high = _clustered_wilson(grp.loc[ok, num].to_numpy(float), grp.loc[ok, den].to_numpy(float))
+                how = "wilson"
+            else:
+                half = t_quantile_975(n - 1) * std / math.sqrt(n) if n > 1 else math.nan
+                low, high, how = max(mean - half, _LOWER), mean + half, "t"
+                if math.isnan(half):
+                    low = math.nan
             rec = {"point": int(pid)}
             rec.update({p: grp[p].iloc[0] for p in params})
-            rec.update(metric=m, n=n, errors=errors, mean=mean, std=std,
-                       ci95_low=mean - half, ci95_high=mean + half)
+            rec.update(metric=m, n=n, errors=errors, mean=mean, std=std, ci95_low=low, ci95_high=high, interval=how)
             out.append(rec)
     return pd.DataFrame(out, columns=out_cols)

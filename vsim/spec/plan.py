@@ -32,7 +32,7 @@ from vsim.spec.scenario import (
     Registry,
     parse_scenario,
 )
-from vsim.spec.yamlio import read_yaml
+from vsim.spec.yamlio import read_yaml, refuse_other_kind
 
 __all__ = ["Plan", "Architecture", "HostType", "load_plan", "parse_plan", "scenario_data", "levels",
            "node_level", "host_level"]
@@ -224,7 +224,9 @@ def _check_references(p: Plan) -> list[str]:
 
 def load_plan(path: str | os.PathLike) -> Plan:
     """Read and validate a plan YAML file."""
-    return parse_plan(read_yaml(os.fspath(path)), where=str(path))
+    data = read_yaml(os.fspath(path))
+    refuse_other_kind(data, "capacity plan", str(path))
+    return parse_plan(data, where=str(path))
 
 
 # -- building scenarios ----------------------------------------------------------------------

@@ -66,7 +66,7 @@ from vsim.spec.services import (
     Stress,
     Writes,
 )
-from vsim.spec.yamlio import parse_yaml_text, read_yaml
+from vsim.spec.yamlio import parse_yaml_text, read_yaml, refuse_other_kind
 
 __all__ = [
     "Scenario",
@@ -441,6 +441,7 @@ def load_scenario(path: str | Path, overrides: list[str] | dict[str, Any] | None
     >>> sc = load_scenario("scenarios/docker-vs-kvm.yaml")   # doctest: +SKIP
     """
     data = read_yaml(path)
+    refuse_other_kind(data, "scenario", str(path))
     if isinstance(data, dict):
         data = apply_overrides(data, overrides)
         _resolve_relative_paths(data, Path(path).resolve().parent)

@@ -103,3 +103,34 @@ def parse_yaml_text(text: str, where: str = "scenario") -> Any:
         raise ScenarioError(f"{where}: {line}YAML syntax error: {problem}") from None
     except RecursionError:
         raise ScenarioError(f"{where}: nested too deeply to be a scenario") from None
+
+
+#: What each kind of vsim file has at its top level, and the command that reads it.
+KINDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "scenario": (("hosts",), "vsim run FILE (or vsim sweep FILE)"),
+    "capacity plan": (("demand", "architectures"), "vsim plan FILE"),
+    "platform profile": (("start_phases",), "a scenario's profiles: list, or vsim profiles FILE"),
+    "validation group": (("group", "cases"), "vsim check (its cases live in vsim/validation/)"),
+}
+
+
+def file_kind(data: Any) -> str | None:
+    """Which kind of vsim file ``data`` (as read from YAML) looks like, or None.
+
+    >>> file_kind({"demand": {}, "architectures": []})
+    'capacity plan'
+    """
+    if not isinstance(data, dict):
+        return None
+    for kind, (keys, _) in KINDS.items():
+        if all(k in data for k in keys):
+            return kind
+    return None
+
+
+def refuse_other_kind(data: Any, expected: str, where: str) -> None:
+    """Raise one clear error if ``data`` is another kind of vsim file than ``expected``."""
+    kind = file_kind(data)
+    if kind is not None and kind != expected:
+        how = KINDS[kind][1].replace("FILE", where)
+        raise ScenarioError(f"{where}: this is a {kind}, not a {expected}: use {how}")
