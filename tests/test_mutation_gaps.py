@@ -267,3 +267,69 @@ def test_waiting_on_several_jobs_withdraws_them_all_when_interrupted():
     env.process(later())
     env.run()
     assert done == [pytest.approx(2.0)] and a.work_done == pytest.approx(2.0) and b.work_done == pytest.approx(1.0)
+
+
+# -- found by the second full run (2026-12-02) ----------------------------------------------------
+
+def test_a_server_is_idle_before_any_time_has_passed():
+    from vsim.engine.server import Server
+
+    env = simpy.Environment()
+    s = Server(env, workers=2, name="dockerd")
+    assert s.utilisation() == 0.0          # nothing elapsed: not busy (and no division by zero)
+    s.serve(1.0)
+    env.run()
+    assert s.utilisation() == pytest.approx(0.5)  # one of two workers busy for the whole second
+
+
+def test_an_unused_page_cache_has_held_nothing():
+    pc = PageCache(lambda: 1000.0)
+    assert pc.peak_mb == 0.0 and pc.used_mb == 0.0
+    pc.insert("a", 40)
+    assert pc.peak_mb == 40.0
+
+
+def test_a_one_mib_smallest_flavor_still_doubles():
+    from vsim.model.footprint import flavor_mib
+
+    from vsim.spec.profile import derive_profile
+
+    tiny = derive_profile({"name": "tiny-vm", "base": "firecracker",
+                           "guest_os": {"min_memory_mib": {"value": 1, "assumption": "test"}}})
+    assert flavor_mib(tiny, 100) == 128     # 1, 2, 4, ..., 128: the first that holds 100
+    assert flavor_mib(vsim.load_profile("docker"), 100) == 100  # no flavors: what it needs
+
+
+def test_an_idle_host_reports_its_footprint_as_its_peak_memory():
+    sc = scenario([workload(platform="docker", image="app", memory_mib=256, count=1)],
+                  hosts=[host(name="a", platforms=["docker"], max_guests=1), host(name="b", platforms=["docker"])])
+    h = vsim.simulate(sc).hosts.set_index("host")
+    assert h.loc["b", "guests_placed"] == 0
+    assert h.loc["b", "peak_memory_mib"] == vsim.load_profile("docker").host_memory_mib.value
+
+
+def test_a_live_migration_whose_target_fails_mid_stream_is_aborted():
+    # 2048 MiB at 128 MiB/s takes 16 s from t = 60; the target fails at t = 65
+    sc = scenario([workload(memory_mib=2048, image="vm", clone="linked", dirty_mb_s=0)],
+                  hosts=[host(name="a", cached_images=["vm"], max_guests=1), host(name="b", cached_images=["vm"])],
+                  migrations=[{"workload": "w", "at_s": 60, "to": "b"}],
+                  failures=[{"host": "b", "at_s": 65, "repair_s": 100}], duration_s=300)
+    res = vsim.simulate(sc)
+    m = res.migrations.iloc[0]
+    assert m["outcome"].startswith("aborted") and "b" in m["outcome"]
+    assert res.instances["host"][0] == "a" and res.instances["state"][0] == "running"  # never moved
+
+
+def test_a_long_churn_past_the_placers_change_log_still_respects_the_limit():
+    # Guests arrive every 10 s and live 15 s on a host that takes one: every second
+    # one is refused, exactly. 5,000 requests make ~10,000 changes, more than the
+    # placer's change log keeps (vsim.model.placement: _LOG_SLACK), so the cached
+    # scores must be rebuilt after the log is dropped, not trusted.
+    sc = scenario([workload(platform="docker", image="app", memory_mib=64,
+                            arrivals={"type": "every", "interval_s": 10, "count": 5000},
+                            lifetime={"type": "fixed", "duration_s": 15})],
+                  hosts=[host(name="a", platforms=["docker"], max_guests=1, cached_images=["app"])],
+                  duration_s=60000)
+    res = vsim.simulate(sc)
+    assert (res.instances["state"] == "rejected").sum() == 2500
+    assert res.hosts["peak_guests"].tolist() == [1]

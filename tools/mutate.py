@@ -39,18 +39,18 @@ HERE = Path(__file__).resolve().parent.parent
 TARGETS: dict[str, list[str]] = {
     "vsim/engine/fairshare.py": ["tests/test_fairshare.py", "tests/test_cpu_weight.py", "tests/test_mutation_gaps.py"],
     "vsim/engine/weighted.py": ["tests/test_cpu_weight.py", "tests/test_cgroups.py", "tests/test_mutation_gaps.py"],
-    "vsim/engine/server.py": ["tests/test_control_plane.py", "tests/test_server.py"],
+    "vsim/engine/server.py": ["tests/test_control_plane.py", "tests/test_server.py", "tests/test_mutation_gaps.py"],
     "vsim/engine/pagecache.py": ["tests/test_page_cache.py", "tests/test_mutation_gaps.py"],
     "vsim/model/placement.py": ["tests/test_placement.py", "tests/test_capacity_exact.py", "tests/test_invariants.py",
                                 "tests/test_mutation_gaps.py"],
-    "vsim/model/footprint.py": ["tests/test_footprint.py"],
+    "vsim/model/footprint.py": ["tests/test_footprint.py", "tests/test_mutation_gaps.py"],
     "vsim/model/overhead.py": ["tests/test_overhead.py", "tests/test_mutation_gaps.py"],
     "vsim/model/host.py": ["tests/test_idle_cpu.py", "tests/test_world.py", "tests/test_profiles.py",
                            "tests/test_mutation_gaps.py"],
     "vsim/mechanisms/cgroups.py": ["tests/test_cgroups.py", "tests/test_host_memory.py", "tests/test_mutation_gaps.py"],
-    "vsim/mechanisms/migration.py": ["tests/test_migration.py", "tests/test_services_migration.py", "tests/test_faults.py"],
+    "vsim/mechanisms/migration.py": ["tests/test_migration.py", "tests/test_services_migration.py", "tests/test_faults.py", "tests/test_mutation_gaps.py"],
     "vsim/experiments/density.py": ["tests/test_footprint.py", "tests/test_density.py", "tests/test_mutation_gaps.py"],
-    "vsim/experiments/compare.py": ["tests/test_compare.py",
+    "vsim/experiments/compare.py": ["tests/test_compare.py", "tests/test_mutation_gaps.py",
                                     "tests/test_readme.py::test_the_readme_comparison_is_the_real_output_of_vsim_compare"],
 }
 

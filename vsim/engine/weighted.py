@@ -82,8 +82,7 @@ class ShareGroup:
     :meth:`WeightedFairShare.use`.
     """
 
-    __slots__ = ("owner", "name", "weight", "per_thread", "heap", "cancelled", "n", "vtime", "rate",
-                 "work_done")
+    __slots__ = ("owner", "name", "weight", "per_thread", "heap", "cancelled", "n", "vtime", "rate")
 
     def __init__(self, owner: WeightedFairShare, name: str, weight: float, per_thread: bool = False) -> None:
         self.owner = owner
@@ -95,7 +94,6 @@ class ShareGroup:
         self.n = 0  # runnable threads (jobs being served)
         self.vtime = 0.0  # work each of its threads has received while active
         self.rate = 0.0  # what each of its threads receives per second now
-        self.work_done = 0.0
 
     @property
     def entity_weight(self) -> float:
@@ -141,8 +139,6 @@ class WeightedFairShare(SharedRate):
             used = 0.0
             for g in self._active:
                 g.vtime += dt * g.rate
-                w = dt * g.rate * g.n
-                g.work_done += w
                 used += g.rate * g.n
             self._work_done += dt * used
             self._t_last = now

@@ -139,7 +139,7 @@ class Host:
         self.guests_placed = 0
         self.guests_now = 0
         self.peak_guests = 0
-        self.peak_memory_mib = 0.0
+        self.peak_memory_mib = self.footprint_mib  # an idle host still holds its platforms' memory
         self.cache_mb = 0.0
         # on | booting (powering on) | draining | off | failed; only an "on" host
         # takes new guests (see World.set_host_state, vsim.mechanisms.energy, vsim.mechanisms.faults).
