@@ -43,7 +43,7 @@ def layer_of(mod: str) -> int | None:
     parts = mod.split(".")
     if len(parts) >= 2 and parts[1] in LAYERS:
         return LAYERS.index(parts[1])
-    if mod in ("vsim.profiles", "vsim.validation"):  # package data (profile and validation files), read by spec
+    if mod in ("vsim.profiles", "vsim.validation", "vsim.fonts"):  # package data (profiles, validation cases, fonts)
         return 0
     raise AssertionError(f"{mod}: not in any layer; put it in one (see ARCHITECTURE.md)")
 

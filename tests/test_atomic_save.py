@@ -120,8 +120,9 @@ def test_save_writes_the_figures_it_is_given_and_none_by_default(results, tmp_pa
     plain = results.save(tmp_path / "plain")
     assert not any(p.suffix == ".png" for p in plain.iterdir())
     drawn = results.save(tmp_path / "drawn", figures=RUN_FIGURES)
-    assert {p.name for p in drawn.iterdir()} == {p.name for p in plain.iterdir()} | {"startup-timeline.png"}
-    assert (drawn / "startup-timeline.png").read_bytes().startswith(b"\x89PNG")
+    assert {p.name for p in drawn.iterdir()} == {p.name for p in plain.iterdir()} | set(RUN_FIGURES)
+    for name in RUN_FIGURES:
+        assert (drawn / name).read_bytes().startswith(b"\x89PNG")
 
 
 def test_cli_out_is_save_with_the_run_figures(scenario_file, tmp_path):

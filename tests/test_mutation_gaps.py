@@ -291,7 +291,6 @@ def test_an_unused_page_cache_has_held_nothing():
 
 def test_a_one_mib_smallest_flavor_still_doubles():
     from vsim.model.footprint import flavor_mib
-
     from vsim.spec.profile import derive_profile
 
     tiny = derive_profile({"name": "tiny-vm", "base": "firecracker",

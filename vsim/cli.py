@@ -121,11 +121,11 @@ def cmd_run(args) -> int:
                 print(f"  {n} x {reason}")
         _print_operations(args, res)
     if args.out:
-        from vsim.plots import RUN_FIGURES
+        from vsim.plots import RUN_FIGURES, run_figures
 
-        dest = res.save(args.out, force=args.force, figures=RUN_FIGURES)
+        dest = res.save(args.out, force=args.force, figures=run_figures(args.lang))
         msg = (f"wrote {dest}/ (summary.json, instances.csv, phases.csv, hosts.csv, "
-               + ", ".join(f"{n}.png" for n in RUN_FIGURES) + ")")
+               + ", ".join(RUN_FIGURES) + ")")
         print(("\n" + msg) if _people(args) else msg, file=sys.stdout if _people(args) else sys.stderr)
     return 0
 
@@ -224,7 +224,7 @@ def cmd_storm(args) -> int:
 
         from vsim.plots import storm_curve_plot
 
-        ax = storm_curve_plot(df)
+        ax = storm_curve_plot(df, lang=args.lang)
         ax.figure.savefig(out, dpi=110, bbox_inches="tight")
         plt.close(ax.figure)
         if _people(args):
@@ -388,13 +388,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", parents=[common], help="run a scenario and print its summary")
     r.add_argument("scenario", help="scenario YAML file")
-    r.add_argument("--out", help="write summary.json, instances.csv, phases.csv, hosts.csv and a figure here")
+    r.add_argument("--out", help="write summary.json, instances.csv, phases.csv, hosts.csv and three figures here")
     r.add_argument("--force", action="store_true", help="replace an existing --out folder")
     r.add_argument("--seed", type=_nonneg_int, help="override the scenario's seed")
     r.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                    help="override a field, e.g. --set hosts.0.memory_gib=32 (repeatable)")
     r.add_argument("--profile", action="store_true",
                    help="run under cProfile and print where the time goes (top functions) to stderr")
+    r.add_argument("--lang", choices=["en", "zh"], default="en", help="labels of the --out figures")
     _format_flag(r)
     r.set_defaults(func=cmd_run)
 
@@ -428,6 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--host", help="host shape: a scenario file whose first host group is used")
     _format_flag(st)
     st.add_argument("--out", help="also draw the curve into this figure file (.png, .pdf or .svg)")
+    st.add_argument("--lang", choices=["en", "zh"], default="en", help="labels of the --out figure")
     st.add_argument("--seed", type=_nonneg_int, default=0)
     st.set_defaults(func=cmd_storm)
 
