@@ -332,6 +332,34 @@ def cmd_plan(args) -> int:
     return 0
 
 
+def cmd_exercise(args) -> int:
+    from vsim.experiments.exercises import TEMPLATES, exercise
+
+    if not args.name:
+        print("exercises (vsim exercise NAME --seed N [--answer]):")
+        for name, (_, ask, _) in TEMPLATES.items():
+            print(f"  {name:<11} {(ask.__doc__ or '').strip()}")
+        return 0
+    ex = exercise(args.name, seed=args.seed)
+    if args.format == "json":
+        doc = {"name": ex.name, "seed": ex.seed, "params": ex.params, "question": ex.question}
+        if args.answer:
+            a = ex.answer()
+            doc["answer"] = {"values": a.values, "explanation": a.explanation}
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        return 0
+    from vsim.results.render import wrap_text
+
+    print(wrap_text(f"Exercise {ex.name}, seed {ex.seed}: {ex.question}"))
+    if args.answer:
+        print()
+        for para in ex.answer().text.splitlines():
+            print(wrap_text(para))
+    else:
+        print(f"\n(predict first; then: vsim exercise {ex.name} --seed {ex.seed} --answer)")
+    return 0
+
+
 def _is_plan_file(path: str) -> bool:
     """A plan has ``demand:`` and ``architectures:`` where a scenario has ``hosts:``."""
     from vsim.spec.scenario import read_yaml
@@ -449,6 +477,14 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--force", action="store_true", help="replace an existing --out folder")
     _format_flag(sw)
     sw.set_defaults(func=cmd_sweep)
+
+    ex = sub.add_parser("exercise", parents=[common],
+                        help="a seeded problem to predict (boot-storm, density, precopy); --answer simulates it")
+    ex.add_argument("name", nargs="?", help="template: boot-storm, density or precopy (none: list them)")
+    ex.add_argument("--seed", type=_nonneg_int, default=0, help="which problem (the same seed, the same numbers)")
+    ex.add_argument("--answer", action="store_true", help="also run the simulation and explain its answer")
+    ex.add_argument("--format", choices=["table", "json"], default="table")
+    ex.set_defaults(func=cmd_exercise)
 
     pl = sub.add_parser("plan", parents=[common], help="capacity planning: fewest hosts per architecture meeting the targets")
     pl.add_argument("plan", help="plan YAML file")

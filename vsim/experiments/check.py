@@ -222,13 +222,15 @@ def _probe_loss(k: int, offered: float, arrivals: int = 20_000, seed: int = 1) -
     return float((warm["state"] == "rejected").mean())
 
 
-def _probe_precopy(memory_mib: float, dirty_mb_s: float, cap_mib_s: float = 128.0, nic_gbit_s: float = 10.0,
-                   downtime_ms: float = 300.0, max_rounds: int = 30, metric: str = "total_s") -> float:
+def precopy_scenario(memory_mib: float, dirty_mb_s: float, cap_mib_s: float = 128.0, nic_gbit_s: float = 10.0,
+                     downtime_ms: float = 300.0, max_rounds: int = 30):
+    """One VM live-migrated at t = 60 s between two idle KVM hosts: the scenario
+    behind the pre-copy cases (and the ``precopy`` exercise)."""
     import vsim
 
     hosts = [{"name": n, "cores": 16, "memory_gib": 64, "platforms": ["kvm"], "network_gbit_s": nic_gbit_s,
               "cached_images": ["vm"]} for n in ("a", "b")]
-    sc = vsim.parse_scenario({
+    return vsim.parse_scenario({
         "name": "precopy", "variability": False, "hosts": hosts,
         "images": [{"name": "vm", "kind": "vm-disk", "format": "qcow2", "size_mb": 2256}],
         "workloads": [{"name": "w", "platform": "kvm", "memory_mib": memory_mib, "image": "vm", "clone": "linked",
@@ -236,6 +238,13 @@ def _probe_precopy(memory_mib: float, dirty_mb_s: float, cap_mib_s: float = 128.
         "migrations": [{"workload": "w", "at_s": 60, "to": "b",
                         "limits": {"bandwidth_mib_s": cap_mib_s, "downtime_ms": downtime_ms, "max_rounds": max_rounds}}],
     })
+
+
+def _probe_precopy(memory_mib: float, dirty_mb_s: float, cap_mib_s: float = 128.0, nic_gbit_s: float = 10.0,
+                   downtime_ms: float = 300.0, max_rounds: int = 30, metric: str = "total_s") -> float:
+    import vsim
+
+    sc = precopy_scenario(memory_mib, dirty_mb_s, cap_mib_s, nic_gbit_s, downtime_ms, max_rounds)
     m = vsim.simulate(sc).migrations.iloc[0]
     return float(m[metric])
 
