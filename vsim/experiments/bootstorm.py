@@ -184,7 +184,7 @@ _PROVISION_RESOURCES = {"clone-full": "disk", "clone-linked": "disk", "pull": "n
                         "pull+extract": "network/disk/CPU"}
 
 
-def _phase_resources(prof: Profile) -> dict[str, str]:
+def phase_resources(prof: Profile) -> dict[str, str]:
     """Each start phase of ``prof`` -> the resources its fields say it uses."""
     out = dict(_PROVISION_RESOURCES)
     for ph in prof.start_phases:
@@ -277,7 +277,7 @@ def storm_curve(platforms: Any = None, counts: Iterable[int] = STORM_COUNTS, hos
     rows = []
     for prof in profiles:
         sh = shape_for(prof, shape)
-        resources = _phase_resources(prof)
+        resources = phase_resources(prof)
         one, alone, alone_s = _alone(prof, h, sh, seed)
         for n in ns:
             res = one if n == 1 else _storm_run(prof, h, sh, n, seed)
