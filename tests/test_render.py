@@ -19,6 +19,7 @@ from conftest import SCENARIOS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import vsim
 from vsim.cli import main
 from vsim.experiments.sweep import summarize, sweep, wilson_interval
 from vsim.results.render import fits, fmt_number, render, render_text, text_width
@@ -179,3 +180,31 @@ def test_intervals_never_leave_their_quantity(reps):
     if reps == 1:
         assert s.loc[s["metric"] != "blocking", "ci95_low"].isna().all()  # t needs two runs; Wilson does not
     assert not math.isnan(b["ci95_high"].iloc[0])
+
+
+@pytest.mark.parametrize("name", ["boot-storm.yaml", "host-failure.yaml", "docker-vs-kvm.yaml"])
+def test_a_run_with_its_progress_bar_is_the_same_run(name):
+    sc = vsim.load_scenario(SCENARIOS / name)
+    plain, shown = vsim.simulate(sc), vsim.simulate(sc, progress=True)
+    assert plain.summary["events"] == shown.summary["events"]
+    assert plain.summary["sim_end_s"] == shown.summary["sim_end_s"]
+    pd.testing.assert_frame_equal(plain.instances, shown.instances)
+    pd.testing.assert_frame_equal(plain.phases, shown.phases)
+
+
+TEXT = st.lists(st.sampled_from(["the", "host's", "启动时间", "，", "。", "（默认主机）", "vsim.experiments.density",
+                                 "1 Gbit/s", "内存", "x" * 70, " "]), min_size=1, max_size=40).map(" ".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=TEXT, width=st.integers(20, 120))
+def test_wrapped_notes_fit_keep_every_character_and_start_no_line_with_closing_punctuation(text, width):
+    from vsim.results.render import wrap_text
+
+    out = wrap_text(text, width)
+    assert all(text_width(line) <= width and line.strip() for line in out.splitlines())
+    assert out.replace(" ", "").replace("\n", "") == text.replace(" ", "")  # same characters, same order
+    lines = out.splitlines()
+    for before, line in zip(lines, lines[1:], strict=False):
+        # only where the line before is one unbreakable word is there nothing to carry over
+        assert line.lstrip()[:1] not in ("，", "。") or " " not in before.strip(), (before, line)

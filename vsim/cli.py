@@ -82,7 +82,8 @@ def cmd_run(args) -> int:
     sc = load_scenario(args.scenario, overrides=args.set)
     if args.out and Path(args.out).exists() and not args.force:
         raise ScenarioError(f"--out {args.out}: already exists; choose a new folder or pass --force to replace it")
-    res = _profiled(simulate, sc, seed=args.seed) if getattr(args, "profile", False) else simulate(sc, seed=args.seed)
+    res = (_profiled(simulate, sc, seed=args.seed) if getattr(args, "profile", False)
+           else simulate(sc, seed=args.seed, progress=None))
     s = res.summary
     services = None
     if "requests" in res.tables and len(res.requests):

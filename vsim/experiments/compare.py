@@ -538,7 +538,7 @@ def _density_note(profiles, host: dict, lang: str) -> str:
 def _notes(profiles, host: dict, default_host: bool, lang: str) -> list[str]:
     zh = lang == "zh"
     notes = []
-    hd = describe_host(host)
+    hd = describe_host(host, lang)
     if zh:
         notes.append(f"主机：{hd}" + ("（默认主机，仿 Felter et al. 2014 的测试服务器）" if default_host else "")
                      + "。每个平台单独运行在同样的主机上，镜像已在主机缓存中（“镜像不在主机上”一行除外：先从 1 Gbit/s 的镜像服务下载）。")
@@ -552,12 +552,15 @@ def _notes(profiles, host: dict, default_host: bool, lang: str) -> list[str]:
         prof = next(p for p in profiles if p.guest_kind == k)
         sh = shape_for(prof)
         im = image_for(prof)
-        what = f"{k}: {sh['vcpus']:g} vCPU, {sh['memory_mib']:g} MiB"
+        kind = {"container": "容器 container", "vm": "虚拟机 vm", "microvm": "微虚拟机 microvm"}.get(k, k) if zh else k
+        what = f"{kind}: {sh['vcpus']:g} vCPU, {sh['memory_mib']:g} MiB"
         if im is not None:
-            what += f", image {im['name']} {_size(im.get('size_mb') or sum(x.get('unpacked_mb', x['size_mb']) for x in im.get('layers', [])))}"
+            size = _size(im.get('size_mb') or sum(x.get('unpacked_mb', x['size_mb']) for x in im.get('layers', [])))
+            what += f"，镜像 {im['name']} {size}" if zh else f", image {im['name']} {size}"
         why = SHAPES.get(k, SHAPES["container"])["why"]
-        parts.append(f"{what} ({why})")
-    notes.append(("实例规格（启动时间各行）：" if zh else "Guest shapes (startup rows): ") + "; ".join(parts) + ".")
+        parts.append(f"{what}（依据，英文原文：{why}）" if zh else f"{what} ({why})")
+    notes.append(("实例规格（启动时间各行）：" + "；".join(parts) + "。") if zh
+                 else "Guest shapes (startup rows): " + "; ".join(parts) + ".")
     notes.append(_density_note(profiles, host, lang))
     if zh:
         notes.append(f"启动时间 = 从请求到就绪：复制或解包镜像，再执行平台的启动阶段；'{STORM_N}个同时启动' "

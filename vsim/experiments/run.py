@@ -35,8 +35,11 @@ def build_world(scenario: Scenario, seed: int | None = None, solo_runs: bool = T
 
 
 def simulate(scenario: Scenario, seed: int | None = None, until: float | None = None,
-             solo_runs: bool = True) -> Results:
-    """Run ``scenario`` once (with ``seed``, or the scenario's own) and return Results."""
+             solo_runs: bool = True, progress: bool | None = False) -> Results:
+    """Run ``scenario`` once (with ``seed``, or the scenario's own) and return Results.
+
+    ``progress=None`` shows a bar of simulated time on a terminal's stderr
+    once the run takes over a second (``True``: always); the run is the same."""
     if not isinstance(scenario, Scenario):
         raise ScenarioError(
             f"simulate: expected a Scenario (from vsim.load_scenario), got {type(scenario).__name__}"
@@ -49,7 +52,19 @@ def simulate(scenario: Scenario, seed: int | None = None, until: float | None = 
         raise ScenarioError(f"until: must be a time in seconds > 0 (or None to run to the end), got {until!r}")
     if not isinstance(solo_runs, bool):
         raise ScenarioError(f"solo_runs: must be True or False, got {solo_runs!r}")
+    if progress is not None and not isinstance(progress, bool):
+        raise ScenarioError(f"progress: must be True, False or None, got {progress!r}")
     world = build_world(scenario, seed, solo_runs)
-    with fewer_collections():  # the tables are built while the heap is at its largest
-        world.run(until=until)
-        return Results.from_world(world)
+    from vsim.results.render import progress_bar
+
+    end = scenario.duration_s if until is None else until
+    bar = progress_bar(int(end) if end else 1, "run", "sim s", enabled=progress) if progress is not False else None
+    if bar is not None and not end:
+        bar.total = None  # runs until nothing is left: the end is not known in advance
+    try:
+        with fewer_collections():  # the tables are built while the heap is at its largest
+            world.run(until=until, bar=bar)
+            return Results.from_world(world)
+    finally:
+        if bar is not None:
+            bar.close()

@@ -300,10 +300,14 @@ def build_scenario(profile: Profile, host: dict[str, Any], shape: dict[str, Any]
         raise ScenarioError(fixed) from None
 
 
-def describe_host(host: dict[str, Any]) -> str:
+def describe_host(host: dict[str, Any], lang: str = "en") -> str:
     """One line a student can read: cores, memory, disk, network, overcommit."""
     d = host.get("disk", {})
     oc = host.get("overcommit", {})
+    if lang == "zh":
+        return (f"{host.get('cores')} 核（cores），内存 {host.get('memory_gib'):g} GiB，硬盘 "
+                f"{d.get('capacity_gib', 0):g} GiB（读/写 {d.get('read_mb_s', 0):g}/{d.get('write_mb_s', 0):g} MB/s），"
+                f"网络 {host.get('network_gbit_s'):g} Gbit/s，每核最多 {oc.get('cpu', 1):g} 个虚拟CPU")
     return (f"{host.get('cores')} cores, {host.get('memory_gib'):g} GiB memory, "
             f"disk {d.get('capacity_gib', 0):g} GiB at {d.get('read_mb_s', 0):g}/{d.get('write_mb_s', 0):g} MB/s "
             f"read/write, {host.get('network_gbit_s'):g} Gbit/s network, "

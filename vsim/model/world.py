@@ -28,7 +28,7 @@ import re
 import time
 from collections.abc import Iterable
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import simpy
@@ -262,14 +262,20 @@ class World(Lifecycle):
                 host.cache_mb += mb
 
     # -- running ------------------------------------------------------------------
-    def run(self, until: float | None = None):
+    def run(self, until: float | None = None, bar: Any = None):
         """Run the model until ``until`` (default: the scenario's ``duration_s``,
         or until nothing is left to happen). The tables are made from the
-        world afterwards: ``vsim.results.Results.from_world(world)``."""
+        world afterwards: ``vsim.results.Results.from_world(world)``.
+
+        ``bar`` (a tqdm-like object with ``update`` and ``n``) is moved to the
+        simulated time every 16,384 events: the events are the same, one by
+        one, as without it (SimPy's own loop is ``step`` until ``until``)."""
         until = self.scenario.duration_s if until is None else until
         t0 = time.perf_counter()
         with fewer_collections():
-            if until is None:
+            if bar is not None:
+                _run_with_bar(self.env, until, bar)
+            elif until is None:
                 self.env.run()
             else:
                 self.env.run(until=until)
@@ -304,6 +310,21 @@ def _expand(groups: list[HostGroup]):
     for g in groups:
         for _ in range(g.count):
             yield g
+
+
+def _run_with_bar(env: simpy.Environment, until: float | None, bar: Any) -> None:
+    """``env.run(until)``, stepping by hand to move ``bar`` along the simulated time."""
+    end = math.inf if until is None else until
+    step, peek = env.step, env.peek
+    n = 0
+    while peek() < end:
+        step()
+        n += 1
+        if not n & 0x3FFF:
+            bar.update(env.now - bar.n)
+    if until is not None:
+        env.run(until=until)  # the stop event at ``until``, exactly as a plain run schedules it
+    bar.update(env.now - bar.n)
 
 
 def _events_scheduled(env: simpy.Environment) -> int:

@@ -184,14 +184,67 @@ def render_text(df: pd.DataFrame, width: int | None = None, wide: bool = False, 
     return "\n\n".join(out)
 
 
-def wrap_text(text: str, width: int | None = None, indent: str = "  ") -> str:
-    """Wrap a paragraph to ``width`` cells, continuation lines indented; Chinese
-    text (no spaces to break at) is folded at the width."""
-    from rich.text import Text
+_NO_LINE_START = set("，。、；：？！）》」』】”’,.;:?!)%")  # punctuation that may not begin a line (kinsoku)
 
+
+def _is_wide(ch: str) -> bool:
+    from rich.cells import cell_len
+
+    return cell_len(ch) == 2
+
+
+def _tokens(text: str) -> list[str]:
+    """Words, spaces, and each wide (CJK) character on its own: a line may
+    break between two CJK characters, as Chinese text does, or at a space."""
+    out: list[str] = []
+    word = ""
+    for ch in text:
+        if ch == " " or _is_wide(ch) or ch in _NO_LINE_START and word == "":
+            if word:
+                out.append(word)
+                word = ""
+            out.append(ch)
+        else:
+            word += ch
+    if word:
+        out.append(word)
+    return out
+
+
+def wrap_text(text: str, width: int | None = None, indent: str = "  ") -> str:
+    """Wrap a paragraph to ``width`` terminal cells, continuation lines indented.
+    Latin text breaks at spaces; Chinese text between any two characters, and
+    closing punctuation never begins a line (it takes the character before it
+    along); a word longer than a line is cut."""
     width = width or terminal_width()
-    lines = Text(text).wrap(_console(width), width - len(indent), overflow="fold")
-    return "\n".join((indent if k else "") + str(line).rstrip() for k, line in enumerate(lines)) or ""
+    lines: list[str] = []
+    cur: list[str] = []
+
+    def used() -> int:
+        return text_width("".join(cur))
+
+    for tok in _tokens(text):
+        if tok == " ":
+            if cur and cur[-1] != " ":
+                cur.append(" ")
+            continue
+        if used() + text_width(tok) > width and "".join(cur).strip():
+            carry = []
+            if tok[0] in _NO_LINE_START:  # 。 may not start a line: the word or character before it goes too
+                while cur and cur[-1] == " ":
+                    cur.pop()
+                if "".join(cur[:-1]).strip() and text_width(cur[-1] + tok) <= width - len(indent):
+                    carry = [cur.pop()]
+            lines.append("".join(cur).rstrip())
+            cur = [indent, *carry]
+        while text_width(tok) > width - used() and len(tok) > 1 and used() <= len(indent):
+            cut = max(1, width - used())  # a word longer than a whole line: cut it
+            lines.append(("".join(cur) + tok[:cut]).rstrip())
+            tok, cur = tok[cut:], [indent]
+        cur.append(tok)
+    if "".join(cur).strip():
+        lines.append("".join(cur).rstrip())
+    return "\n".join(lines)
 
 
 def _markdown(df: pd.DataFrame, index: bool, digits: int) -> str:
