@@ -216,7 +216,7 @@ def test_cli_compare_zh_on_a_scenario_host(capsys):
     out = capsys.readouterr().out
     for label in ("启动时间", "硬盘使用", "性能", "系统支持量"):
         assert label in out
-    assert "16 cores, 64 GiB" in out  # the scenario's first host group, not the default host
+    assert "16 核（cores），内存 64 GiB" in out  # the scenario's first host group, not the default host
 
 
 @pytest.mark.parametrize("arg, needle", [

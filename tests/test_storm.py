@@ -12,7 +12,7 @@ import pytest
 import vsim
 from vsim.cli import main
 from vsim.experiments import bootstorm
-from vsim.experiments.bootstorm import STORM_COUNTS, _phase_resources, storm_curve
+from vsim.experiments.bootstorm import STORM_COUNTS, phase_resources, storm_curve
 from vsim.experiments.testbed import resolve_platform
 from vsim.plots import storm_curve_plot
 
@@ -91,15 +91,15 @@ def test_the_cause_is_the_largest_excess_not_the_longest_phase():
 
 
 def test_resources_come_from_the_phase_fields_not_the_name():
-    res = _phase_resources(vsim.load_profile("kvm"))
+    res = phase_resources(vsim.load_profile("kvm"))
     assert res["kernel"] == "CPU/disk" and res["firmware"] == "fixed wait" and res["qemu-start"] == "CPU"
-    assert _phase_resources(vsim.load_profile("docker"))["rootfs"] == "CPU/disk"  # it writes 1 MB
+    assert phase_resources(vsim.load_profile("docker"))["rootfs"] == "CPU/disk"  # it writes 1 MB
     phases = vsim.load_profile("kvm").model_dump()["start_phases"]
     for ph in phases:
         if ph["name"] == "kernel":  # named like a CPU/disk phase, but only a download
             ph.update(cpu_s=0.0, disk_read_mb=0.0, net_mb=10.0)
     odd = resolve_platform({"name": "kvm-net-kernel", "base": "kvm", "start_phases": phases})
-    assert _phase_resources(odd)["kernel"] == "network"
+    assert phase_resources(odd)["kernel"] == "network"
 
 
 def test_plot_has_one_line_per_platform_and_percentile(curve):

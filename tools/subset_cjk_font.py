@@ -14,6 +14,7 @@ Run it again after adding Chinese text with new characters (the test
 ``tests/test_figures.py`` says which are missing):
 
     python tools/subset_cjk_font.py /path/to/NotoSansCJKsc-Regular.otf [--course ../shared/seed]
+    python tools/subset_cjk_font.py --fetch [--course ../shared/seed]   # downloads the source (85 MB)
 
 The source font comes with Debian's ``fonts-noto-cjk``
 (/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc) or inside the
@@ -50,12 +51,18 @@ def main() -> None:
     from fontTools.ttLib import TTFont
 
     ap = argparse.ArgumentParser()
-    ap.add_argument("source", help="Noto Sans CJK SC (.otf, or a .ttc with --font-number)")
+    ap.add_argument("source", nargs="?", help="Noto Sans CJK SC (.otf, or a .ttc with --font-number)")
+    ap.add_argument("--fetch", action="store_true", help="download the source font (the mplfonts wheel) first")
     ap.add_argument("--font-number", type=int, default=0)
     ap.add_argument("--course", action="append", type=Path, default=[], help="more folders whose text to cover")
     args = ap.parse_args()
     chars = wanted_characters(args.course)
-    font = TTFont(args.source, fontNumber=args.font_number)
+    source = args.source
+    if args.fetch:
+        source = _fetch()
+    if not source:
+        ap.error("give the source font, or --fetch")
+    font = TTFont(source, fontNumber=args.font_number)
     opts = subset.Options()
     opts.name_IDs = ["*"]
     opts.notdef_outline = True
@@ -73,6 +80,21 @@ def main() -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     font.save(OUT)
     print(f"{OUT}: {covered} of {len(chars)} characters, {OUT.stat().st_size / 1024:.0f} KiB")
+
+
+def _fetch() -> str:
+    """Noto Sans CJK SC Regular out of the mplfonts 0.0.11 wheel from PyPI, into a temporary folder."""
+    import subprocess
+    import sys
+    import tempfile
+    import zipfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="vsim-font-"))
+    subprocess.run([sys.executable, "-m", "pip", "download", "mplfonts==0.0.11", "--no-deps", "-d", str(tmp)],
+                   check=True)
+    wheel = next(tmp.glob("mplfonts-*.whl"))
+    with zipfile.ZipFile(wheel) as z:
+        return z.extract("mplfonts/fonts/NotoSansCJKsc-Regular.otf", tmp)
 
 
 if __name__ == "__main__":

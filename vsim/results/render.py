@@ -229,12 +229,14 @@ def wrap_text(text: str, width: int | None = None, indent: str = "  ") -> str:
                 cur.append(" ")
             continue
         if used() + text_width(tok) > width and "".join(cur).strip():
-            carry = []
-            if tok[0] in _NO_LINE_START:  # 。 may not start a line: the word or character before it goes too
+            carry: list[str] = []
+            # 。 may not start a line: the word or character before it goes too (and before that, if it is 。 too)
+            while (carry[0] if carry else tok)[0] in _NO_LINE_START:
                 while cur and cur[-1] == " ":
                     cur.pop()
-                if "".join(cur[:-1]).strip() and text_width(cur[-1] + tok) <= width - len(indent):
-                    carry = [cur.pop()]
+                if not ("".join(cur[:-1]).strip() and text_width(cur[-1] + "".join(carry) + tok) <= width - len(indent)):
+                    break
+                carry.insert(0, cur.pop())
             lines.append("".join(cur).rstrip())
             cur = [indent, *carry]
         while text_width(tok) > width - used() and len(tok) > 1 and used() <= len(indent):
