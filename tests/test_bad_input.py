@@ -12,6 +12,7 @@ message is on stderr, there is no traceback and no output folder).
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -276,15 +277,80 @@ def test_nothing_but_scenario_error_from_the_loader_on_weird_paths(tmp_path):
 
 
 def test_unreadable_file(tmp_path, monkeypatch):
+    import builtins
+
     p = tmp_path / "secret.yaml"
     p.write_text("hosts: []\n")
+    real_open = builtins.open
 
-    def denied(self):
-        raise PermissionError(13, "Permission denied", str(self))
+    def denied(file, *a, **kw):
+        if str(file) == str(p):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *a, **kw)
 
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    monkeypatch.setattr(builtins, "open", denied)
     with pytest.raises(vsim.ScenarioError, match="cannot be read"):
         vsim.load_scenario(p)
+
+
+@pytest.mark.parametrize("make, says", [
+    (lambda d: os.mkfifo(d / "pipe.yaml") or d / "pipe.yaml", "is a FIFO"),
+    (lambda d: Path("/dev/zero"), "is a device"),
+    (lambda d: Path("/dev/urandom"), "is a device"),
+    (lambda d: Path("/proc/self/mem"), "cannot be read"),
+])
+def test_special_files_are_refused_without_reading_them(tmp_path, make, says):
+    path = make(tmp_path)
+    if not path.exists():
+        pytest.skip(f"{path} is not on this system")
+    with pytest.raises(vsim.ScenarioError, match=says):
+        vsim.load_scenario(path)
+    if path.suffix == ".yaml":  # a profile file given by path is read the same way
+        with pytest.raises(vsim.ScenarioError, match=says):
+            vsim.load_profile(str(path))
+
+
+def test_a_file_over_the_size_cap_is_refused_before_it_is_read(tmp_path):
+    from vsim.spec.yamlio import MAX_YAML_BYTES
+
+    big = tmp_path / "big.yaml"
+    with open(big, "wb") as fh:
+        fh.truncate(MAX_YAML_BYTES + 1)  # sparse: no time or disk spent
+    with pytest.raises(vsim.ScenarioError, match="at most 10 MB"):
+        vsim.load_scenario(big)
+
+
+@pytest.mark.parametrize("text, says", [
+    ("a: 010", "leading zero"), ("a: 1:30", "base 60"),
+])
+def test_yaml_1_1_numbers_that_mislead_are_refused_with_the_fix(text, says):
+    from vsim.spec.yamlio import parse_yaml_text
+
+    with pytest.raises(vsim.ScenarioError, match=says):
+        parse_yaml_text(text)
+
+
+def test_yaml_numbers_follow_yaml_1_2():
+    from vsim.spec.yamlio import parse_yaml_text
+
+    assert parse_yaml_text("a: 1e5\nb: 0x10\nc: 0o10\nd: 1_000\ne: -2.5\nf: .inf\ng: 0") == {
+        "a": 1e5, "b": 16, "c": 8, "d": 1000, "e": -2.5, "f": float("inf"), "g": 0}
+
+
+def test_an_alias_bomb_is_refused_quickly_and_an_oversized_number_names_its_field():
+    import time
+
+    from vsim.spec.yamlio import parse_yaml_text
+
+    lines = ["a: &a [" + ",".join(["1"] * 9) + "]"]
+    for prev, cur in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"{cur}: &{cur} [" + ",".join([f"*{prev}"] * 9) + "]")
+    t0 = time.process_time()
+    with pytest.raises(vsim.ScenarioError, match="aliases"):
+        parse_yaml_text("\n".join(lines))
+    assert time.process_time() - t0 < 5
+    with pytest.raises(vsim.ScenarioError, match=r"hosts\[0\]\.cores"):
+        vsim.parse_scenario({"hosts": [{"name": "h", "cores": parse_yaml_text("x: " + "9" * 5000)["x"]}]})
 
 
 @pytest.mark.parametrize("value", [-1, float("nan"), 1e12])

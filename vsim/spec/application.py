@@ -22,7 +22,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, model_validator
 
-from vsim.spec.errors import ScenarioError
+from vsim.spec.errors import ScenarioError, brief
 from vsim.spec.fields import Name, NonNegative, Positive, StrictModel
 from vsim.spec.messages import format_validation_error, register_root
 
@@ -67,7 +67,7 @@ def parse_application(data: Any) -> Application:
         return data
     if not isinstance(data, dict):
         raise ScenarioError(f"application: expected a mapping such as {{'working_set_mib': 85, 'cpu_cores': 0.01}}, "
-                            f"got {data!r}")
+                            f"got {brief(data)}")
     try:
         return Application.model_validate(data)
     except ValidationError as e:

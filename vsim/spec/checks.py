@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from vsim.spec.errors import ScenarioError
+from vsim.spec.errors import ScenarioError, brief
 from vsim.spec.messages import format_validation_error, suggest
 from vsim.spec.overrides import set_path, split_path
 
@@ -58,7 +58,7 @@ def _check_references(sc: Scenario) -> None:
         seen: set[str] = set()
         for i, name in enumerate(names):
             if name in seen:
-                problems.append(f"{what}[{i}].name: duplicate name {name!r}; names must be unique")
+                problems.append(f"{what}[{i}].name: duplicate name {brief(name)}; names must be unique")
             seen.add(name)
     known_platforms = sc.known_platforms()
     for i, h in enumerate(sc.hosts):
@@ -66,7 +66,7 @@ def _check_references(sc: Scenario) -> None:
     regs = {r.name for r in sc.registries}
     for i, im in enumerate(sc.images):
         if im.registry is not None and im.registry not in regs:
-            problems.append(f"images[{i}].registry: no registry named {im.registry!r}{suggest(im.registry, regs)}")
+            problems.append(f"images[{i}].registry: no registry named {brief(im.registry)}{suggest(im.registry, regs)}")
     for i, w in enumerate(sc.workloads):
         problems.extend(_check_workload(sc, f"workloads[{i}]", w, known_platforms))
     _check_operations(sc, problems)
@@ -79,10 +79,10 @@ def _check_host(sc: Scenario, i: int, h: HostGroup, known_platforms: set[str]) -
     problems = []
     for j, p in enumerate(h.platforms):
         if p not in known_platforms:
-            problems.append(f"hosts[{i}].platforms[{j}]: unknown platform {p!r}{suggest(p, known_platforms)}")
+            problems.append(f"hosts[{i}].platforms[{j}]: unknown platform {brief(p)}{suggest(p, known_platforms)}")
     for j, cached in enumerate(h.cached_images):
         if cached not in sc.image_map:
-            problems.append(f"hosts[{i}].cached_images[{j}]: no image named {cached!r} in images")
+            problems.append(f"hosts[{i}].cached_images[{j}]: no image named {brief(cached)} in images")
     if all(p in known_platforms for p in h.platforms):
         workers: dict[str, tuple[str, float]] = {}
         for p in dict.fromkeys(h.platforms):
@@ -91,7 +91,7 @@ def _check_host(sc: Scenario, i: int, h: HostGroup, known_platforms: set[str]) -
                 if first[1] != s.workers.value:
                     problems.append(
                         f"hosts[{i}].platforms: {first[0]} and {p} both have a control-plane server "
-                        f"{s.name!r} (one per host, shared) but with {first[1]:g} and {s.workers.value:g} "
+                        f"{brief(s.name)} (one per host, shared) but with {first[1]:g} and {s.workers.value:g} "
                         "workers; give them the same number")
         footprint = sum(_host_memory_mib(sc.profile(p)) for p in dict.fromkeys(h.platforms))
         if footprint >= h.memory_gib * 1024 * h.overcommit.memory:
@@ -105,24 +105,24 @@ def _check_host(sc: Scenario, i: int, h: HostGroup, known_platforms: set[str]) -
 def _check_workload(sc: Scenario, where: str, w: Workload, known_platforms: set[str]) -> list[str]:
     """A workload's platform is known and installed, and its kind, image and clone suit it."""
     if w.platform not in known_platforms:
-        return [f"{where}.platform: unknown platform {w.platform!r}{suggest(w.platform, known_platforms)}"]
+        return [f"{where}.platform: unknown platform {brief(w.platform)}{suggest(w.platform, known_platforms)}"]
     problems = []
     prof = sc.profile(w.platform)
     if w.kind is not None and w.kind != prof.guest_kind:
-        problems.append(f"{where}.kind: platform {w.platform!r} runs {prof.guest_kind}s, not {w.kind}s")
+        problems.append(f"{where}.kind: platform {brief(w.platform)} runs {prof.guest_kind}s, not {w.kind}s")
     if not any(w.platform in h.platforms for h in sc.hosts):
-        problems.append(f"{where}.platform: no host runs {w.platform!r}; add it to a host's platforms")
+        problems.append(f"{where}.platform: no host runs {brief(w.platform)}; add it to a host's platforms")
     problems.extend(_check_running(sc, w, prof, where, known_platforms))
     if w.image is not None and prof.guest_kind == "process":
         problems.append(f"{where}.image: a native process runs from the host's own file system; remove image")
     elif w.image is not None:
         image = sc.image_map.get(w.image)
         if image is None:
-            problems.append(f"{where}.image: no image named {w.image!r}{suggest(w.image, sc.image_map)}")
+            problems.append(f"{where}.image: no image named {brief(w.image)}{suggest(w.image, sc.image_map)}")
         else:
             want = "container" if prof.guest_kind == "container" else "vm-disk"
             if image.kind != want:
-                problems.append(f"{where}.image: {w.platform} needs a {want} image, {w.image!r} is a {image.kind} image")
+                problems.append(f"{where}.image: {w.platform} needs a {want} image, {brief(w.image)} is a {image.kind} image")
     if w.clone is not None:
         if prof.guest_kind == "container" and w.clone != "layers":
             problems.append(f"{where}.clone: containers use 'layers'; full and linked clones are for VM disks")
@@ -160,12 +160,12 @@ def _check_operations(sc: Scenario, problems: list[str]) -> None:
         where = f"migrations[{i}]"
         w = wl.get(m.workload)
         if w is None:
-            problems.append(f"{where}.workload: no workload named {m.workload!r}{suggest(m.workload, wl)}")
+            problems.append(f"{where}.workload: no workload named {brief(m.workload)}{suggest(m.workload, wl)}")
             continue
         if m.guest >= w.count():
-            problems.append(f"{where}.guest: workload {w.name!r} has {w.count()} guests (0..{w.count() - 1}), not {m.guest}")
+            problems.append(f"{where}.guest: workload {brief(w.name)} has {w.count()} guests (0..{w.count() - 1}), not {m.guest}")
         if m.to not in groups and m.to not in hosts:
-            problems.append(f"{where}.to: no host or host group named {m.to!r}{suggest(m.to, groups | hosts)}")
+            problems.append(f"{where}.to: no host or host group named {brief(m.to)}{suggest(m.to, groups | hosts)}")
         if w.platform not in sc.known_platforms():
             continue
         prof = sc.profile(w.platform)
@@ -175,15 +175,15 @@ def _check_operations(sc: Scenario, problems: list[str]) -> None:
         if m.platform is not None:
             if m.mode == "live" and m.platform != w.platform:
                 problems.append(f"{where}.platform: a live migration keeps the platform ({w.platform}); "
-                                f"changing to {m.platform!r} needs mode: cold")
+                                f"changing to {brief(m.platform)} needs mode: cold")
             elif m.platform not in sc.known_platforms():
-                problems.append(f"{where}.platform: unknown platform {m.platform!r}")
+                problems.append(f"{where}.platform: unknown platform {brief(m.platform)}")
             elif sc.profile(m.platform).guest_kind != prof.guest_kind:
                 problems.append(f"{where}.platform: {m.platform} runs {sc.profile(m.platform).guest_kind}s, "
                                 f"the guest is a {prof.guest_kind}")
     for i, f in enumerate(sc.failures):
         if f.host not in hosts:
-            problems.append(f"failures[{i}].host: no host named {f.host!r}{suggest(f.host, hosts)}")
+            problems.append(f"failures[{i}].host: no host named {brief(f.host)}{suggest(f.host, hosts)}")
     endless = [f"hosts[{i}].mtbf_s" for i, h in enumerate(sc.hosts) if h.mtbf_s] + (
         ["consolidation"] if sc.consolidation else [])
     if endless and sc.duration_s is None:
@@ -228,9 +228,9 @@ def _check_sweep(sc: Scenario) -> None:
                 set_path(data, key, val, what=where)
                 type(sc).model_validate(data)
             except ValidationError as exc:
-                problems.extend(f"{where}[{j}] = {val!r}: {p}" for p in format_validation_error(exc))
+                problems.extend(f"{where}[{j}] = {brief(val)}: {p}" for p in format_validation_error(exc))
             except ScenarioError as exc:
-                problems.extend(f"{where}[{j}] = {val!r}: {p}" for p in exc.problems)
+                problems.extend(f"{where}[{j}] = {brief(val)}: {p}" for p in exc.problems)
     if points > MAX_SWEEP_POINTS:
         problems.append(f"sweep: {points} combinations; at most {MAX_SWEEP_POINTS} points per sweep")
     if problems:
@@ -250,12 +250,12 @@ def _check_running(sc: Scenario, w: Workload, prof: Profile, where: str, known: 
                    f"a {prof.guest_kind}'s limits are its vcpus and memory_mib")
     if w.inside is not None:
         if w.inside not in known:
-            out.append(f"{where}.inside: unknown platform {w.inside!r}{suggest(w.inside, known)}")
+            out.append(f"{where}.inside: unknown platform {brief(w.inside)}{suggest(w.inside, known)}")
         elif sc.profile(w.inside).guest_kind not in ("vm", "microvm"):
-            out.append(f"{where}.inside: {w.inside!r} runs {sc.profile(w.inside).guest_kind}s; "
+            out.append(f"{where}.inside: {brief(w.inside)} runs {sc.profile(w.inside).guest_kind}s; "
                        "containers can be nested inside a vm or microvm platform")
         if prof.guest_kind != "container":
-            out.append(f"{where}.inside: only containers run inside VMs here; {w.platform!r} runs {prof.guest_kind}s")
+            out.append(f"{where}.inside: only containers run inside VMs here; {brief(w.platform)} runs {prof.guest_kind}s")
         if w.limits is not None and w.limits.cpu_weight is not None:
             out.append(f"{where}.limits.cpu_weight: a container inside a VM is weighed by the VM's own kernel, "
                        "which vsim does not model; remove cpu_weight or run the container on the host")

@@ -8,7 +8,7 @@ exits with status 2; it never shows a traceback unless asked (``--debug``).
 
 from __future__ import annotations
 
-__all__ = ["ScenarioError"]
+__all__ = ["ScenarioError", "brief"]
 
 
 class ScenarioError(ValueError):
@@ -31,3 +31,31 @@ class ScenarioError(ValueError):
                 "  " + p for p in self.problems
             )
         super().__init__(msg)
+
+
+def _repr():
+    import reprlib
+
+    r = reprlib.Repr()
+    r.maxstring = r.maxother = 60
+    r.maxlist = r.maxtuple = r.maxdict = r.maxset = r.maxfrozenset = r.maxdeque = r.maxarray = 6
+    r.maxlevel = 3
+    r.maxlong = 40
+    return r
+
+
+_BRIEF = _repr()
+
+
+def brief(value) -> str:
+    """``repr(value)``, cut short: what an error message may echo of the user's
+    input. A 10 MB string, a list of a million values or a YAML alias bomb is
+    shown in at most a few hundred characters, in bounded time.
+
+    >>> brief("nope"), brief(list(range(100)))
+    ("'nope'", '[0, 1, 2, 3, 4, 5, ...]')
+    """
+    try:
+        return _BRIEF.repr(value)
+    except Exception:  # a value whose repr fails
+        return f"<{type(value).__name__}>"

@@ -13,6 +13,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from vsim.spec.errors import brief
+
 __all__ = ["MAX_SIZE", "Name", "Positive", "NonNegative", "StrictModel"]
 
 MAX_SIZE = 1e9  # MB, GiB, MB/s ...: beyond this a number is a typo
@@ -39,7 +41,7 @@ class StrictModel(BaseModel):
                 if info is None or not any(isinstance(v, bool) for v in vals):
                     continue
                 if {int, float} & set(_flat_types(info.annotation)) and bool not in _flat_types(info.annotation):
-                    raise ValueError(f"{key}: got {val!r}, a yes/no value; write a number "
+                    raise ValueError(f"{key}: got {brief(val)}, a yes/no value; write a number "
                                      "(YAML reads yes, no, on, off, true and false as booleans)")
         return data
 

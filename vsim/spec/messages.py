@@ -39,7 +39,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from vsim.spec.errors import ScenarioError
+from vsim.spec.errors import ScenarioError, brief
 
 __all__ = ["format_validation_error", "register_root", "suggest"]
 
@@ -68,7 +68,7 @@ def _vocabulary() -> set[str]:
 def suggest(word: str, options: Iterable[str]) -> str:
     """``"; did you mean 'X'?"`` for the closest of ``options``, or ``""``."""
     close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return f"; did you mean {brief(close[0])}?" if close else ""
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
@@ -108,14 +108,14 @@ def _unknown_field_hint(name: str, here: list[type[BaseModel]]) -> str:
     fields = [f for m in here for f in m.model_fields]
     starts = [f for f in fields if f.startswith(name) or name.startswith(f)]
     if len(starts) == 1:
-        return f"; did you mean {starts[0]!r}?"
+        return f"; did you mean {brief(starts[0])}?"
     hint = suggest(name, fields)
     if hint:
         return hint
     for m in here:
         for f, info in m.model_fields.items():
             if any(name in sub.model_fields for sub in _models_in(info.annotation)):
-                return f"; it belongs inside {f!r} ({f}: {{{name}: ...}})"
+                return f"; it belongs inside {brief(f)} ({f}: {{{name}: ...}})"
     shown = ", ".join(dict.fromkeys(fields))
     return f"; remove it or check the spelling (fields here: {shown})"
 
@@ -163,9 +163,9 @@ def format_validation_error(exc: ValidationError, prefix: str = "") -> list[str]
             tags = [t for m in _models_at(root, loc) for t in _literal_values(m.model_fields["type"].annotation)]
             choice = ", ".join(repr(t) for t in tags) or (err.get("ctx") or {}).get("expected_tags", "")
             got = (err.get("ctx") or {}).get("tag")
-            msg = f"'type' must be one of {choice}" + (f" (got {got!r})" if got is not None else " (it is missing)")
+            msg = f"'type' must be one of {choice}" + (f" (got {brief(got)})" if got is not None else " (it is missing)")
         elif typ == "invalid_key":
-            msg = f"field names must be text, got {err.get('input')!r}"
+            msg = f"field names must be text, got {brief(err.get('input'))}"
         else:
             msg = msg.replace("Input should be", "must be").replace("Value error, ", "")
             if "validation error for" in msg:  # a nested pydantic error: keep its words, one line
@@ -176,7 +176,7 @@ def format_validation_error(exc: ValidationError, prefix: str = "") -> list[str]
             msg = re.sub(r"must be a valid dictionary( or (instance of \w+|object to extract fields from))?",
                          "must be a mapping of fields (key: value)", msg)
             if typ in ("int_parsing", "float_parsing", "int_type", "float_type", "bool_parsing", "string_type"):
-                msg += f" (got {err.get('input')!r})"
+                msg += f" (got {brief(err.get('input'))})"
             m = re.match(r"^([a-z_][a-z0-9_]*): (.+)$", msg, re.S) if typ == "value_error" else None
             if m and any(m.group(1) in mod.model_fields for mod in _models_at(root, loc)):
                 loc, msg = (*loc, m.group(1)), m.group(2)  # a check on one field of the model

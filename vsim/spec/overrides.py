@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from vsim.spec.errors import ScenarioError
+from vsim.spec.errors import ScenarioError, brief
 
 __all__ = ["apply_overrides", "split_path", "set_path"]
 
@@ -42,14 +42,14 @@ def apply_overrides(data: dict, overrides: list[str] | dict[str, Any] | None) ->
         items = list(overrides.items())
         bad = [k for k, _ in items if not isinstance(k, str)]
         if bad:
-            raise ScenarioError(f"overrides: keys must be dotted paths (text), got {bad[0]!r}")
+            raise ScenarioError(f"overrides: keys must be dotted paths (text), got {brief(bad[0])}")
     elif not isinstance(overrides, list | tuple):
         raise ScenarioError("overrides: expected a list of 'path=value' texts or a dict {path: value}, "
                             f"got {type(overrides).__name__}")
     else:
         for ov in overrides:
             if not isinstance(ov, str) or "=" not in ov:
-                raise ScenarioError(f"--set {ov!r}: expected dotted.path=value, e.g. hosts.0.memory_gib=32")
+                raise ScenarioError(f"--set {brief(ov)}: expected dotted.path=value, e.g. hosts.0.memory_gib=32")
             key, _, raw = ov.partition("=")
             try:
                 val = yaml.safe_load(raw) if raw.strip() else ""
@@ -75,24 +75,24 @@ def set_path(data: dict, key: str, val: Any, what: str = "path") -> None:
     """Set ``data[key] = val`` where key is a dotted path; the parent must exist."""
     parts = split_path(key)
     if not parts:
-        raise ScenarioError(f"{what} {key!r}: empty path")
+        raise ScenarioError(f"{what} {brief(key)}: empty path")
     node: Any = data
     for i, part in enumerate(parts[:-1]):
         here = ".".join(str(p) for p in parts[: i + 1])
         if isinstance(node, list) and isinstance(part, int):
             if part >= len(node):
-                raise ScenarioError(f"{what} {key!r}: {here} is out of range (the list has {len(node)} items)")
+                raise ScenarioError(f"{what} {brief(key)}: {here} is out of range (the list has {len(node)} items)")
             node = node[part]
         elif isinstance(node, dict) and isinstance(part, str):
             if part not in node or node[part] is None:
                 node[part] = {}
             node = node[part]
         else:
-            raise ScenarioError(f"{what} {key!r}: {here} does not exist in the scenario")
+            raise ScenarioError(f"{what} {brief(key)}: {here} does not exist in the scenario")
     last = parts[-1]
     if isinstance(node, list) and isinstance(last, int) and last < len(node):
         node[last] = val
     elif isinstance(node, dict) and isinstance(last, str):
         node[last] = val
     else:
-        raise ScenarioError(f"{what} {key!r}: cannot set {last!r} there")
+        raise ScenarioError(f"{what} {brief(key)}: cannot set {brief(last)} there")

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from vsim.spec.errors import ScenarioError
+from vsim.spec.errors import ScenarioError, brief
 from vsim.spec.fields import StrictModel as _Model
 from vsim.spec.messages import format_validation_error
 from vsim.spec.profile import profile_names
@@ -202,22 +202,22 @@ def _check_references(p: Plan) -> list[str]:
     images = {im.name for im in p.images}
     for i, a in enumerate(p.architectures):
         if a.platform not in known:
-            problems.append(f"architectures[{i}].platform: unknown platform {a.platform!r}; "
+            problems.append(f"architectures[{i}].platform: unknown platform {brief(a.platform)}; "
                             f"choose one of {', '.join(sorted(known))}")
         if a.image is not None and a.image not in images:
-            problems.append(f"architectures[{i}].image: no image named {a.image!r} in images")
+            problems.append(f"architectures[{i}].image: no image named {brief(a.image)} in images")
         if a.inside is not None and a.inside not in known:
-            problems.append(f"architectures[{i}].inside: unknown platform {a.inside!r}; "
+            problems.append(f"architectures[{i}].inside: unknown platform {brief(a.inside)}; "
                             f"choose one of {', '.join(sorted(known))}")
         if a.node is not None and a.node.image is not None and a.node.image not in images:
-            problems.append(f"architectures[{i}].node.image: no image named {a.node.image!r} in images")
+            problems.append(f"architectures[{i}].node.image: no image named {brief(a.node.image)} in images")
     names = (("architectures", [a.name for a in p.architectures]), ("host_types", [h.name for h in p.host_types]),
              ("demand.services", [s.name for s in p.demand.services]))
     for what, items in names:
         seen: set[str] = set()
         for i, name in enumerate(items):
             if name in seen:
-                problems.append(f"{what}[{i}].name: duplicate name {name!r}")
+                problems.append(f"{what}[{i}].name: duplicate name {brief(name)}")
             seen.add(name)
     return problems
 

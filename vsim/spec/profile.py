@@ -39,7 +39,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from vsim.spec.errors import ScenarioError
+from vsim.spec.errors import ScenarioError, brief
 from vsim.spec.messages import format_validation_error, register_root
 from vsim.spec.yamlio import parse_yaml_text, read_yaml
 
@@ -73,9 +73,9 @@ class _Provenanced(_Strict):
     def _not_bare(cls, data: Any) -> Any:
         if data is None or isinstance(data, bool | int | float | str):
             raise ValueError(
-                f"a bare value ({data!r}) has no provenance; write it as "
-                f"{{value: {data!r}, source: \"where it was measured\"}} or "
-                f"{{value: {data!r}, assumption: \"why this number\"}}"
+                f"a bare value ({brief(data)}) has no provenance; write it as "
+                f"{{value: {brief(data)}, source: \"where it was measured\"}} or "
+                f"{{value: {brief(data)}, assumption: \"why this number\"}}"
             )
         return data
 
@@ -367,7 +367,7 @@ class Profile(_Strict):
         for group in ("start_phases", "stop_phases"):
             for ph in getattr(self, group):
                 if ph.server is not None and ph.server not in servers:
-                    raise ValueError(f"{group}: phase {ph.name!r} names server {ph.server!r}, which is not in "
+                    raise ValueError(f"{group}: phase {brief(ph.name)} names server {brief(ph.server)}, which is not in "
                                      f"control_plane ({', '.join(servers) or 'none defined'})")
         return self
 
@@ -471,7 +471,7 @@ def load_profile(name_or_path: str | Path) -> Profile:
     if p.suffix in (".yaml", ".yml"):
         return derive_profile(read_yaml(p), where=str(p))
     known = ", ".join(profile_names())
-    raise ScenarioError(f"unknown profile {s!r}; built-in profiles are: {known}")
+    raise ScenarioError(f"unknown profile {brief(s)}; built-in profiles are: {known}")
 
 
 def _deep_merge(base: dict, over: dict) -> dict:
@@ -504,7 +504,7 @@ def derive_profile(data: dict, where: str = "profile", known: dict[str, Profile]
                             "the profile named in 'base' (give base:, and not start_phases: as well)")
     if base is not None:
         if not isinstance(base, str):
-            raise ScenarioError(f"{where}.base: must be the name of a profile (text), got {base!r}")
+            raise ScenarioError(f"{where}.base: must be the name of a profile (text), got {brief(base)}")
         known = known or {}
         if base in known:
             base_raw = known[base].model_dump()
@@ -512,7 +512,7 @@ def derive_profile(data: dict, where: str = "profile", known: dict[str, Profile]
             base_raw = _builtin(base).model_dump()
         else:
             raise ScenarioError(
-                f"{where}.base: unknown profile {base!r}; choose one of {', '.join(profile_names())}"
+                f"{where}.base: unknown profile {brief(base)}; choose one of {', '.join(profile_names())}"
             )
         data = _deep_merge(base_raw, data)
         if extra is not None:

@@ -42,7 +42,7 @@ from pydantic import (
 )
 
 from vsim.spec.checks import check_scenario
-from vsim.spec.errors import ScenarioError
+from vsim.spec.errors import ScenarioError, brief
 from vsim.spec.fields import Name, NonNegative, Positive, StrictModel
 from vsim.spec.messages import format_validation_error, register_root
 from vsim.spec.operations import (
@@ -407,7 +407,7 @@ def _resolve_profiles(sc: Scenario) -> dict[str, Profile]:
         else:
             prof = derive_profile(raw, where=where, known=resolved)
         if prof.name in resolved:
-            raise ScenarioError(f"{where}.name: duplicate profile name {prof.name!r}")
+            raise ScenarioError(f"{where}.name: duplicate profile name {brief(prof.name)}")
         resolved[prof.name] = prof
     return resolved
 
@@ -424,7 +424,7 @@ def parse_scenario(data: Any, where: str = "scenario") -> Scenario:
         )
     bad_keys = [k for k in data if not isinstance(k, str)]
     if bad_keys:
-        raise ScenarioError(f"{where}: field names must be text, got {bad_keys[0]!r}")
+        raise ScenarioError(f"{where}: field names must be text, got {brief(bad_keys[0])}")
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:

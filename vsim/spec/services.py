@@ -29,11 +29,12 @@ Units are in the field names, as everywhere in vsim.
 from __future__ import annotations
 
 import csv
-from pathlib import Path
+import io
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from vsim.spec.errors import brief
 from vsim.spec.fields import NonNegative, Positive, StrictModel
 
 __all__ = [
@@ -98,17 +99,20 @@ class ServiceTrace(StrictModel):
 
 
 def _read_trace(path: str) -> list[RatePoint]:
-    p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"path: no such file {path!r} (a CSV with columns at_s,rate_per_s)")
+    from vsim.spec.errors import ScenarioError
+    from vsim.spec.yamlio import read_text_file
+
     try:
-        with p.open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
+        text = read_text_file(path, "a CSV file with columns at_s,rate_per_s")
+    except ScenarioError as exc:
+        raise ValueError(f"path: {exc}") from None
+    try:
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
         pts = [RatePoint(at_s=float(r["at_s"]), rate_per_s=float(r["rate_per_s"])) for r in rows]
     except (KeyError, ValueError, TypeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"path: {path!r} is not a CSV with numeric columns at_s,rate_per_s ({exc})") from None
+        raise ValueError(f"path: {brief(path)} is not a CSV with numeric columns at_s,rate_per_s ({exc})") from None
     if not pts:
-        raise ValueError(f"path: {path!r} has no rows")
+        raise ValueError(f"path: {brief(path)} has no rows")
     return pts
 
 

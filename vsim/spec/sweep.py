@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from vsim.spec.errors import brief
 from vsim.spec.overrides import set_path
 from vsim.spec.scenario import Scenario, parse_scenario
 
@@ -50,7 +51,7 @@ def expand(scenario: Scenario) -> list[Point]:
         params = dict(zip(keys, combo, strict=True))
         for k, v in params.items():
             set_path(data, k, v, what=f"sweep.{k}")
-        where = f"sweep point {pid} ({', '.join(f'{k}={v!r}' for k, v in params.items())})"
+        where = f"sweep point {pid} ({', '.join(f'{k}={brief(v)}' for k, v in params.items())})"
         parse_scenario(data, where=where)  # every combination must be valid before anything runs
         points.append(Point(pid, params, data))
     return points
