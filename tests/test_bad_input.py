@@ -36,7 +36,7 @@ SIDECAR = {
 KINDS = {
     "syntax-": 5, "type-": 5, "size-": 5, "unknown-key-": 4, "profile-": 3, "unsafe-": 2,
     "huge-": 3, "empty": 1, "comments-only": 1, "binary-": 2, "toplevel-": 2, "dup-": 3,
-    "ref-": 2, "missing-": 2, "choice-": 1, "sweep-": 1, "trace-": 2,
+    "ref-": 2, "missing-": 2, "choice-": 1, "sweep-": 1, "trace-": 2, "yaml-": 3, "builtin-": 1,
 }
 
 

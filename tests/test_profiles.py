@@ -368,12 +368,14 @@ def test_a_disk_images_default_clone_says_where_it_comes_from(name):
 
 
 @pytest.mark.parametrize("field,value,expect", [
-    ("io_request_us", float("nan"), r"profiles\[0\]\.overhead\.io_request_us: must be a finite number >= 0"),
-    ("packet_us", -1.0, r"profiles\[0\]\.overhead\.packet_us: must be a finite number >= 0"),
+    ("io_request_us", float("nan"), r"profiles\[0\]\.overhead\.io_request_us\.value: must be a finite number"),
+    ("packet_us", -1.0, r"profiles\[0\]\.overhead\.packet_us\.value: must be greater than or equal to 0"),
     ("exit_cpu_share", 1.0, r"profiles\[0\]\.overhead\.exit_cpu_share: must be below 1"),
     ("vector_width", 0.0, r"profiles\[0\]\.overhead\.vector_width: must be in \(0, 1\]"),
-    ("tlb_miss_ns", 1e12, r"profiles\[0\]\.overhead\.tlb_miss_ns: at most 1e6"),
-    ("io_copy_us_per_mb", float("inf"), r"profiles\[0\]\.overhead\.io_copy_us_per_mb: must be a finite number >= 0"),
+    ("tlb_miss_ns", 1e12, r"profiles\[0\]\.overhead\.tlb_miss_ns\.value: must be less than or equal to 1000000000"),
+    ("tlb_miss_ns", 1e8, r"profiles\[0\]\.overhead\.tlb_miss_ns: at most 1e6"),
+    ("io_copy_us_per_mb", float("inf"), r"profiles\[0\]\.overhead\.io_copy_us_per_mb\.value: must be a finite number"),
+    ("syscall_us", True, r"profiles\[0\]\.overhead\.syscall_us\.value: got True, a yes/no value"),
 ])
 def test_per_operation_costs_out_of_range_are_refused_naming_the_field(field, value, expect):
     data = {"hosts": [{"platforms": ["kvm-x"]}],

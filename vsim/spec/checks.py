@@ -99,6 +99,11 @@ def _check_host(sc: Scenario, i: int, h: HostGroup, known_platforms: set[str]) -
                 f"hosts[{i}].memory_gib: the platforms alone take {footprint:.0f} MiB, more than the "
                 f"host's {h.memory_gib * 1024:.0f} MiB; give the host more memory or fewer platforms"
             )
+        cores = sum(sc.profile(p).host_cpu_cores.value for p in dict.fromkeys(h.platforms))
+        if cores >= h.cores:
+            problems.append(
+                f"hosts[{i}].cores: the platforms alone keep {cores:g} cores busy (host_cpu_cores), all of the "
+                f"host's {h.cores:g}; give the host more cores or use a profile with a smaller footprint")
     return problems
 
 

@@ -35,11 +35,12 @@ import math
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from vsim.spec.errors import ScenarioError, brief
+from vsim.spec.fields import MAX_SIZE, Name, NonNegative, StrictModel
 from vsim.spec.messages import format_validation_error, register_root
 from vsim.spec.yamlio import parse_yaml_text, read_yaml
 
@@ -58,8 +59,8 @@ __all__ = [
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Strict(StrictModel):
+    """No unknown keys, immutable, and no yes/no where a number belongs (StrictModel)."""
 
 
 class _Provenanced(_Strict):
@@ -91,10 +92,14 @@ class _Provenanced(_Strict):
         return f"source: {self.source}" if self.source else f"assumption: {self.assumption}"
 
 
+#: A profile number: finite, not negative, at most MAX_SIZE (beyond is a typo, and makes runs never end).
+ProfileNumber = Annotated[float, Field(ge=0, le=MAX_SIZE, allow_inf_nan=False)]
+
+
 class Quantity(_Provenanced):
     """A number with its provenance: exactly one of ``source`` or ``assumption``."""
 
-    value: float
+    value: ProfileNumber
 
 
 class Limit(_Provenanced):
@@ -102,7 +107,7 @@ class Limit(_Provenanced):
     names it in a few words (``Linux bridge ports``), for tables that say
     which wall a density hit."""
 
-    value: float | None
+    value: ProfileNumber | None
     what: str = Field(default="", max_length=80)
 
 
@@ -129,11 +134,11 @@ class Phase(_Strict):
 
     name: str = Field(min_length=1)
     server: str | None = Field(default=None, min_length=1)
-    cpu_s: float = Field(default=0.0, ge=0)
-    disk_read_mb: float = Field(default=0.0, ge=0)
-    disk_write_mb: float = Field(default=0.0, ge=0)
-    net_mb: float = Field(default=0.0, ge=0)
-    latency_s: float = Field(default=0.0, ge=0)
+    cpu_s: NonNegative = 0.0
+    disk_read_mb: NonNegative = 0.0
+    disk_write_mb: NonNegative = 0.0
+    net_mb: NonNegative = 0.0
+    latency_s: NonNegative = 0.0
     io_kib: float | None = Field(default=None, gt=0, le=1_048_576)
     description: str | None = None
     source: str | None = None
@@ -287,7 +292,7 @@ GuestKind = Literal["vm", "container", "microvm", "process"]
 class Profile(_Strict):
     """Everything the simulator knows about one platform."""
 
-    name: str = Field(min_length=1)
+    name: Name
     title: str
     kind: PlatformKind
     hypervisor_type: Literal[1, 2] | None = None

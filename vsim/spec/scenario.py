@@ -445,7 +445,21 @@ def load_scenario(path: str | Path, overrides: list[str] | dict[str, Any] | None
     if isinstance(data, dict):
         data = apply_overrides(data, overrides)
         _resolve_relative_paths(data, Path(path).resolve().parent)
-    return parse_scenario(data, where=str(path))
+    sc = parse_scenario(data, where=str(path))
+    _reserve_builtin_names(sc, str(path))
+    return sc
+
+
+def _reserve_builtin_names(sc: Scenario, where: str) -> None:
+    """A scenario *file* may not give its own profile a built-in's name (anyone
+    reading ``platform: firecracker`` would take it for the built-in), unless
+    it is an identical copy. The Python API may, to ask "what if KVM's
+    overhead were ..." of a built-in by name (as ``vsim.density`` does)."""
+    for i, prof in enumerate(sc._resolved.values()):
+        if prof.name in profile_names() and prof != load_profile(prof.name):
+            raise ScenarioError(f"profiles[{i}].name: {brief(prof.name)} is a built-in profile; give yours a name "
+                                f"of its own (e.g. {prof.name}-custom), so that no one reads it as the built-in",
+                                source=where)
 
 
 def _resolve_relative_paths(data: dict, base: Path) -> None:
