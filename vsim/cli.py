@@ -82,8 +82,8 @@ def cmd_run(args) -> int:
     sc = load_scenario(args.scenario, overrides=args.set)
     if args.out and Path(args.out).exists() and not args.force:
         raise ScenarioError(f"--out {args.out}: already exists; choose a new folder or pass --force to replace it")
-    res = (_profiled(simulate, sc, seed=args.seed) if getattr(args, "profile", False)
-           else simulate(sc, seed=args.seed, progress=None))
+    res = (_profiled(simulate, sc, seed=args.seed, allow_large=args.allow_large) if getattr(args, "profile", False)
+           else simulate(sc, seed=args.seed, progress=None, allow_large=args.allow_large))
     s = res.summary
     services = None
     if "requests" in res.tables and len(res.requests):
@@ -425,6 +425,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--profile", action="store_true",
                    help="run under cProfile and print where the time goes (top functions) to stderr")
     r.add_argument("--lang", choices=["en", "zh"], default="en", help="labels of the --out figures")
+    r.add_argument("--allow-large", action="store_true",
+                   help="run even if the estimate (events, memory) is over the budget (vsim.spec.cost)")
     _format_flag(r)
     r.set_defaults(func=cmd_run)
 

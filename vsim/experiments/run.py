@@ -35,11 +35,14 @@ def build_world(scenario: Scenario, seed: int | None = None, solo_runs: bool = T
 
 
 def simulate(scenario: Scenario, seed: int | None = None, until: float | None = None,
-             solo_runs: bool = True, progress: bool | None = False) -> Results:
+             solo_runs: bool = True, progress: bool | None = False, allow_large: bool = False) -> Results:
     """Run ``scenario`` once (with ``seed``, or the scenario's own) and return Results.
 
     ``progress=None`` shows a bar of simulated time on a terminal's stderr
-    once the run takes over a second (``True``: always); the run is the same."""
+    once the run takes over a second (``True``: always); the run is the same.
+    A run whose estimated cost (:mod:`vsim.spec.cost`: events, memory) is over
+    the budget is refused before it starts, naming the fields that make it
+    large; ``allow_large=True`` runs it anyway."""
     if not isinstance(scenario, Scenario):
         raise ScenarioError(
             f"simulate: expected a Scenario (from vsim.load_scenario), got {type(scenario).__name__}"
@@ -54,6 +57,12 @@ def simulate(scenario: Scenario, seed: int | None = None, until: float | None = 
         raise ScenarioError(f"solo_runs: must be True or False, got {solo_runs!r}")
     if progress is not None and not isinstance(progress, bool):
         raise ScenarioError(f"progress: must be True, False or None, got {progress!r}")
+    if not isinstance(allow_large, bool):
+        raise ScenarioError(f"allow_large: must be True or False, got {allow_large!r}")
+    if not allow_large:
+        from vsim.spec.cost import check_budget
+
+        check_budget(scenario, scenario.name, until=until)
     world = build_world(scenario, seed, solo_runs)
     from vsim.results.render import progress_bar
 

@@ -1,0 +1,81 @@
+"""The cost estimate: within an order of magnitude of every shipped run, and a
+refusal (exit 2, the field named, in well under a second) for the runs that
+would never end."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from conftest import SCENARIOS
+
+import vsim
+from vsim.cli import main
+from vsim.spec.cost import MAX_EVENTS, check_budget, estimate
+
+SHIPPED = [p for p in sorted(SCENARIOS.glob("*.yaml")) if not p.name.startswith("plan-")]
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
+def test_the_estimate_is_within_10x_of_the_events_each_shipped_run_takes(path):
+    sc = vsim.load_scenario(path)
+    real = vsim.simulate(sc).summary["events"]
+    e = estimate(sc)
+    assert real / 10 <= e.events <= real * 10, (e.events, real)
+    assert e.events < MAX_EVENTS and e.guests == sum(w.count() for w in sc.workloads)
+
+
+BASE = {"name": "big", "hosts": [{"name": "h", "cores": 64, "memory_gib": 256, "platforms": ["docker"]}]}
+
+
+def _workload(**kw):
+    return {"name": "w", "platform": "docker", "memory_mib": 64, "arrivals": {"type": "batch", "count": 2}, **kw}
+
+
+SERVICE = {"arrivals": {"type": "poisson", "rate_per_s": 10.0}, "cpu_s": 0.001}
+
+
+@pytest.mark.parametrize("data, field", [
+    ({**BASE, "duration_s": 600, "workloads": [_workload(service=SERVICE, limits={"cpu_cores": 1, "cpu_period_s": 1e-9})]},
+     "workloads[0].limits.cpu_period_s"),
+    ({**BASE, "duration_s": 1e6, "workloads": [_workload(service={**SERVICE, "arrivals": {"type": "poisson", "rate_per_s": 1e9}})]},
+     "workloads[0].service.arrivals.rate_per_s"),
+    ({**BASE, "duration_s": 86400, "consolidation": {"interval_s": 1e-6}, "workloads": [_workload()]},
+     "consolidation.interval_s"),
+    ({**BASE, "hosts": [{**BASE["hosts"][0], "count": 10, "mtbf_s": 1e-6}], "duration_s": 3600,
+      "workloads": [_workload()]}, "hosts[0].mtbf_s"),
+    ({**BASE, "workloads": [_workload(arrivals={"type": "batch", "count": 10_000_000})]}, "workloads (guests)"),
+    ({**BASE, "workloads": [_workload(service=SERVICE)]}, "duration_s"),   # a service on guests that live for ever
+    ({**BASE, "workloads": [_workload(service=SERVICE, lifetime={"type": "exponential", "mean_s": 1e9})]},
+     "workloads[0].service.arrivals.rate_per_s"),                      # ... or for a billion seconds
+])
+def test_runs_that_would_never_end_are_refused_naming_the_field(data, field):
+    t0 = time.process_time()
+    with pytest.raises(vsim.ScenarioError, match=field.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(")
+                       .replace(")", r"\)")) as info:
+        vsim.simulate(vsim.parse_scenario(data))  # refused when validated, or before the run starts
+    assert time.process_time() - t0 < 2
+    assert "--allow-large" in str(info.value) or "duration_s" in str(info.value)
+
+
+def test_the_cli_refuses_with_exit_2_and_allow_large_lifts_the_budget(tmp_path, capsys):
+    import yaml
+
+    data = {**BASE, "duration_s": 60, "workloads": [_workload(service={**SERVICE, "arrivals": {
+        "type": "poisson", "rate_per_s": 2e6}})]}
+    f = tmp_path / "big.yaml"
+    f.write_text(yaml.safe_dump(data))
+    assert main(["run", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "rate_per_s" in err and "--allow-large" in err and "Traceback" not in err
+    sc = vsim.parse_scenario(data)
+    with pytest.raises(vsim.ScenarioError):
+        check_budget(sc)
+    check_budget(sc, max_events=1e12, max_memory_mb=1e6)   # the budget, raised deliberately, lets it through
+
+
+def test_the_estimate_grows_with_what_drives_it():
+    small = vsim.parse_scenario({**BASE, "duration_s": 100, "workloads": [_workload(service=SERVICE)]})
+    big = vsim.parse_scenario({**BASE, "duration_s": 1000, "workloads": [_workload(service=SERVICE)]})
+    assert estimate(big).requests == pytest.approx(10 * estimate(small).requests)
+    assert estimate(small).requests == pytest.approx(2 * 10.0 * 100)   # 2 guests x 10/s x 100 s
