@@ -79,3 +79,42 @@ def test_the_estimate_grows_with_what_drives_it():
     big = vsim.parse_scenario({**BASE, "duration_s": 1000, "workloads": [_workload(service=SERVICE)]})
     assert estimate(big).requests == pytest.approx(10 * estimate(small).requests)
     assert estimate(small).requests == pytest.approx(2 * 10.0 * 100)   # 2 guests x 10/s x 100 s
+
+
+def test_a_container_over_its_memory_limit_from_the_start_is_oom_killed_when_ready():
+    # resident 500 MiB against memory.max 100 MiB: the kernel kills it as soon as it runs
+    data = {**BASE, "duration_s": 60, "workloads": [_workload(
+        arrivals={"type": "batch", "count": 1}, limits={"memory_mib": 100}, memory_use={"resident_mib": 500})]}
+    res = vsim.simulate(vsim.parse_scenario(data))
+    g = res.instances.iloc[0]
+    assert g["state"] == "failed" and g["stopped_s"] == pytest.approx(g["ready_s"])
+    assert res.tables["cgroup_events"]["cause"].iloc[0].startswith("out of memory: cgroup memory.max 100 MiB")
+
+
+def test_a_sweep_whose_every_run_failed_exits_1_saying_why(tmp_path, capsys, monkeypatch):
+    import vsim.experiments.run as run_mod
+
+    def broken(*a, **k):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(run_mod, "simulate", broken)  # every run fails (jobs 1: in this process)
+    assert main(["sweep", str(SCENARIOS / "sweep-overcommit.yaml"), "--jobs", "1", "--replications", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "every run of the sweep failed" in err and "disk on fire" in err
+
+
+def test_points_times_replications_is_checked_before_anything_is_built():
+    data = {**BASE, "duration_s": 10, "workloads": [_workload()],
+            "sweep": {"hosts.0.cores": list(range(8, 8 + 1000))}, "replications": 10_000}
+    t0 = time.process_time()
+    with pytest.raises(vsim.ScenarioError, match="10,000,000 runs"):
+        vsim.sweep(vsim.parse_scenario(data), jobs=1, progress=False)
+    assert time.process_time() - t0 < 5
+
+
+def test_a_million_sweep_values_are_refused_before_one_is_validated():
+    data = {**BASE, "workloads": [_workload()], "sweep": {"hosts.0.cores": list(range(1, 1_000_001))}}
+    t0 = time.process_time()
+    with pytest.raises(vsim.ScenarioError, match="1,000,000 combinations"):
+        vsim.parse_scenario(data)
+    assert time.process_time() - t0 < 5

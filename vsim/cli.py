@@ -255,7 +255,7 @@ def cmd_sweep(args) -> int:
     from vsim.experiments.sweep import summarize, sweep
 
     table = sweep(args.scenario, replications=args.replications, jobs=args.jobs, executor=args.executor,
-                  out=args.out, resume=args.resume, force=args.force, progress=None)
+                  out=args.out, resume=args.resume, force=args.force, progress=None, allow_large=args.allow_large)
     summ = summarize(table)
     if not _people(args):
         _show(args, summ)
@@ -283,6 +283,12 @@ def cmd_sweep(args) -> int:
             print(title + "\n\n(no metrics: every run failed)")
     bad = table[table["error"] != ""]
     out = sys.stdout if _people(args) else sys.stderr
+    if len(bad) and len(bad) == len(table):  # nothing to summarise: a failure, not a result
+        why = bad["error"].value_counts()
+        print(f"vsim: every run of the sweep failed ({len(bad)} of {len(table)}); why:", file=sys.stderr)
+        for msg, n in why.head(5).items():
+            print(f"  {n} x {msg}", file=sys.stderr)
+        return 1
     if len(bad):
         print(f"\n{len(bad)} run(s) failed; first: point {bad['point'].iloc[0]}: {bad['error'].iloc[0]}", file=out)
     if args.out:
@@ -478,6 +484,8 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--out", help="folder: runs.jsonl (as runs finish), sweep.csv, summary.csv")
     sw.add_argument("--resume", action="store_true", help="continue the sweep in --out, skipping finished runs")
     sw.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    sw.add_argument("--allow-large", action="store_true",
+                    help="run points whose estimate (events, memory) is over the budget (vsim.spec.cost)")
     _format_flag(sw)
     sw.set_defaults(func=cmd_sweep)
 

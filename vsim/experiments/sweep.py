@@ -153,7 +153,7 @@ def run_task(task: tuple) -> dict[str, Any]:
     point, rep, seed, data, metrics = task
     row: dict[str, Any] = {"point": point, "replication": rep, "seed": seed}
     try:
-        res = simulate(parse_scenario(data, where=f"sweep point {point}"), seed=seed)
+        res = simulate(parse_scenario(data, where=f"sweep point {point}"), seed=seed, allow_large=True)
         row.update((metrics or run_metrics)(res))
         row["error"] = ""
     except Exception as exc:  # recorded, not raised: the other points must finish
@@ -211,6 +211,12 @@ def _dask(tasks: list[tuple], executor: Any, jobs: int) -> Iterator[dict]:
                 "check that `dask scheduler` runs there and the port is right"
             ) from None
     try:
+        try:
+            client.wait_for_workers(1, timeout=DASK_WORKER_WAIT_S)
+        except (TimeoutError, OSError):
+            raise ScenarioError(f"--executor {executor}: the Dask scheduler has no workers after "
+                                f"{DASK_WORKER_WAIT_S:g} s; start some with `dask worker {executor[7:] if isinstance(executor, str) else 'ADDRESS'}`"
+                                ) from None
         futures = {client.submit(run_task, t, pure=False): t for t in tasks}
         for fut in as_completed(futures):
             try:
@@ -224,6 +230,25 @@ def _dask(tasks: list[tuple], executor: Any, jobs: int) -> Iterator[dict]:
             own_client.close()
         if own_cluster is not None:
             own_cluster.close()
+
+
+#: How long a sweep waits for a Dask scheduler to have a worker.
+DASK_WORKER_WAIT_S = 60.0
+#: The most runs (points x replications) one sweep may ask for.
+MAX_RUNS = 1_000_000
+
+
+def _fit_jobs(jobs: int, runs: int, kind: str) -> int:
+    """Workers for ``runs`` runs: never more than the runs (or, locally, 4 per core),
+    with a warning above the core count (they would only wait for each other)."""
+    cores = os.cpu_count() or 1
+    fitted = min(jobs, runs, 4 * cores if kind == "local" else jobs)
+    if fitted > cores and kind == "local":
+        import warnings
+
+        warnings.warn(f"--jobs {jobs}: {fitted} worker processes on {cores} core(s); more than the cores only "
+                      "share them", stacklevel=3)
+    return max(1, fitted)
 
 
 def _check_executor(executor: Any, jobs: Any) -> tuple[str, int]:
@@ -358,6 +383,7 @@ def sweep(
     force: bool = False,
     progress: bool | None = None,
     metrics: Callable[[Results], dict[str, Any]] | None = None,
+    allow_large: bool = False,
 ) -> pd.DataFrame:
     """Run every point of the scenario's sweep ``replications`` times.
 
@@ -369,7 +395,19 @@ def sweep(
     """
     scenario, reps = _check_sweep_args(scenario, replications, resume, force, out)
     kind, jobs = _check_executor(executor, jobs)
+    n_points = math.prod(len(v) for v in scenario.sweep.values()) if scenario.sweep else 1
+    if n_points * reps > MAX_RUNS:
+        raise ScenarioError(f"replications: {n_points:,} points x {reps:,} replications = {n_points * reps:,} runs; "
+                            f"a sweep runs at most {MAX_RUNS:,} (fewer replications, or fewer values)")
+    if not isinstance(allow_large, bool):
+        raise ScenarioError(f"allow_large: must be True or False, got {allow_large!r}")
     points = expand(scenario)
+    if not allow_large:
+        from vsim.spec.cost import check_budget
+
+        for p in points:  # each run within the budget of one run (vsim.spec.cost), named by its point
+            check_budget(parse_scenario(p.data, where=f"sweep point {p.id}"), f"sweep point {p.id} {p.params}")
+    jobs = _fit_jobs(jobs, n_points * reps, kind)
     seeds = [replication_seed(scenario.seed, r) for r in range(reps)]
     done: dict[tuple[int, int], dict] = {}
     outdir = Path(out) if out is not None else None

@@ -209,7 +209,10 @@ class MemoryWatch:
         self.in_flight = 0
         self.killed = False
         self._gen = 0
-        self._check()
+        # Checked at once, but from an event of its own: a guest whose memory is over
+        # its limit from the start is OOM-killed at time now, after the process that
+        # started it (and made this watch) has yielded; it cannot interrupt itself.
+        env.timeout(0).callbacks.append(lambda _ev: self._check())
 
     def usage(self) -> float:
         return self.resident + self.growth * (self.env.now - self.start_s) + self.per_request * self.in_flight

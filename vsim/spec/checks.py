@@ -24,6 +24,7 @@ run the checks, so a real import back would be a cycle.
 from __future__ import annotations
 
 import copy
+import math
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -202,6 +203,11 @@ def _check_sweep(sc: Scenario) -> None:
     if not sc.sweep:
         return
     problems: list[str] = []
+    # the number of points first: a million values are refused before any is validated
+    total = math.prod(len(v) for v in sc.sweep.values() if v)
+    if total > MAX_SWEEP_POINTS:
+        sizes = ", ".join(f"{k}: {len(v):,}" for k, v in sc.sweep.items())
+        raise ScenarioError(f"sweep: {total:,} combinations ({sizes}); at most {MAX_SWEEP_POINTS:,} points per sweep")
     base = sc.model_dump(mode="json", exclude={"sweep", "replications"})
     points = 1
     for key, values in sc.sweep.items():
