@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -23,6 +24,7 @@ import vsim
 from vsim.cli import main
 
 BAD = Path(__file__).parent / "bad_scenarios"
+ROOT = Path(__file__).resolve().parents[1]
 FILES = sorted(p.name for p in BAD.glob("*.yaml"))
 
 SIDECAR = {
@@ -359,3 +361,36 @@ def test_an_idle_cpu_cost_out_of_range_is_refused(value):
     with pytest.raises(vsim.ScenarioError, match=r"idle_cpu_cores"):
         vsim.parse_scenario({"hosts": [{"name": "h", "platforms": ["k2"]}], "profiles": [prof],
                              "workloads": [{"name": "w", "platform": "k2", "arrivals": {"type": "batch", "count": 1}}]})
+
+
+@pytest.fixture(scope="module")
+def _res():
+    return vsim.simulate(vsim.load_scenario(ROOT / "scenarios" / "docker-vs-kvm.yaml"))
+
+
+@pytest.mark.parametrize("call, field", [
+    (lambda r: vsim.sweep(ROOT / "scenarios" / "sweep-overcommit.yaml", executor="dask://h:notaport"), "--executor"),
+    (lambda r: vsim.sweep(ROOT / "scenarios" / "sweep-overcommit.yaml", out=42, jobs=1), "--out"),
+    (lambda r: vsim.sweep(ROOT / "scenarios" / "sweep-overcommit.yaml", force="no", jobs=1), "force"),
+    (lambda r: r.save(42), "folder"),
+    (lambda r: r.save(""), "folder"),
+    (lambda r: vsim.load_results(None), "folder"),
+    (lambda r: vsim.density("docker", first_batch=-5), "first_batch"),
+    (lambda r: vsim.density("docker", max_guests=True), "max_guests"),
+    (lambda r: vsim.simulate(vsim.load_scenario(ROOT / "scenarios" / "docker-vs-kvm.yaml"), allow_large="yes"),
+     "allow_large"),
+])
+def test_bad_api_arguments_raise_a_vsim_error_naming_them(_res, call, field):
+    with pytest.raises(vsim.ScenarioError, match=re.escape(field)):
+        call(_res)
+
+
+def test_world_and_load_results_refuse_what_they_cannot_use(tmp_path):
+    from vsim.model.world import World
+
+    with pytest.raises(vsim.ScenarioError, match="World: expected a Scenario"):
+        World(None)
+    for name in ("instances.csv", "hosts.csv", "summary.json"):
+        (tmp_path / name).write_text("\x00garbage{")
+    with pytest.raises(vsim.ScenarioError, match="not a readable saved vsim run"):
+        vsim.load_results(tmp_path)

@@ -179,6 +179,8 @@ def density(platform: Any, host: Any = None, shape: dict | None = None, start: b
         raise ScenarioError(f"max_guests: must be a whole number >= 1, got {max_guests!r}")
     if not isinstance(start, bool):
         raise ScenarioError(f"start: must be True or False, got {start!r}")
+    if isinstance(first_batch, bool) or not isinstance(first_batch, int) or first_batch < 1:
+        raise ScenarioError(f"first_batch: must be a whole number >= 1, got {first_batch!r}")
     if shape is not None and application is not None:
         raise ScenarioError("shape: give an application (each platform sizes its guest for it) or a fixed shape, "
                             "not both")

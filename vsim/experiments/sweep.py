@@ -44,6 +44,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -54,7 +55,7 @@ import pandas as pd
 
 from vsim.results.outputs import staged_folder
 from vsim.results.tables import Results
-from vsim.spec.errors import ScenarioError
+from vsim.spec.errors import ScenarioError, brief, need_bool, need_path
 from vsim.spec.scenario import Scenario, load_scenario, parse_scenario
 from vsim.spec.sweep import Point, expand, replication_seed
 
@@ -259,7 +260,11 @@ def _check_executor(executor: Any, jobs: Any) -> tuple[str, int]:
     if isinstance(executor, str):
         if executor in ("local", "dask"):
             return executor, int(jobs)
-        if executor.startswith("dask://") and len(executor) > len("dask://"):
+        if executor.startswith("dask://"):
+            m = re.fullmatch(r"dask://([A-Za-z0-9_.\-\[\]:]+):(\d{1,5})", executor)
+            if m is None or not 1 <= int(m.group(2)) <= 65535:
+                raise ScenarioError(f"--executor {brief(executor)}: expected dask://HOST:PORT with a port from 1 to "
+                                    "65535, e.g. dask://127.0.0.1:8786")
             return "dask", int(jobs)
         raise ScenarioError(
             f"--executor {executor!r}: expected 'local', 'dask' (a LocalCluster here) or dask://HOST:PORT"
@@ -355,6 +360,10 @@ def _check_sweep_args(scenario: Any, replications: Any, resume: bool, force: boo
     reps = scenario.replications if replications is None else replications
     if isinstance(reps, bool) or not isinstance(reps, int | np.integer) or not 1 <= reps <= 10_000:
         raise ScenarioError(f"--replications: must be a whole number from 1 to 10000, got {reps!r}")
+    need_bool(resume, "resume")
+    need_bool(force, "force")
+    if out is not None:
+        need_path(out, "--out")
     if resume and force:
         raise ScenarioError("--resume and --force: choose one (continue the sweep, or replace it)")
     if resume and out is None:

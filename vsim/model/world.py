@@ -81,6 +81,10 @@ class World(Lifecycle):
 
     def __init__(self, scenario: Scenario, seed: int | None = None,
                  mechanisms: Iterable[Mechanism] = ()) -> None:
+        from vsim.spec.scenario import Scenario as _Scenario
+
+        if not isinstance(scenario, _Scenario):
+            raise ScenarioError(f"World: expected a Scenario (from vsim.load_scenario), got {type(scenario).__name__}")
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else int(seed)
         self.env = simpy.Environment()

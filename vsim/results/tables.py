@@ -175,6 +175,10 @@ class Results:
         layers of ARCHITECTURE.md), so the default now writes the tables only,
         and ``figures=True`` is refused with a message naming RUN_FIGURES.
         """
+        from vsim.spec.errors import need_bool, need_path
+
+        folder = need_path(folder, "folder")
+        need_bool(force, "force")
         writers = _figure_writers(figures)
         dest = Path(folder)
         with staged_folder(dest, replace=force) as tmp:
@@ -312,8 +316,25 @@ def _json_default(o: Any) -> Any:
 
 
 def load_results(folder: str | os.PathLike) -> Results:
-    """Read a folder written by :meth:`Results.save` back into ``Results``."""
-    d = Path(folder)
+    """Read a folder written by :meth:`Results.save` back into ``Results``;
+    a folder that is not one (or whose files are damaged) is one ``ScenarioError``."""
+    import json as _json
+
+    try:
+        return _load_results(folder)
+    except ScenarioError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, _json.JSONDecodeError, pd.errors.ParserError) as exc:
+        raise ScenarioError(f"{folder}: not a readable saved vsim run ({type(exc).__name__}: "
+                            f"{str(exc).splitlines()[0][:200] if str(exc) else ''})") from None
+
+
+def _load_results(folder: str | os.PathLike) -> Results:
+    from vsim.spec.errors import need_path
+
+    d = need_path(folder, "folder")
+    if not d.is_dir():
+        raise ScenarioError(f"{d}: no such folder (a folder written by Results.save or vsim run --out)")
     need = ["instances.csv", "hosts.csv", "summary.json"]
     missing = [n for n in need if not (d / n).exists()]
     if missing:

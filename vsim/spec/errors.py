@@ -8,7 +8,7 @@ exits with status 2; it never shows a traceback unless asked (``--debug``).
 
 from __future__ import annotations
 
-__all__ = ["ScenarioError", "brief"]
+__all__ = ["ScenarioError", "brief", "need_path", "need_bool", "need_int"]
 
 
 class ScenarioError(ValueError):
@@ -59,3 +59,32 @@ def brief(value) -> str:
         return _BRIEF.repr(value)
     except Exception:  # a value whose repr fails
         return f"<{type(value).__name__}>"
+
+
+def need_path(value, name: str):
+    """``value`` as a ``pathlib.Path``, or a ``ScenarioError`` naming ``name``
+    (a file or folder argument must be text or a path, and not empty)."""
+    import os
+    from pathlib import Path
+
+    if isinstance(value, bool) or not isinstance(value, str | os.PathLike):
+        raise ScenarioError(f"{name}: expected a file or folder name (str or pathlib.Path), got {type(value).__name__}")
+    if str(value) == "":
+        raise ScenarioError(f"{name}: an empty name; give a folder, e.g. {name.lstrip('-')}-out")
+    return Path(value)
+
+
+def need_bool(value, name: str) -> bool:
+    """``value`` if it is True or False, else a ``ScenarioError`` naming ``name``."""
+    if not isinstance(value, bool):
+        raise ScenarioError(f"{name}: must be True or False, got {brief(value)}")
+    return value
+
+
+def need_int(value, name: str, low: int, high: int) -> int:
+    """``value`` as an int from ``low`` to ``high`` (not a bool), else a ``ScenarioError``."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
+        raise ScenarioError(f"{name}: must be a whole number from {low:,} to {high:,}, got {brief(value)}")
+    return int(value)
