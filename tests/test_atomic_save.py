@@ -8,11 +8,16 @@ no temporary debris. An existing folder is only replaced with ``force``.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 import vsim
 from vsim.cli import main
 from vsim.plots import RUN_FIGURES
+
+ROOT_SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 SC = {
     "name": "tiny",
@@ -168,3 +173,54 @@ def test_results_import_no_later_layer():
     later = {m: sorted(d for d in deps if (layer_of(d) or 0) > mine)
              for m, deps in g.items() if m.startswith("vsim.results")}
     assert not any(later.values()), later
+
+
+def test_out_must_be_a_new_folder_not_empty_nor_the_current_one(tmp_path, monkeypatch, capsys):
+    from vsim.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    sc = str(ROOT_SCENARIOS / "docker-vs-kvm.yaml")
+    assert main(["run", sc, "--out", ""]) == 2
+    assert main(["run", sc, "--out", ".", "--force"]) == 2
+    assert main(["run", sc, "--out", "..", "--force"]) == 2
+    err = capsys.readouterr().err
+    assert "an empty name" in err and err.count("is the current folder or holds it") == 2
+    assert list(tmp_path.iterdir()) == []           # nothing written, nothing left behind
+
+
+def test_a_killed_runs_staging_folder_is_cleaned_by_the_next_run(tmp_path):
+    from vsim.results.outputs import staged_folder
+
+    dead = tmp_path / ".res.999999999.abcd"        # a PID no process has
+    dead.mkdir()
+    (dead / "instances.csv").write_text("half")
+    alive = tmp_path / f".res.{os.getpid()}.efgh"   # ours: in use, kept
+    alive.mkdir()
+    with staged_folder(tmp_path / "res") as tmp:
+        (tmp / "x").write_text("1")
+    assert not dead.exists() and alive.exists() and (tmp_path / "res" / "x").exists()
+
+
+def test_plan_out_is_staged_and_refused_when_it_exists(tmp_path, capsys):
+    from vsim.cli import main
+
+    out = tmp_path / "p"
+    out.mkdir()
+    (out / "old.txt").write_text("keep")
+    assert main(["plan", str(ROOT_SCENARIOS / "plan-web-tier.yaml"), "--out", str(out)]) == 2
+    assert (out / "old.txt").exists()
+    assert main(["plan", str(ROOT_SCENARIOS / "plan-web-tier.yaml"), "--out", str(out), "--force"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["plan-hosts.png", "plan.csv"]  # replaced whole
+
+
+def test_a_full_disk_is_a_clean_error(tmp_path):
+    import subprocess
+    import sys
+
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "vsim", "profiles"], stdout=full, stderr=subprocess.PIPE,
+                              text=True, timeout=120)
+    assert proc.returncode == 2 and "cannot write: No space left on device" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -80,8 +80,7 @@ def cmd_run(args) -> int:
     from vsim.spec.scenario import load_scenario
 
     sc = load_scenario(args.scenario, overrides=args.set)
-    if args.out and Path(args.out).exists() and not args.force:
-        raise ScenarioError(f"--out {args.out}: already exists; choose a new folder or pass --force to replace it")
+    _check_out_folder(args)
     res = (_profiled(simulate, sc, seed=args.seed, allow_large=args.allow_large) if getattr(args, "profile", False)
            else simulate(sc, seed=args.seed, progress=None, allow_large=args.allow_large))
     s = res.summary
@@ -121,7 +120,7 @@ def cmd_run(args) -> int:
             for reason, n in s["rejections"].items():
                 print(f"  {n} x {reason}")
         _print_operations(args, res)
-    if args.out:
+    if args.out is not None:
         from vsim.plots import RUN_FIGURES, run_figures
 
         dest = res.save(args.out, force=args.force, figures=run_figures(args.lang))
@@ -310,8 +309,7 @@ def cmd_plan(args) -> int:
     from vsim.experiments.plan import load_plan, plan, plan_table
 
     spec = load_plan(args.plan)
-    if args.out and Path(args.out).exists() and not args.force:
-        raise ScenarioError(f"--out {args.out}: already exists; choose a new folder or pass --force to replace it")
+    _check_out_folder(args)
     df = plan(spec, jobs=args.jobs, progress=None)
     if not _people(args):
         _show(args, df)
@@ -322,19 +320,20 @@ def cmd_plan(args) -> int:
                     "every figure simulated",
               notes=["cheapest: * marks the cheapest feasible host type for each architecture and demand scale; "
                      "binding: what stops one host fewer from meeting the targets"])
-    if args.out:
+    if args.out is not None:
         import matplotlib.pyplot as plt
 
         from vsim.plots import plan_hosts
+        from vsim.results.outputs import staged_folder
 
         out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        tmp = out / ".plan.csv.tmp"
-        df.to_csv(tmp, index=False)
-        os.replace(tmp, out / "plan.csv")
-        ax = plan_hosts(df)
-        ax.figure.savefig(out / "plan-hosts.png", dpi=110, bbox_inches="tight")
-        plt.close(ax.figure)
+        with staged_folder(out, replace=args.force) as tmp:  # complete, or not there at all
+            df.to_csv(tmp / "plan.csv", index=False)
+            ax = plan_hosts(df)
+            try:
+                ax.figure.savefig(tmp / "plan-hosts.png", dpi=110, bbox_inches="tight")
+            finally:
+                plt.close(ax.figure)
         print(f"\nwrote {out}/ (plan.csv, plan-hosts.png)", file=sys.stdout if _people(args) else sys.stderr)
     return 0
 
@@ -365,6 +364,22 @@ def cmd_exercise(args) -> int:
     else:
         print(f"\n(predict first; then: vsim exercise {ex.name} --seed {ex.seed} --answer)")
     return 0
+
+
+def _check_out_folder(args) -> None:
+    """``--out``: a folder name that is not empty, not the current folder, and
+    new unless --force: refused before anything runs."""
+    if args.out is None:
+        return
+    from vsim.spec.errors import need_path
+
+    out = need_path(args.out, "--out")
+    here = Path.cwd().resolve()
+    if out.resolve() == here or out.resolve() in here.parents:
+        raise ScenarioError(f"--out {args.out}: is the current folder or holds it; give a new folder "
+                            "(e.g. --out results)")
+    if out.exists() and not args.force:
+        raise ScenarioError(f"--out {args.out}: already exists; choose a new folder or pass --force to replace it")
 
 
 def _is_plan_file(path: str) -> bool:
@@ -547,7 +562,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
+        return code
     except ScenarioError as exc:
         if debug:
             traceback.print_exc()
@@ -558,6 +575,16 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a full disk, a read-only folder: the user's to fix, not a bug
+        if debug:
+            traceback.print_exc()
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing more can be written there
+        except OSError:
+            pass
+        print(f"vsim: cannot write: {exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else ""),
+              file=sys.stderr)
+        return EXIT_USAGE
     except Exception as exc:  # a bug: say so plainly, show details only with --debug
         if debug:
             traceback.print_exc()

@@ -70,7 +70,7 @@ def need_path(value, name: str):
     if isinstance(value, bool) or not isinstance(value, str | os.PathLike):
         raise ScenarioError(f"{name}: expected a file or folder name (str or pathlib.Path), got {type(value).__name__}")
     if str(value) == "":
-        raise ScenarioError(f"{name}: an empty name; give a folder, e.g. {name.lstrip('-')}-out")
+        raise ScenarioError(f"{name}: an empty name; give the name of a folder or file")
     return Path(value)
 
 
