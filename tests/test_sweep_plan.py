@@ -9,6 +9,7 @@ an interrupted sweep, resumed, gives the table of an uninterrupted one.
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -397,3 +398,47 @@ def test_sweep_scenario_runs_as_a_sweep():
     # more overcommit, fewer rejections (same seeds: common random numbers)
     b = t.groupby("hosts.0.overcommit.cpu")["blocking"].mean()
     assert b.is_monotonic_decreasing and b.iloc[0] > b.iloc[-1]
+
+
+# -- resume after tampering: refuse naming the line, or the very same table ------------------------
+
+def _tamper_cases():
+    def edit_line(k, fn):
+        def go(out):
+            lines = (out / "runs.jsonl").read_text().splitlines(keepends=True)
+            lines[k] = fn(json.loads(lines[k]))
+            (out / "runs.jsonl").write_text("".join(lines))
+        return go
+
+    return {
+        "torn last line": (lambda out: (out / "runs.jsonl").write_bytes((out / "runs.jsonl").read_bytes()[:-40]),
+                           None),
+        "invalid UTF-8": (lambda out: (out / "runs.jsonl").write_bytes(b"\xff\xfe\n" + (out / "runs.jsonl").read_bytes()),
+                          "not UTF-8"),
+        "point 1e999": (edit_line(0, lambda r: json.dumps({**r, "point": 1e999}) + "\n"), "line 1"),
+        "no seed": (edit_line(1, lambda r: json.dumps({k: v for k, v in r.items() if k != "seed"}) + "\n"),
+                    "line 2: its checksum"),
+        "a metric altered": (edit_line(2, lambda r: json.dumps({**r, "blocking": 0.999}) + "\n"), "line 3: its checksum"),
+        "point -1, re-signed": (edit_line(0, lambda r: sweep_mod._row_line({**{k: v for k, v in r.items() if k != "check"},
+                                                                             "point": -1})), "line 1: point -1"),
+        "another seed, re-signed": (edit_line(0, lambda r: sweep_mod._row_line(
+            {**{k: v for k, v in r.items() if k != "check"}, "seed": 7})), "line 1: seed 7"),
+        "not JSON": (lambda out: (out / "runs.jsonl").write_text("{oops\n"), "line 1: not a JSON row"),
+        "manifest a list": (lambda out: (out / "sweep.json").write_text("[]"), "not the manifest of a vsim sweep"),
+        "runs.jsonl a folder": (lambda out: ((out / "runs.jsonl").unlink(), (out / "runs.jsonl").mkdir()), "not a file"),
+    }
+
+
+@pytest.mark.parametrize("case", list(_tamper_cases()))
+def test_a_tampered_resume_refuses_naming_the_line_or_gives_the_same_table(tmp_path, case):
+    sc = small_sweep()
+    full = sweep_mod.sweep(sc, jobs=1, progress=False)
+    out = tmp_path / "s"
+    sweep_mod.sweep(sc, jobs=1, out=out, progress=False)
+    tamper, refusal = _tamper_cases()[case]
+    tamper(out)
+    if refusal is None:
+        pd.testing.assert_frame_equal(full, sweep_mod.sweep(sc, jobs=1, out=out, resume=True, progress=False))
+    else:
+        with pytest.raises(vsim.ScenarioError, match=re.escape(refusal)):
+            sweep_mod.sweep(sc, jobs=1, out=out, resume=True, progress=False)

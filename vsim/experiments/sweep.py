@@ -297,22 +297,27 @@ def _manifest(scenario: Scenario) -> dict:
     }
 
 
-def _prepare_out(out: Path, scenario: Scenario, resume: bool, force: bool) -> dict[tuple[int, int], dict]:
+def _prepare_out(out: Path, scenario: Scenario, resume: bool, force: bool, reps: int,
+                 n_points: int) -> dict[tuple[int, int], dict]:
     """Create (or reopen) the output folder; return the runs already finished."""
     manifest = _manifest(scenario)
     if out.exists() and resume:
         mf = out / MANIFEST
-        if not mf.exists():
+        if not mf.is_file():
             raise ScenarioError(f"--out {out}: no {MANIFEST} there, so nothing to resume; "
                                 "give the folder of an earlier vsim sweep, or a new folder")
         try:
-            old = json.loads(mf.read_text())
+            old = json.loads(mf.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise ScenarioError(f"--out {out}/{MANIFEST}: unreadable ({exc}); start again with --force") from None
+            raise ScenarioError(f"--out {out}/{MANIFEST}: unreadable ({brief(str(exc))}); start again with --force"
+                                ) from None
+        if not isinstance(old, dict) or old.get("what") != "vsim sweep":
+            raise ScenarioError(f"--out {out}/{MANIFEST}: not the manifest of a vsim sweep; start again with --force")
         if old.get("scenario") != manifest["scenario"]:
             raise ScenarioError(f"--resume: {out} holds a sweep of a different scenario (or sweep or seed); "
                                 "use a new --out folder, or --force to replace it")
-        return _read_runs(out / RUNS_FILE)
+        seeds = [replication_seed(scenario.seed, r) for r in range(reps)]
+        return _read_runs(out / RUNS_FILE, n_points, reps, seeds)
     if out.exists() and not force:
         raise ScenarioError(f"--out {out}: already exists; pass --resume to continue that sweep, "
                             "--force to replace it, or choose a new folder")
@@ -323,22 +328,61 @@ def _prepare_out(out: Path, scenario: Scenario, resume: bool, force: bool) -> di
     return {}
 
 
-def _read_runs(path: Path) -> dict[tuple[int, int], dict]:
-    """Finished runs from runs.jsonl; a torn last line and failed runs are dropped
-    (failed runs are run again), and the file is rewritten clean before appending."""
+def _digest(row: dict) -> str:
+    """A checksum of one run's row as written: a resumed sweep trusts only rows
+    that are exactly what a run of this vsim wrote."""
+    import hashlib
+
+    body = json.dumps({k: v for k, v in row.items() if k != "check"}, sort_keys=True)
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+def _row_line(row: dict) -> str:
+    return json.dumps({**row, "check": _digest(row)}) + "\n"
+
+
+def _read_runs(path: Path, n_points: int, reps: int, seeds: list[int]) -> dict[tuple[int, int], dict]:
+    """Finished runs from runs.jsonl, each checked: a JSON object whose checksum
+    matches, of a point and replication of this sweep, with the seed that
+    replication implies. A line cut short by the interruption (the last, with
+    no newline) and failed runs (run again) are dropped; anything else that
+    cannot be trusted refuses the resume, naming the line. The file is then
+    rewritten clean before appending."""
+    where = f"--resume: {path}"
+    if not path.is_file():
+        raise ScenarioError(f"{where}: not a file; start again with --force")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{where}: not UTF-8 text (byte {exc.start}); start again with --force") from None
+    except OSError as exc:
+        raise ScenarioError(f"{where}: cannot be read ({exc.strerror}); start again with --force") from None
     done: dict[tuple[int, int], dict] = {}
-    if path.exists():
-        for line in path.read_text().splitlines(keepends=True):
-            if not line.endswith("\n"):
-                continue  # cut short by the interruption
-            try:
-                row = json.loads(line)
-                key = (int(row["point"]), int(row["replication"]))
-            except (ValueError, KeyError, TypeError):
-                continue
-            if not row.get("error"):
-                done[key] = row
-    _atomic_write(path, "".join(json.dumps(r) + "\n" for r in done.values()))
+    for n, line in enumerate(text.splitlines(keepends=True), start=1):
+        if not line.endswith("\n"):
+            continue  # cut short by the interruption
+        bad = f"{where}, line {n}"
+        try:
+            row = json.loads(line)
+        except ValueError:
+            raise ScenarioError(f"{bad}: not a JSON row; the file was damaged (start again with --force)") from None
+        if not isinstance(row, dict):
+            raise ScenarioError(f"{bad}: not a JSON object; start again with --force")
+        if row.get("check") != _digest(row):
+            raise ScenarioError(f"{bad}: its checksum does not match: the row was changed after vsim wrote it "
+                                "(or an older vsim wrote it); start again with --force")
+        point, rep = row.get("point"), row.get("replication")
+        if not (type(point) is int and 0 <= point < n_points and type(rep) is int and 0 <= rep < reps):
+            raise ScenarioError(f"{bad}: point {brief(point)}, replication {brief(rep)} is not a run of this sweep "
+                                f"({n_points} points x {reps} replications)")
+        if row.get("seed") != seeds[rep]:
+            raise ScenarioError(f"{bad}: seed {brief(row.get('seed'))} is not replication {rep}'s ({seeds[rep]})")
+        if not isinstance(row.get("error", ""), str):
+            raise ScenarioError(f"{bad}: 'error' must be text")
+        row.pop("check")
+        if not row.get("error"):
+            done[(point, rep)] = row
+    _atomic_write(path, "".join(_row_line(r) for r in done.values()))
     return done
 
 
@@ -421,7 +465,7 @@ def sweep(
     done: dict[tuple[int, int], dict] = {}
     outdir = Path(out) if out is not None else None
     if outdir is not None:
-        done = _prepare_out(outdir, scenario, resume, force)
+        done = _prepare_out(outdir, scenario, resume, force, reps, len(points))
     tasks = [(p.id, r, seeds[r], p.data, metrics) for p in points for r in range(reps) if (p.id, r) not in done]
     rows = {k: v for k, v in done.items() if k[0] < len(points) and k[1] < reps}
     bar = _progress(len(tasks) + len(rows), len(rows), progress)
@@ -430,7 +474,7 @@ def sweep(
     try:
         for row in results:
             if sink is not None:
-                sink.write(json.dumps(row) + "\n")
+                sink.write(_row_line(row))
                 sink.flush()
                 os.fsync(sink.fileno())
             rows[(row["point"], row["replication"])] = row
