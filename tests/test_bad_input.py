@@ -394,3 +394,13 @@ def test_world_and_load_results_refuse_what_they_cannot_use(tmp_path):
         (tmp_path / name).write_text("\x00garbage{")
     with pytest.raises(vsim.ScenarioError, match="not a readable saved vsim run"):
         vsim.load_results(tmp_path)
+
+
+def test_a_lone_surrogate_key_is_named():
+    from vsim.spec.yamlio import _lone_surrogate, parse_yaml_text
+
+    with pytest.raises(vsim.ScenarioError, match="line 4"):   # libyaml refuses the escape itself
+        parse_yaml_text('name: x\nhosts:\n  - name: h\n    "\\udc80": 3\n')
+    # the pure-Python reader would let it through: the walk names where it is
+    assert _lone_surrogate({"hosts": [{"name": "h", "\udc80": 3}]}, "") == "hosts[0].'\\udc80'"
+    assert _lone_surrogate({"name": "fine"}, "") is None

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -61,6 +62,15 @@ def _check_references(sc: Scenario) -> None:
             if name in seen:
                 problems.append(f"{what}[{i}].name: duplicate name {brief(name)}; names must be unique")
             seen.add(name)
+    # the hosts' own names, as the model makes them: NAME, or NAME-0 ... NAME-(count-1) for a
+    # group; a single host named like a member of a group would be two hosts of one name
+    groups = {h.name: (i, h.count) for i, h in enumerate(sc.hosts) if h.count > 1}
+    for i, h in enumerate(sc.hosts):
+        m = re.fullmatch(r"(.+)-(0|[1-9][0-9]*)", h.name) if h.count == 1 else None
+        if m and m.group(1) in groups and int(m.group(2)) < groups[m.group(1)][1]:
+            problems.append(f"hosts[{i}].name: {brief(h.name)} is also the name of a host of hosts[{groups[m.group(1)][0]}] "
+                            f"(a group of {groups[m.group(1)][1]} is {m.group(1)}-0 ... {m.group(1)}-"
+                            f"{groups[m.group(1)][1] - 1}); every host needs its own name")
     known_platforms = sc.known_platforms()
     for i, h in enumerate(sc.hosts):
         problems.extend(_check_host(sc, i, h, known_platforms))

@@ -242,7 +242,40 @@ def parse_yaml_text(text: str, where: str = "scenario") -> Any:
     if _too_many_values(data, MAX_VALUES):
         raise ScenarioError(f"{where}: holds more than {MAX_VALUES:,} values once its aliases (*name) are "
                             "expanded; a scenario needs far fewer (is an alias repeated inside itself?)")
+    if "\\u" in text or "\\U" in text:  # only an escape can make a lone surrogate (not valid text)
+        bad = _lone_surrogate(data, "")
+        if bad is not None:
+            raise ScenarioError(f"{where}: {bad or '(top level)'}: holds a lone surrogate (an escape such as "
+                                "\\udc80 that is half of a character); write the character itself")
     return data
+
+
+def _lone_surrogate(x: Any, path: str) -> str | None:
+    """The path of the first key or text holding a lone surrogate, or None."""
+    def bad(t: str) -> bool:
+        try:
+            t.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+
+    if isinstance(x, str):
+        return path if bad(x) else None
+    if isinstance(x, dict):
+        for k, v in x.items():
+            key = brief(k).encode("ascii", "backslashreplace").decode() if isinstance(k, str) and bad(k) else str(k)
+            here = f"{path}.{key}" if path else key
+            if isinstance(k, str) and bad(k):
+                return here
+            found = _lone_surrogate(v, here)
+            if found is not None:
+                return found
+    if isinstance(x, list):
+        for i, v in enumerate(x):
+            found = _lone_surrogate(v, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
 
 
 #: What each kind of vsim file has at its top level, and the command that reads it.
