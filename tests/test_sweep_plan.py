@@ -442,3 +442,30 @@ def test_a_tampered_resume_refuses_naming_the_line_or_gives_the_same_table(tmp_p
     else:
         with pytest.raises(vsim.ScenarioError, match=re.escape(refusal)):
             sweep_mod.sweep(sc, jobs=1, out=out, resume=True, progress=False)
+
+
+def test_a_startup_target_no_size_can_meet_ends_the_search_saying_why():
+    import yaml
+
+    d = yaml.safe_load(PLAN.read_text())
+    d["targets"]["startup_p95_max_s"] = 0.001   # below any guest's own boot
+    d["demand"]["scale"] = [1.0]
+    df = vsim.plan(parse_plan(d))
+    assert not df["feasible"].any()
+    vms = df[df["architecture"] == "vms-on-kvm"]
+    assert vms["limit"].str.contains("what a guest takes without contention").all()  # stopped when no faster
+    assert (vms["simulated_sizes"] <= 6).all()
+    assert (df["simulated_sizes"] <= 12).all()     # doublings up to max_hosts at most, never a walk
+
+
+def test_a_plan_of_20000_host_types_is_refused_at_once():
+    import time
+
+    import yaml
+
+    d = yaml.safe_load(PLAN.read_text())
+    d["host_types"] = [dict(d["host_types"][0], name=f"h{i}") for i in range(20_000)]
+    t0 = time.process_time()
+    with pytest.raises(vsim.ScenarioError, match="host_types: List should have at most 50 items"):
+        parse_plan(d)
+    assert time.process_time() - t0 < 2

@@ -239,12 +239,19 @@ def _search(p: Plan, a: Architecture, h: HostType, scale: float) -> dict[str, An
         fail = best - 1 if best > 1 else None
     else:
         fail, hi = lo, lo
+        stalled = None
         while True:  # double until a size works
+            prev = ev(hi)
             hi = min(hi * 2, p.max_hosts)
             if ev(hi)["ok"]:
                 break
             fail = hi
             if hi == p.max_hosts:
+                hi = None
+                break
+            if _only_startup_missed(ev(hi)) and ev(hi)["startup_p95_s"] >= 0.99 * prev["startup_p95_s"]:
+                # twice the hosts, no faster: startup is at what one guest takes alone, and no size will do
+                stalled = (prev["hosts"], hi, ev(hi)["startup_p95_s"])
                 hi = None
                 break
         if hi is None:
@@ -257,7 +264,13 @@ def _search(p: Plan, a: Architecture, h: HostType, scale: float) -> dict[str, An
                 else:
                     fail = mid
             best = hi
-    if best is None:
+    if best is None and stalled is not None:
+        n0, n1, p95 = stalled
+        missed = ev(n1)["missed"]
+        binding = missed[0][1]
+        why = (f"startup_p95 {p95:.3g} s is what a guest takes without contention: {n0} and {n1} host(s) start "
+               f"guests equally fast, so no number of hosts meets targets.startup_p95_max_s")
+    elif best is None:
         missed = ev(p.max_hosts)["missed"]
         binding = missed[0][1]
         why = "; ".join(f"{t} ({r})" for t, r in missed) + f" still missed at max_hosts={p.max_hosts}"
@@ -270,12 +283,17 @@ def _search(p: Plan, a: Architecture, h: HostType, scale: float) -> dict[str, An
         util = {"memory": fig["memory_util"], "vcpus": fig["vcpu_util"], "disk": fig["disk_util"]}
         binding = max(util, key=util.get)
         why = "one host meets every target; binding = the most used resource"
-    out = dict(ev(best)) if best is not None else dict(ev(p.max_hosts))
+    last = stalled[1] if best is None and stalled is not None else p.max_hosts
+    out = dict(ev(best)) if best is not None else dict(ev(last))
     out["feasible"] = best is not None
     out["binding"] = binding
     out["why"] = why
     out["simulated_sizes"] = len(cache)
     return out
+
+
+def _only_startup_missed(fig: dict) -> bool:
+    return bool(fig["missed"]) and all(t.startswith("startup") for t, _ in fig["missed"])
 
 
 def _as_nodes(why: str) -> str:

@@ -67,7 +67,7 @@ class Demand(_Model):
     services: list[ServiceDemand] = Field(default_factory=list)
     arrivals: ArrivalDemand | None = None
     scale: list[Annotated[float, Field(gt=0, le=1000)]] = Field(
-        default_factory=lambda: [1.0], min_length=1,
+        default_factory=lambda: [1.0], min_length=1, max_length=20,
         description="demand levels to plan for: replicas and arrival rate times each factor",
     )
 
@@ -159,8 +159,8 @@ class Plan(_Model):
     replications: Annotated[int, Field(ge=1, le=1000)] = 1
     max_hosts: Annotated[int, Field(ge=1, le=100_000)] = 1000
     demand: Demand
-    architectures: list[Architecture] = Field(min_length=1)
-    host_types: list[HostType] = Field(min_length=1)
+    architectures: list[Architecture] = Field(min_length=1, max_length=50)
+    host_types: list[HostType] = Field(min_length=1, max_length=50)
     policy: Policy = Policy()
     targets: Targets = Targets()
     registries: list[Registry] = Field(default_factory=lambda: [Registry(name="hub")])
@@ -189,9 +189,31 @@ def parse_plan(data: Any, where: str = "plan") -> Plan:
                 for lp, la, lh in levels(p, a, h, 1):
                     parse_scenario(scenario_data(lp, la, lh, 1, 1.0), where="")
             except ScenarioError as exc:
-                raise ScenarioError([f"architectures[{i}] on host_types[{j}]: {q}" for q in exc.problems],
-                                    source=where) from None
+                raise ScenarioError([_plan_path(q, i, j) for q in exc.problems], source=where) from None
+    cases = len(p.architectures) * len(p.host_types) * len(p.demand.scale)
+    if cases > MAX_PLAN_CASES:
+        raise ScenarioError(f"architectures x host_types x demand.scale: {cases:,} searches; a plan makes at most "
+                            f"{MAX_PLAN_CASES:,} (fewer host types or demand levels)", source=where)
     return p
+
+
+#: The most (architecture, host type, demand level) searches one plan may ask for.
+MAX_PLAN_CASES = 500
+
+
+def _plan_path(problem: str, i: int, j: int) -> str:
+    """A problem of the scenario built for architectures[i] on host_types[j], in the plan's own words."""
+    q = problem
+    for generated, own in (("hosts[0].", f"host_types[{j}]."), ("workloads[", "demand (workloads["),
+                           ("images[", "images[")):
+        if q.startswith(generated):
+            q = own + q[len(generated):]
+            if own.startswith("demand"):
+                q = q.replace("]", "] of the generated scenario)", 1)
+            break
+    if q.startswith(f"host_types[{j}].") and ("capacity_gib" in q or "memory_gib" in q):
+        q += " (after policy.headroom is taken off)"
+    return f"architectures[{i}] on host_types[{j}]: {q}"
 
 
 def _check_references(p: Plan) -> list[str]:
