@@ -168,6 +168,9 @@ def cmd_validate(args) -> int:
                       f"{len(pl.host_types)} host type(s))")
                 continue
             sc = load_scenario(f)
+            from vsim.spec.cost import check_budget
+
+            check_budget(sc, f)  # valid, but vsim run would refuse it: say so now
         except ScenarioError as exc:
             print(str(exc), file=sys.stderr)
             bad += 1
@@ -573,6 +576,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("vsim: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:  # past the estimate's budget on purpose (--allow-large), or a small machine
+        print("vsim: out of memory: the run needs more than this machine (or its limits) gives it; make it smaller "
+              "(fewer guests, hosts, requests or a shorter duration_s)", file=sys.stderr)
+        return EXIT_USAGE
     except BrokenPipeError:
         return 0
     except OSError as exc:  # a full disk, a read-only folder: the user's to fix, not a bug
