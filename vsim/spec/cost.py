@@ -17,7 +17,7 @@ The numbers are estimates from the model's own structure (every guest
 passes its start phases, a service's requests arrive at their rate for as
 long as the guest lives, a quota is enforced once per period, a migration
 streams in 1 s chunks), calibrated on the benchmarks: about 30 SimPy events
-and 3 KB per guest lifecycle, 3 KB per host, 8 events and 300 bytes per
+and 3 KB per guest lifecycle, 12 KB and the time of 100 events per host, 8 events and 300 bytes per
 request (``benchmarks/bench_scaling.py`` measured 1,000,000 lifecycles in
 130 s and 1.98 GB). They are meant to catch orders of magnitude, not to
 predict: on every shipped scenario the estimate is within 10x of the events
@@ -43,8 +43,9 @@ MAX_MEMORY_MB = 4096.0
 EVENTS_PER_S = 5e5
 
 _EVENTS_PER_GUEST = 30.0
+_WORK_PER_HOST = 100.0  # building and accounting a host costs the time of ~100 events (100,000 hosts: 19.5 s)
 _MB_PER_GUEST = 3e-3
-_MB_PER_HOST = 3e-3
+_MB_PER_HOST = 12e-3  # measured: 100,000 hosts take 1.2 GB and 19.5 s
 _EVENTS_PER_REQUEST = 8.0
 _MB_PER_REQUEST = 3e-4
 _MB_PER_THREAD = 5e-4
@@ -63,15 +64,17 @@ class Estimate:
     periodic: float = 0.0
     events: float = 0.0
     memory_mb: float = 0.0
+    work: float = 0.0
     drivers: list[tuple[str, float, str]] = field(default_factory=list)
 
     @property
     def seconds(self) -> float:
-        """Wall time the events would take, at :data:`EVENTS_PER_S`."""
-        return self.events / EVENTS_PER_S
+        """Wall time the run would take, at :data:`EVENTS_PER_S` (``work``: the
+        events, plus building and accounting each host, worth ~100 events)."""
+        return self.work / EVENTS_PER_S
 
     def describe(self) -> str:
-        return (f"about {self.events:.2g} events (~{_duration(self.seconds)}) and {self.memory_mb:,.0f} MB for "
+        return (f"about {self.work:.2g} events' work (~{_duration(self.seconds)}) and {self.memory_mb:,.0f} MB for "
                 f"{self.guests:,} guests on {self.hosts:,} hosts over {_duration(self.horizon_s)} simulated")
 
 
@@ -178,6 +181,7 @@ def estimate(sc: Any, until: float | None = None) -> Estimate:
                         f"{retries:.2g} retries"))
     e.drivers = sorted(drivers, key=lambda d: -d[1])
     e.events = sum(d[1] for d in drivers)
+    e.work = e.events + _WORK_PER_HOST * e.hosts
     e.periodic = e.events - e.guests * _EVENTS_PER_GUEST - e.requests * _EVENTS_PER_REQUEST
     e.memory_mb = (e.guests * _MB_PER_GUEST + e.hosts * _MB_PER_HOST + e.requests * _MB_PER_REQUEST
                    + e.threads * _MB_PER_THREAD)
@@ -191,11 +195,13 @@ def check_budget(sc: Any, where: str = "scenario", runs: int = 1, max_events: fl
     the time (a sweep's runs share the time, not the memory: they run one by
     one in each worker). Returns the estimate."""
     e = estimate(sc, until)
-    over_events = not math.isfinite(e.events) or e.events * runs > max_events
+    over_events = not math.isfinite(e.work) or e.work * runs > max_events
     over_memory = not math.isfinite(e.memory_mb) or e.memory_mb > max_memory_mb
     if not (over_events or over_memory):
         return e
-    top = [d for d in e.drivers if d[1] > 0][:2]
+    drivers = sorted([*e.drivers, ("hosts (count)", _WORK_PER_HOST * e.hosts, f"{e.hosts:,} hosts to build")]
+                     if over_events else e.drivers, key=lambda d: -d[1])
+    top = [d for d in drivers if d[1] > 0][:2]
     if not math.isfinite(e.events):
         raise ScenarioError(f"duration_s: {top[0][0]} keeps the run going for ever ({top[0][2]}); set duration_s "
                             "(how long to simulate) or give the guests a lifetime", source=where)
