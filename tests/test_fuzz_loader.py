@@ -145,3 +145,55 @@ def test_valid_scenario_with_fields_replaced(changes):
     except yaml.YAMLError:
         return
     load(text)
+
+
+# -- plans and sweeps: the same, on their own files ------------------------------------------------
+
+def _plan_base():
+    from pathlib import Path
+
+    return yaml.safe_load((Path(__file__).resolve().parents[1] / "scenarios" / "plan-web-tier.yaml").read_text())
+
+
+PLAN = _plan_base()
+PLAN_PATHS = [p for p in _paths(PLAN) if p]
+
+
+def _replaced(base, changes):
+    data = copy.deepcopy(base)
+    for path, val in changes:
+        node = data
+        try:
+            for part in path[:-1]:
+                node = node[part]
+            node[path[-1]] = val
+        except (KeyError, IndexError, TypeError):
+            continue
+    return data
+
+
+@settings(max_examples=150, **FAST)
+@given(st.lists(st.tuples(st.sampled_from(PLAN_PATHS), values), min_size=1, max_size=3))
+def test_a_plan_with_fields_replaced_is_accepted_or_refused_by_name(changes):
+    from vsim.spec.plan import parse_plan
+
+    try:
+        parse_plan(_replaced(PLAN, changes), "fuzz")
+    except ScenarioError as exc:
+        assert str(exc) and exc.problems
+
+
+SWEPT = [".".join(str(x) for x in p) for p in PATHS if isinstance(p[-1], str)] + ["nope.path", "sweep", "seed"]
+
+
+@settings(max_examples=150, **FAST)
+@given(st.dictionaries(st.sampled_from(SWEPT), st.lists(values, max_size=4), min_size=1, max_size=3),
+       st.one_of(st.integers(-2, 20), values))
+def test_a_sweep_of_random_paths_and_values_is_accepted_or_refused_by_name(sweep, replications):
+    from vsim.spec.sweep import expand
+
+    data = {**copy.deepcopy(VALID), "sweep": sweep, "replications": replications}
+    try:
+        expand(parse_scenario(data, "fuzz"))
+    except ScenarioError as exc:
+        assert str(exc) and exc.problems
