@@ -8,7 +8,7 @@ exits with status 2; it never shows a traceback unless asked (``--debug``).
 
 from __future__ import annotations
 
-__all__ = ["ScenarioError", "brief", "need_path", "need_bool", "need_int"]
+__all__ = ["ScenarioError", "brief", "need_path", "need_bool"]
 
 
 class ScenarioError(ValueError):
@@ -80,11 +80,3 @@ def need_bool(value, name: str) -> bool:
         raise ScenarioError(f"{name}: must be True or False, got {brief(value)}")
     return value
 
-
-def need_int(value, name: str, low: int, high: int) -> int:
-    """``value`` as an int from ``low`` to ``high`` (not a bool), else a ``ScenarioError``."""
-    import numbers
-
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
-        raise ScenarioError(f"{name}: must be a whole number from {low:,} to {high:,}, got {brief(value)}")
-    return int(value)
