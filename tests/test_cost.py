@@ -118,3 +118,13 @@ def test_a_million_sweep_values_are_refused_before_one_is_validated():
     with pytest.raises(vsim.ScenarioError, match="1,000,000 combinations"):
         vsim.parse_scenario(data)
     assert time.process_time() - t0 < 5
+
+
+def test_a_sweep_point_over_the_budget_is_refused_by_name_before_any_runs():
+    data = {**BASE, "duration_s": 60, "workloads": [_workload(service=SERVICE)],
+            "sweep": {"workloads.0.service.arrivals.rate_per_s": [10.0, 1e9]}}
+    with pytest.raises(vsim.ScenarioError, match=r"sweep point 1 .*rate_per_s.*this run would take"):
+        vsim.sweep(vsim.parse_scenario(data), jobs=1, progress=False)
+    table = vsim.sweep(vsim.parse_scenario({**data, "sweep": {"workloads.0.service.arrivals.rate_per_s": [10.0]}}),
+                       jobs=1, progress=False)
+    assert (table["error"] == "").all()

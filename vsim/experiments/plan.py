@@ -155,6 +155,9 @@ def _evaluate(p: Plan, a: Architecture, h: HostType, hosts: int, scale: float) -
     from vsim.experiments.run import build_world
 
     sc = parse_scenario(scenario_data(p, a, h, hosts, scale), where=f"{a.name} on {hosts} x {h.name}")
+    from vsim.spec.cost import check_budget
+
+    check_budget(sc, runs=p.replications)  # a size the plan cannot afford to simulate is refused, not run
     blocking, p95, utils, reasons = [], [], [], {}
     requested = 0
     for r in range(p.replications):
@@ -302,7 +305,16 @@ def _as_nodes(why: str) -> str:
 
 
 def _plan_one(args: tuple) -> dict[str, Any]:
+    from vsim.spec.plan import _plan_path
+
     p, ai, hi, scale = args
+    try:
+        return _plan_case(p, ai, hi, scale)
+    except ScenarioError as exc:  # a scenario built for this case is invalid: say it in the plan's words
+        raise ScenarioError([_plan_path(q, ai, hi) + f" (at demand.scale {scale:g})" for q in exc.problems]) from None
+
+
+def _plan_case(p: Plan, ai: int, hi: int, scale: float) -> dict[str, Any]:
     a, h = p.architectures[ai], p.host_types[hi]
     k = p.policy.tolerate_host_failures
     if a.node is None:

@@ -456,10 +456,10 @@ def sweep(
         raise ScenarioError(f"allow_large: must be True or False, got {allow_large!r}")
     points = expand(scenario)
     if not allow_large:
-        from vsim.spec.cost import check_budget
+        from vsim.spec.cost import refuse_if_over
 
         for p in points:  # each run within the budget of one run (vsim.spec.cost), named by its point
-            check_budget(parse_scenario(p.data, where=f"sweep point {p.id}"), f"sweep point {p.id} {p.params}")
+            refuse_if_over(p.cost, f"sweep point {p.id} {brief(p.params)}")
     jobs = _fit_jobs(jobs, n_points * reps, kind)
     seeds = [replication_seed(scenario.seed, r) for r in range(reps)]
     done: dict[tuple[int, int], dict] = {}

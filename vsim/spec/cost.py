@@ -33,7 +33,7 @@ from typing import Any
 
 from vsim.spec.errors import ScenarioError
 
-__all__ = ["Estimate", "estimate", "check_budget", "MAX_EVENTS", "MAX_MEMORY_MB", "EVENTS_PER_S"]
+__all__ = ["Estimate", "estimate", "check_budget", "refuse_if_over", "MAX_EVENTS", "MAX_MEMORY_MB", "EVENTS_PER_S"]
 
 #: The most SimPy events a run may be expected to take without --allow-large (a few minutes).
 MAX_EVENTS = 1e8
@@ -195,10 +195,17 @@ def check_budget(sc: Any, where: str = "scenario", runs: int = 1, max_events: fl
     the time (a sweep's runs share the time, not the memory: they run one by
     one in each worker). Returns the estimate."""
     e = estimate(sc, until)
+    refuse_if_over(e, where, runs, max_events, max_memory_mb)
+    return e
+
+
+def refuse_if_over(e: Estimate, where: str = "scenario", runs: int = 1, max_events: float = MAX_EVENTS,
+                   max_memory_mb: float = MAX_MEMORY_MB) -> None:
+    """The refusal of :func:`check_budget`, from an estimate already made."""
     over_events = not math.isfinite(e.work) or e.work * runs > max_events
     over_memory = not math.isfinite(e.memory_mb) or e.memory_mb > max_memory_mb
     if not (over_events or over_memory):
-        return e
+        return
     drivers = sorted([*e.drivers, ("hosts (count)", _WORK_PER_HOST * e.hosts, f"{e.hosts:,} hosts to build")]
                      if over_events else e.drivers, key=lambda d: -d[1])
     top = [d for d in drivers if d[1] > 0][:2]

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from vsim.spec.cost import estimate
 from vsim.spec.errors import brief
 from vsim.spec.overrides import set_path
 from vsim.spec.scenario import Scenario, parse_scenario
@@ -32,6 +33,7 @@ class Point:
     id: int
     params: dict[str, Any]
     data: dict[str, Any]
+    cost: Any = None  # its vsim.spec.cost.Estimate, made when the point was validated
 
 
 def replication_seed(scenario_seed: int, replication: int) -> int:
@@ -52,6 +54,6 @@ def expand(scenario: Scenario) -> list[Point]:
         for k, v in params.items():
             set_path(data, k, v, what=f"sweep.{k}")
         where = f"sweep point {pid} ({', '.join(f'{k}={brief(v)}' for k, v in params.items())})"
-        parse_scenario(data, where=where)  # every combination must be valid before anything runs
-        points.append(Point(pid, params, data))
+        sc = parse_scenario(data, where=where)  # every combination must be valid before anything runs
+        points.append(Point(pid, params, data, estimate(sc)))
     return points
