@@ -128,3 +128,21 @@ def test_a_sweep_point_over_the_budget_is_refused_by_name_before_any_runs():
     table = vsim.sweep(vsim.parse_scenario({**data, "sweep": {"workloads.0.service.arrivals.rate_per_s": [10.0]}}),
                        jobs=1, progress=False)
     assert (table["error"] == "").all()
+
+
+@pytest.mark.parametrize("override, field", [
+    ("hosts.0.count=1000000", "hosts (count)"),                           # the schema's most hosts
+    ("workloads.0.arrivals={type: batch, count: 10000000}", "workloads (guests)"),  # the schema's most guests
+])
+def test_the_schemas_maxima_are_refused_by_the_estimate_at_once(override, field, capsys):
+    t0 = time.perf_counter()
+    assert main(["run", str(SCENARIOS / "docker-vs-kvm.yaml"), "--set", override]) == 2
+    assert time.perf_counter() - t0 < 10
+    err = capsys.readouterr().err
+    assert field in err and "--allow-large" in err
+
+
+def test_a_hundred_thousand_hosts_are_within_the_budget():
+    sc = vsim.load_scenario(SCENARIOS / "docker-vs-kvm.yaml", overrides=["hosts.0.count=100000"])
+    e = check_budget(sc)                       # measured: 19.5 s and 1.2 GB
+    assert 5 < e.seconds < 120 and 500 < e.memory_mb < 4096

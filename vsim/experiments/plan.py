@@ -377,7 +377,7 @@ def plan(plan_spec: Plan | str | os.PathLike, jobs: int = 1, progress: bool | No
         else:
             from concurrent.futures import ProcessPoolExecutor
 
-            with ProcessPoolExecutor(max_workers=min(jobs, len(cases))) as pool:
+            with ProcessPoolExecutor(max_workers=min(jobs, len(cases), 4 * (os.cpu_count() or 1))) as pool:
                 for row in pool.map(_plan_one, cases):  # in order: the table does not depend on jobs
                     rows.append(row)
                     if bar is not None:
