@@ -469,3 +469,12 @@ def test_a_plan_of_20000_host_types_is_refused_at_once():
     with pytest.raises(vsim.ScenarioError, match="host_types: List should have at most 50 items"):
         parse_plan(d)
     assert time.process_time() - t0 < 2
+
+
+def test_a_dask_scheduler_without_workers_times_out_with_a_message(monkeypatch):
+    distributed = pytest.importorskip("dask.distributed")
+    monkeypatch.setattr(sweep_mod, "DASK_WORKER_WAIT_S", 1.0)
+    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        with pytest.raises(vsim.ScenarioError, match="has no workers after 1 s"):
+            sweep_mod.sweep(small_sweep(), executor=client, jobs=1, progress=False)
