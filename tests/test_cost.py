@@ -146,3 +146,10 @@ def test_a_hundred_thousand_hosts_are_within_the_budget():
     sc = vsim.load_scenario(SCENARIOS / "docker-vs-kvm.yaml", overrides=["hosts.0.count=100000"])
     e = check_budget(sc)                       # measured: 19.5 s and 1.2 GB
     assert 5 < e.seconds < 120 and 500 < e.memory_mb < 4096
+
+
+def test_a_sweep_too_long_in_all_is_refused_before_anything_runs():
+    data = {**BASE, "duration_s": 10, "workloads": [_workload()],
+            "sweep": {"hosts.0.cores": list(range(8, 108))}, "replications": 5000}   # 500,000 small runs
+    with pytest.raises(vsim.ScenarioError, match=r"sweep: 100 points x 5,000 replications would take about"):
+        vsim.sweep(vsim.parse_scenario(data), jobs=1, progress=False)

@@ -235,6 +235,8 @@ def _dask(tasks: list[tuple], executor: Any, jobs: int) -> Iterator[dict]:
 
 #: How long a sweep waits for a Dask scheduler to have a worker.
 DASK_WORKER_WAIT_S = 60.0
+#: The most work (events' worth, vsim.spec.cost) a sweep does without --allow-large: about 2 h on one core.
+MAX_SWEEP_WORK = 3.6e9
 #: The most runs (points x replications) one sweep may ask for.
 MAX_RUNS = 1_000_000
 
@@ -460,6 +462,15 @@ def sweep(
 
         for p in points:  # each run within the budget of one run (vsim.spec.cost), named by its point
             refuse_if_over(p.cost, f"sweep point {p.id} {brief(p.params)}")
+        from vsim.spec.cost import EVENTS_PER_S, RUN_OVERHEAD_WORK, _duration
+
+        total = reps * sum(p.cost.work + RUN_OVERHEAD_WORK for p in points)
+        if total > MAX_SWEEP_WORK:
+            raise ScenarioError(
+                f"sweep: {len(points):,} points x {reps:,} replications would take about "
+                f"{_duration(total / EVENTS_PER_S)} of computing (the runs' estimates, vsim.spec.cost), more than "
+                f"the {_duration(MAX_SWEEP_WORK / EVENTS_PER_S)} a sweep runs without --allow-large; fewer values "
+                "or replications, or --allow-large (allow_large=True) to run it anyway")
     jobs = _fit_jobs(jobs, n_points * reps, kind)
     seeds = [replication_seed(scenario.seed, r) for r in range(reps)]
     done: dict[tuple[int, int], dict] = {}

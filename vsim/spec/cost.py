@@ -43,6 +43,8 @@ MAX_MEMORY_MB = 4096.0
 EVENTS_PER_S = 5e5
 
 _EVENTS_PER_GUEST = 30.0
+#: Building a run's world and tables, whatever its size: ~50 ms, the time of ~25,000 events.
+RUN_OVERHEAD_WORK = 25_000.0
 _WORK_PER_HOST = 100.0  # building and accounting a host costs the time of ~100 events (100,000 hosts: 19.5 s)
 _MB_PER_GUEST = 3e-3
 _MB_PER_HOST = 12e-3  # measured: 100,000 hosts take 1.2 GB and 19.5 s
@@ -75,7 +77,8 @@ class Estimate:
 
     def describe(self) -> str:
         return (f"about {self.work:.2g} events' work (~{_duration(self.seconds)}) and {self.memory_mb:,.0f} MB for "
-                f"{self.guests:,} guests on {self.hosts:,} hosts over {_duration(self.horizon_s)} simulated")
+                f"{self.guests:,} guests on {self.hosts:,} hosts"
+                + (f" over {_duration(self.horizon_s)} simulated" if math.isfinite(self.horizon_s) else ""))
 
 
 def _duration(s: float) -> str:
