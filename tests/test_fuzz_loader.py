@@ -123,14 +123,8 @@ def _paths(node, prefix=()):
 PATHS = [p for p in _paths(VALID) if p]
 
 
-def test_the_valid_base_is_valid():
-    assert isinstance(parse_scenario(copy.deepcopy(VALID)), Scenario)
-
-
-@settings(max_examples=300, **FAST)
-@given(st.lists(st.tuples(st.sampled_from(PATHS), values), min_size=1, max_size=3))
-def test_valid_scenario_with_fields_replaced(changes):
-    data = copy.deepcopy(VALID)
+def _replaced(base, changes):
+    data = copy.deepcopy(base)
     for path, val in changes:
         node = data
         try:
@@ -139,6 +133,19 @@ def test_valid_scenario_with_fields_replaced(changes):
             node[path[-1]] = val
         except (KeyError, IndexError, TypeError):
             continue  # an earlier change removed this path
+    return data
+
+
+
+
+def test_the_valid_base_is_valid():
+    assert isinstance(parse_scenario(copy.deepcopy(VALID)), Scenario)
+
+
+@settings(max_examples=300, **FAST)
+@given(st.lists(st.tuples(st.sampled_from(PATHS), values), min_size=1, max_size=3))
+def test_valid_scenario_with_fields_replaced(changes):
+    data = _replaced(VALID, changes)
     validate(data)
     try:
         text = yaml.safe_dump(data)
@@ -157,19 +164,6 @@ def _plan_base():
 
 PLAN = _plan_base()
 PLAN_PATHS = [p for p in _paths(PLAN) if p]
-
-
-def _replaced(base, changes):
-    data = copy.deepcopy(base)
-    for path, val in changes:
-        node = data
-        try:
-            for part in path[:-1]:
-                node = node[part]
-            node[path[-1]] = val
-        except (KeyError, IndexError, TypeError):
-            continue
-    return data
 
 
 @settings(max_examples=150, **FAST)
