@@ -153,3 +153,16 @@ def test_a_sweep_too_long_in_all_is_refused_before_anything_runs():
             "sweep": {"hosts.0.cores": list(range(8, 108))}, "replications": 5000}   # 500,000 small runs
     with pytest.raises(vsim.ScenarioError, match=r"sweep: 100 points x 5,000 replications would take about"):
         vsim.sweep(vsim.parse_scenario(data), jobs=1, progress=False)
+
+
+def test_the_budget_multiplies_by_the_runs_and_writes_count_per_guest():
+    one = vsim.parse_scenario({**BASE, "duration_s": 3600, "workloads": [_workload(
+        arrivals={"type": "batch", "count": 1}, writes={"mb_s": 1.0})]})
+    many = vsim.parse_scenario({**BASE, "duration_s": 3600, "workloads": [_workload(
+        arrivals={"type": "batch", "count": 100}, writes={"mb_s": 1.0})]})
+    w1 = dict((d[0], d[1]) for d in estimate(one).drivers)["workloads[0].writes"]
+    w100 = dict((d[0], d[1]) for d in estimate(many).drivers)["workloads[0].writes"]
+    assert w1 == pytest.approx(2 * 3600) and w100 == pytest.approx(100 * w1)
+    e = check_budget(one)                                   # alone, well within
+    with pytest.raises(vsim.ScenarioError, match="in all"):
+        check_budget(one, runs=int(MAX_EVENTS / e.work) + 1)  # the same run, replicated past the budget

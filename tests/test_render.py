@@ -208,3 +208,12 @@ def test_wrapped_notes_fit_keep_every_character_and_start_no_line_with_closing_p
     for before, line in zip(lines, lines[1:], strict=False):
         # only where the line before is one unbreakable word is there nothing to carry over
         assert line.lstrip()[:1] not in ("，", "。") or " " not in before.strip(), (before, line)
+
+
+def test_a_table_too_wide_is_split_into_parts_that_keep_words_whole():
+    words = [f"word{j:02d}xxxx" for j in range(9)]   # 9 columns of a 10-letter word: 111 cells wrapped, >100
+    frame = pd.DataFrame({w: [w] for w in words}, index=pd.Index(["row"], name="key"))
+    out = render_text(frame, width=100)
+    assert out.count("───") >= 2                              # two parts or more, each with its rule
+    assert all(w in out for w in words)                       # no word cut in two
+    assert out.count("row") >= 2                              # the key column repeated in each part
