@@ -217,3 +217,9 @@ def test_a_table_too_wide_is_split_into_parts_that_keep_words_whole():
     assert out.count("───") >= 2                              # two parts or more, each with its rule
     assert all(w in out for w in words)                       # no word cut in two
     assert out.count("row") >= 2                              # the key column repeated in each part
+
+
+@pytest.mark.parametrize("width", [0, -5, 10, 1e12, True, "100"])
+def test_a_width_that_cannot_be_a_terminal_is_refused(width):
+    with pytest.raises(vsim.ScenarioError, match="width"):
+        render(pd.DataFrame({"a": [1]}), "table", width=width)

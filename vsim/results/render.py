@@ -164,10 +164,18 @@ def _numeric(df: pd.DataFrame, index: bool) -> list[bool]:
     return ([False] if index else []) + cols
 
 
+def _check_width(width: Any) -> int:
+    if width is None:
+        return terminal_width()
+    if isinstance(width, bool) or not isinstance(width, int) or not 20 <= width <= 10_000:
+        raise ScenarioError(f"width: must be a whole number of terminal columns from 20 to 10000, got {width!r}")
+    return width
+
+
 def render_text(df: pd.DataFrame, width: int | None = None, wide: bool = False, index: bool = True,
                 digits: int = 3, keys: int = 1) -> str:
     """``df`` as an aligned text table that fits ``width`` cells (see the module docstring)."""
-    width = width or terminal_width()
+    width = _check_width(width)
     head, body = _cells(df, index, digits)
     if not head:
         return ""
@@ -307,7 +315,7 @@ def render(df: pd.DataFrame, fmt: str = "table", *, notes: Iterable[str] = (), t
         if extra:
             doc.update({k: _jsonable(v) for k, v in extra.items()})
         return json.dumps(doc, indent=2, ensure_ascii=False)
-    width = width or terminal_width()
+    width = _check_width(width)
     parts = []
     if fmt == "markdown":
         if title:
