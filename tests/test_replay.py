@@ -92,3 +92,12 @@ def test_the_widget_shows_exactly_the_first_k_events():
     assert p.k == 40 and f"event 40 of {len(p.log)}" in p.view.value
     p.seek(10 ** 9)
     assert p.k == len(p.log) and p.slider.value == len(p.log)
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(vsim.ScenarioError, match="results: expected the Results"):
+        event_log(None)
+    log = event_log(vsim.simulate(vsim.load_scenario(SCENARIOS / "docker-vs-kvm.yaml")))
+    with pytest.raises(vsim.ScenarioError, match="k: must be a whole number"):
+        state_at(log, "3")
+    assert state_at(log, -5)["time_s"] == 0.0 and state_at(log, 10**9)["time_s"] == log["time_s"].iloc[-1]

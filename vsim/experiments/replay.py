@@ -67,6 +67,10 @@ def _why_phase(phase: str, uses: str) -> str:
 
 def event_log(results: Any) -> pd.DataFrame:
     """Every event of a run, in order (columns: ``COLUMNS['events']``)."""
+    from vsim.spec.errors import ScenarioError
+
+    if not (hasattr(results, "instances") and hasattr(results, "phases")):
+        raise ScenarioError(f"results: expected the Results of a run (vsim.simulate), got {type(results).__name__}")
     inst = results.instances
     info = inst.set_index("id")
     rows: list[tuple] = []
@@ -102,7 +106,11 @@ def state_at(log: pd.DataFrame, k: int) -> dict[str, Any]:
     (id -> state, phase, host, workload), ``hosts`` (a DataFrame: guests on it,
     starting, running, and in phases using its CPU, disk, network) and
     ``queues`` (server -> guests waiting)."""
-    k = max(0, min(int(k), len(log)))
+    if isinstance(k, bool) or not isinstance(k, int):
+        from vsim.spec.errors import ScenarioError
+
+        raise ScenarioError(f"k: must be a whole number of events, got {k!r}")
+    k = max(0, min(k, len(log)))
     guests: dict[int, dict[str, Any]] = {}
     for e in log.iloc[:k].itertuples(index=False):
         g = guests.setdefault(e.id, {"guest": e.guest, "workload": e.workload, "host": e.host,
