@@ -42,7 +42,7 @@ TARGETS: dict[str, list[str]] = {
     "vsim/engine/server.py": ["tests/test_control_plane.py", "tests/test_server.py", "tests/test_mutation_gaps.py"],
     "vsim/engine/pagecache.py": ["tests/test_page_cache.py", "tests/test_mutation_gaps.py"],
     "vsim/model/placement.py": ["tests/test_placement.py", "tests/test_capacity_exact.py", "tests/test_invariants.py",
-                                "tests/test_mutation_gaps.py"],
+                                "tests/test_hot_path.py", "tests/test_mutation_gaps.py"],
     "vsim/model/footprint.py": ["tests/test_footprint.py", "tests/test_mutation_gaps.py"],
     "vsim/model/overhead.py": ["tests/test_overhead.py", "tests/test_mutation_gaps.py"],
     "vsim/model/host.py": ["tests/test_idle_cpu.py", "tests/test_world.py", "tests/test_profiles.py",
