@@ -193,7 +193,7 @@ def phase_gantt(phases: pd.DataFrame, ax=None, label: str = "platform"):
     return ax
 
 
-def _phase_legend(ax, phases: pd.DataFrame, span: float, lang: str = "en", extra=(), min_share: float = 0.004):
+def _phase_legend(ax, phases: pd.DataFrame, span: float, lang: str = "en", min_share: float = 0.004):
     """A legend of the phases drawn: a swatch for each one wide enough to see
     (its longest bar over ``min_share`` of the axis), one line naming the rest."""
     from matplotlib.patches import Patch
@@ -201,7 +201,7 @@ def _phase_legend(ax, phases: pd.DataFrame, span: float, lang: str = "en", extra
     longest = phases.groupby("phase", sort=False)["duration_s"].max() if len(phases) else pd.Series(dtype=float)
     shown = [n for n, d in longest.items() if span <= 0 or d >= min_share * span]
     hidden = [n for n in longest.index if n not in shown]
-    handles = [Patch(color=phase_colour(n), label=n) for n in shown] + list(extra)
+    handles = [Patch(color=phase_colour(n), label=n) for n in shown]
     if hidden:
         handles.append(Patch(color="none", label=label("too_short", lang) + ", ".join(hidden)))
     if handles:

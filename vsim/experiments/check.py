@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vsim.results.render import FORMATS
 from vsim.spec.errors import ScenarioError
 from vsim.spec.validation import GROUPS, Case, Group, load_group
 
@@ -338,7 +339,6 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-FORMATS = ("table", "markdown", "csv", "json")
 
 
 def _display(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

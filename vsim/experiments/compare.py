@@ -74,6 +74,7 @@ from vsim.experiments.testbed import (
     resolve_platforms,
     shape_for,
 )
+from vsim.results.render import FORMATS
 from vsim.spec.errors import ScenarioError
 
 __all__ = ["compare", "render", "numbers", "DEFAULT_PLATFORMS", "STORM_N", "RAW_KEYS", "FORMATS"]
@@ -90,7 +91,6 @@ ASSUMED_STARTUP_SHARE = 0.8
 ASSUMED_DENSITY_SHARE = 0.1
 #: Guests started at once in the boot-storm row.
 STORM_N = 50
-FORMATS = ("table", "markdown", "csv", "json")
 
 #: The numbers behind the table (``compare(raw=True)``): key -> meaning.
 RAW_KEYS: dict[str, str] = {

@@ -63,7 +63,6 @@ class Estimate:
     horizon_s: float = 0.0
     requests: float = 0.0
     threads: float = 0.0
-    periodic: float = 0.0
     events: float = 0.0
     memory_mb: float = 0.0
     work: float = 0.0
@@ -185,7 +184,6 @@ def estimate(sc: Any, until: float | None = None) -> Estimate:
     e.drivers = sorted(drivers, key=lambda d: -d[1])
     e.events = sum(d[1] for d in drivers)
     e.work = e.events + _WORK_PER_HOST * e.hosts
-    e.periodic = e.events - e.guests * _EVENTS_PER_GUEST - e.requests * _EVENTS_PER_REQUEST
     e.memory_mb = (e.guests * _MB_PER_GUEST + e.hosts * _MB_PER_HOST + e.requests * _MB_PER_REQUEST
                    + e.threads * _MB_PER_THREAD)
     return e
