@@ -223,3 +223,14 @@ def test_a_table_too_wide_is_split_into_parts_that_keep_words_whole():
 def test_a_width_that_cannot_be_a_terminal_is_refused(width):
     with pytest.raises(vsim.ScenarioError, match="width"):
         render(pd.DataFrame({"a": [1]}), "table", width=width)
+
+
+@pytest.mark.parametrize("call, field", [
+    (lambda: render(pd.DataFrame({"a": [1.5]}), "table", digits=0), "digits"),
+    (lambda: render(pd.DataFrame({"a": [1.5]}), "table", keys=-1), "keys"),
+    (lambda: vsim.plan(SCENARIOS / "plan-web-tier.yaml", progress="yes"), "progress"),
+    (lambda: __import__("vsim.experiments.check", fromlist=["check"]).check(["queueing"], progress=2), "progress"),
+])
+def test_new_arguments_are_checked(call, field):
+    with pytest.raises(vsim.ScenarioError, match=field):
+        call()

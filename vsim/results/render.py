@@ -300,6 +300,9 @@ def render(df: pd.DataFrame, fmt: str = "table", *, notes: Iterable[str] = (), t
     """
     if fmt not in FORMATS:
         raise ScenarioError(f"format: must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    for name, v, hi in (("digits", digits, 15), ("keys", keys, 1000)):
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= hi:
+            raise ScenarioError(f"{name}: must be a whole number from 1 to {hi}, got {v!r}")
     notes = list(notes)
     data = df if data is None else data
     data_index = index if data is df else data.index.name is not None
@@ -345,6 +348,8 @@ def progress_bar(total: int, desc: str, unit: str = "run", initial: int = 0, ena
     Call ``.update(n)`` and ``.close()`` on what it returns."""
     import sys
 
+    if enabled is not None and not isinstance(enabled, bool):
+        raise ScenarioError(f"progress: must be True, False or None (a bar on a terminal only), got {enabled!r}")
     if enabled is None:
         enabled = sys.stderr.isatty() or "ipykernel" in sys.modules
     if not enabled or total == 0:
