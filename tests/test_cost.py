@@ -4,6 +4,7 @@ would never end."""
 
 from __future__ import annotations
 
+import math
 import time
 
 import pytest
@@ -166,3 +167,15 @@ def test_the_budget_multiplies_by_the_runs_and_writes_count_per_guest():
     e = check_budget(one)                                   # alone, well within
     with pytest.raises(vsim.ScenarioError, match="in all"):
         check_budget(one, runs=int(MAX_EVENTS / e.work) + 1)  # the same run, replicated past the budget
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_an_exponential_lifetime_is_bounded_by_its_longest_not_its_mean(seed):
+    # no duration_s: the run ends when the last of 20 exponential lifetimes does;
+    # the estimate must cover the requests of the longest-lived guests, not the mean
+    data = {**BASE, "seed": seed, "workloads": [_workload(arrivals={"type": "batch", "count": 20},
+            lifetime={"type": "exponential", "mean_s": 10.0}, service=SERVICE)]}
+    sc = vsim.parse_scenario(data)
+    real = len(vsim.simulate(sc).requests)
+    # an upper estimate: every guest is charged the longest life, mean x (ln 20 + 5), about 8x the mean
+    assert real <= estimate(sc).requests <= 3 * (math.log(20) + 5) * real

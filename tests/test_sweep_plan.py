@@ -478,3 +478,22 @@ def test_a_dask_scheduler_without_workers_times_out_with_a_message(monkeypatch):
             distributed.Client(cluster) as client:
         with pytest.raises(vsim.ScenarioError, match="has no workers after 1 s"):
             sweep_mod.sweep(small_sweep(), executor=client, jobs=1, progress=False)
+
+
+def test_runs_that_differ_more_than_guests_would_widen_the_blocking_interval():
+    import numpy as np
+
+    from vsim.experiments.sweep import _clustered_wilson, t_quantile_975
+
+    def wilson(p, n, z):   # Wilson's score interval, written out
+        c = (p + z * z / (2 * n)) / (1 + z * z / n)
+        h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        return c - h, c + h
+
+    # two runs of 100 guests, 0 and 50 refused: p = 0.25, the runs' proportions vary by
+    # 0.125 against 0.25 x 0.75 / 100 for independent guests: a design effect of 66.7, n_eff = 3
+    lo, hi = _clustered_wilson(np.array([0.0, 50.0]), np.array([100.0, 100.0]))
+    assert (lo, hi) == pytest.approx(wilson(0.25, 3.0, t_quantile_975(1)))
+    # runs that agree as independent guests would: the plain interval on all 200
+    lo, hi = _clustered_wilson(np.array([25.0, 25.0]), np.array([100.0, 100.0]))
+    assert (lo, hi) == pytest.approx(wilson(0.25, 200.0, 1.959963984540054))
